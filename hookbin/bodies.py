@@ -1,0 +1,478 @@
+"""Body decoding: a readable view (JSON, form, multipart, text or hex) over a captured body.
+
+`decode_body` undoes the Content-Encoding, tells JSON, forms, multipart, text and binary
+apart, and decodes each as far as the bytes allow. The view never replaces the raw bytes
+kept in the capture, and it never raises: whatever the sender got wrong is reported in
+the view's `*_error` fields instead.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import zlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from .model import Headers, header_get, header_get_all
+
+__all__ = ["MAX_DECODED_SIZE", "BodyView", "Part", "decode_body", "media_type"]
+
+MAX_DECODED_SIZE = 50 * 1024 * 1024
+"""Most bytes Content-Encoding decoding may produce, so a gzip bomb cannot eat memory."""
+
+HEX_PREVIEW_BYTES = 512
+"""How much of a binary body the hex preview shows."""
+
+_SNIFF_CHARS = 8192  # enough to judge "mostly printable" without scanning 50 MiB
+_FORM_TYPE = "application/x-www-form-urlencoded"
+_TEXT_TYPES = frozenset({
+    "application/xml", "application/javascript", "application/x-javascript",
+    "application/ecmascript", "application/graphql", "application/yaml",
+    "application/x-yaml", "application/toml", "application/sql", "application/csv",
+    "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-sh",
+})
+_BINARY_TYPES = frozenset({
+    "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
+    "application/x-protobuf", "application/protobuf", "application/msgpack",
+    "application/x-msgpack", "application/cbor", "application/wasm",
+})
+_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a multipart body."""
+
+    name: str | None
+    """The `name` from Content-Disposition; None when the part has none."""
+    filename: str | None
+    """The file name from Content-Disposition (`filename*` preferred); None for plain fields."""
+    content_type: str | None
+    """The part's media type, lower-cased without parameters; None when not given."""
+    size: int
+    """Length of the part's content in bytes."""
+    text: str | None
+    """The content as text for fields (not files) that decode cleanly, else None."""
+    headers: Headers = ()
+    """The part's own headers, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class BodyView:
+    """What a body looks like once decoded; fields that do not apply to `kind` stay empty."""
+
+    kind: str
+    """One of `empty`, `json`, `invalid_json`, `form`, `multipart`, `text`, `binary`."""
+    summary: str = ""
+    """One line for lists, e.g. `JSON object, 3 keys, 120 bytes`."""
+    content_type: str = ""
+    """Declared media type, lower-cased without parameters; "" when none was sent."""
+    charset: str | None = None
+    """Declared charset parameter, lower-cased, even when unusable."""
+    size: int = 0
+    """Length of the body as received."""
+    decoded_size: int = 0
+    """Length after undoing Content-Encoding (equal to `size` when nothing was undone)."""
+    content_encoding: str | None = None
+    """Declared content codings, lower-cased, e.g. `gzip` or `gzip, deflate`."""
+    encoding_error: str | None = None
+    """Why the Content-Encoding could not be (fully) undone; the view then shows raw bytes."""
+    charset_error: str | None = None
+    """Unknown charset or undecodable bytes, with where the first bad byte is."""
+    text: str | None = None
+    """The whole body as text for text, json, invalid_json and form kinds."""
+    pretty: str = ""
+    """Display text: indented JSON for json, the text itself for text and invalid_json."""
+    json: Any = None
+    """The parsed value for kind json."""
+    json_error: str | None = None
+    """The parser's complaint for invalid_json."""
+    json_error_line: int | None = None
+    """1-based line of the JSON error, when the parser gave one."""
+    json_error_col: int | None = None
+    """1-based column of the JSON error, when the parser gave one."""
+    json_error_pos: int | None = None
+    """0-based character offset of the JSON error, when the parser gave one."""
+    form: tuple[tuple[str, str], ...] = ()
+    """URL-encoded fields in order, duplicates and blank values kept."""
+    parts: tuple[Part, ...] = ()
+    """Multipart parts in order."""
+    multipart_error: str | None = None
+    """Why multipart parsing failed (kind is then text or binary) or was incomplete."""
+    hex_preview: str = ""
+    """Hexdump of the first 512 bytes, for binary bodies."""
+    truncated: bool = False
+    """True when the capture kept only the first bytes of the body."""
+    data: bytes = field(default=b"", repr=False)
+    """The bytes the view was made from: the body after Content-Encoding, when undone."""
+
+
+def media_type(headers: Headers) -> tuple[str, dict[str, str]]:
+    """Split the Content-Type header into media type and parameters.
+
+    Args:
+        headers: Request headers.
+
+    Returns:
+        The media type lower-cased ("" when absent) and its parameters with lower-cased
+        names and unquoted values; the first of duplicated parameters wins.
+    """
+    return _split_params(header_get(headers, "content-type") or "")
+
+
+def decode_body(body: bytes, headers: Headers, *, truncated: bool = False) -> BodyView:
+    """Make a readable view of a request body.
+
+    Args:
+        body: The body bytes as received.
+        headers: The request headers (Content-Type and Content-Encoding are used).
+        truncated: Whether `body` is only the first bytes of a larger body.
+
+    Returns:
+        A `BodyView`; problems are reported in its error fields, never raised.
+    """
+    mtype, params = media_type(headers)
+    charset = params.get("charset", "").strip().lower() or None
+    codings = [c.strip().lower() for v in header_get_all(headers, "content-encoding")
+               for c in v.split(",") if c.strip()]
+    data, encoding_error = _undo_encodings(body, codings)
+    common: dict[str, Any] = dict(
+        content_type=mtype, charset=charset, size=len(body), decoded_size=len(data),
+        content_encoding=", ".join(codings) or None, encoding_error=encoding_error,
+        truncated=truncated, data=data,
+    )
+    if not data:
+        fields: dict[str, Any] = {"kind": "empty"}
+    elif _is_json_type(mtype):
+        fields = _json_fields(data, charset, truncated)
+    elif mtype == _FORM_TYPE:
+        fields = _form_fields(data, charset)
+    elif mtype.startswith("multipart/"):
+        parts, error = _parse_multipart(data, params.get("boundary"))
+        if parts:
+            fields = {"kind": "multipart", "parts": parts}
+        else:
+            fields = _text_or_binary(data, mtype, charset)
+        fields["multipart_error"] = error
+    else:
+        fields = _sniffed_json(data, mtype, charset, truncated) or _text_or_binary(
+            data, mtype, charset)
+    return _with_summary(BodyView(**common, **fields))
+
+
+# --- headers ---------------------------------------------------------------------------
+
+def _split_params(value: str, *, escapes: bool = True) -> tuple[str, dict[str, str]]:
+    """`type/sub; a=1; b="x; y"` -> ("type/sub", {"a": "1", "b": "x; y"})."""
+    segments, current, quoted, escaped = [], [], False, False
+    for ch in value:
+        if escaped:
+            escaped = False
+        elif quoted and escapes and ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            segments.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    segments.append("".join(current))
+    params: dict[str, str] = {}
+    for segment in segments[1:]:
+        name, eq, raw = segment.partition("=")
+        name, raw = name.strip().lower(), raw.strip()
+        if not eq or not name:
+            continue
+        if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+            raw = raw[1:-1]
+            if escapes:
+                raw = re.sub(r"\\(.)", r"\1", raw, flags=re.DOTALL)
+        params.setdefault(name, raw)
+    return segments[0].strip().lower(), params
+
+
+def _is_json_type(mtype: str) -> bool:
+    return mtype in ("application/json", "text/json") or mtype.endswith("+json")
+
+
+def _is_text_type(mtype: str) -> bool:
+    return (mtype.startswith("text/") or mtype in _TEXT_TYPES
+            or mtype.endswith(("+xml", "+yaml")))
+
+
+def _is_binary_type(mtype: str) -> bool:
+    return mtype in _BINARY_TYPES or mtype.startswith(_BINARY_PREFIXES)
+
+
+# --- content encoding ------------------------------------------------------------------
+
+def _undo_encodings(body: bytes, codings: list[str]) -> tuple[bytes, str | None]:
+    """Undo content codings last-applied-first; on failure fall back to the raw body."""
+    data, note = body, None
+    for coding in reversed(codings):
+        if coding == "identity":
+            continue
+        if coding in ("gzip", "x-gzip"):
+            if not data.startswith(b"\x1f\x8b"):
+                return body, f"{coding}: not a gzipped file"
+            result, error = _inflate(data, 16 + zlib.MAX_WBITS, coding)
+        elif coding == "deflate":
+            # Senders disagree on whether "deflate" means zlib-wrapped or raw deflate.
+            result, error = _inflate(data, zlib.MAX_WBITS, coding)
+            if result is None:
+                result, error = _inflate(data, -zlib.MAX_WBITS, coding)
+        else:
+            return body, f"{coding}: not supported"
+        if result is None:
+            return body, error
+        data, note = result, error or note
+    return data, note
+
+
+def _inflate(data: bytes, wbits: int, name: str) -> tuple[bytes | None, str | None]:
+    """Decompress at most MAX_DECODED_SIZE bytes; a cut or early end keeps what was decoded."""
+    cut = f"{name}: decoded body cut at {MAX_DECODED_SIZE // (1024 * 1024)} MiB"
+    out = bytearray()
+    rest = data
+    try:
+        while True:
+            room = MAX_DECODED_SIZE - len(out)
+            if room <= 0:
+                return bytes(out), cut
+            inflater = zlib.decompressobj(wbits)
+            out += inflater.decompress(rest, room)
+            if not inflater.eof:
+                if len(out) >= MAX_DECODED_SIZE:
+                    return bytes(out), cut
+                if not out:
+                    return None, f"{name}: compressed data ends early"
+                return bytes(out), f"{name}: compressed data ends early; showing what was decoded"
+            rest = inflater.unused_data
+            # Concatenated gzip members form one body; anything else after the end is junk.
+            if not (wbits > zlib.MAX_WBITS and rest.startswith(b"\x1f\x8b")):
+                return bytes(out), None
+    except zlib.error as exc:
+        return None, f"{name}: {exc}"
+
+
+# --- text ------------------------------------------------------------------------------
+
+def _codec(charset: str | None) -> tuple[str, str | None]:
+    """The codec to use for `charset`, and a note when it had to be replaced by UTF-8."""
+    if not charset:
+        return "utf-8", None
+    try:
+        name = codecs.lookup(charset).name
+        b"a".decode(name)  # rejects codecs that are not charsets, like base64 or rot13
+    except UnicodeError:
+        return name, None  # a real charset that merely needs more than one byte
+    except Exception:
+        return "utf-8", f"unknown charset {charset!r}; decoded as UTF-8"
+    return name, None
+
+
+def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """`data` as text (replacing bad bytes), and a note on anything that went wrong."""
+    codec, note = _codec(charset)
+    offset = 0
+    if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        data, offset = data[3:], 3
+    try:
+        return data.decode(codec), note
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start:exc.start + 1].hex()
+        problem = f"invalid {codec} at byte {exc.start + offset} (0x{bad}); replaced with U+FFFD"
+    except Exception as exc:  # some codecs (idna, ...) refuse input outright
+        problem = f"{codec} cannot decode this body ({exc}); decoded as UTF-8"
+        codec = "utf-8"
+    try:
+        text = data.decode(codec, "replace")
+    except Exception:
+        text = data.decode("utf-8", "replace")
+    return text, "; ".join(filter(None, [note, problem]))
+
+
+def _strict_decode(data: bytes, charset: str | None) -> str | None:
+    codec, _ = _codec(charset)
+    try:
+        return data.decode(codec)
+    except Exception:
+        return None
+
+
+def _looks_like_text(text: str | None) -> bool:
+    if text is None:
+        return False
+    sample = text[:_SNIFF_CHARS]
+    controls = sum(1 for ch in sample if (ch < " " or "\x7f" <= ch <= "\x9f")
+                   and ch not in _ALLOWED_CONTROLS)
+    return "\x00" not in sample and controls * 100 <= len(sample)
+
+
+def _text_or_binary(data: bytes, mtype: str, charset: str | None) -> dict[str, Any]:
+    if _is_text_type(mtype) or (not _is_binary_type(mtype)
+                                and _looks_like_text(_strict_decode(data, charset))):
+        text, error = _decode(data, charset)
+        return {"kind": "text", "text": text, "pretty": text, "charset_error": error}
+    return {"kind": "binary", "hex_preview": _hexdump(data)}
+
+
+def _hexdump(data: bytes) -> str:
+    lines = []
+    for offset in range(0, min(len(data), HEX_PREVIEW_BYTES), 16):
+        chunk = data[offset:offset + 16]
+        left = " ".join(f"{b:02x}" for b in chunk[:8])
+        right = " ".join(f"{b:02x}" for b in chunk[8:])
+        shown = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+        lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{shown}|")
+    if len(data) > HEX_PREVIEW_BYTES:
+        lines.append(f"... {_size(len(data) - HEX_PREVIEW_BYTES)} more")
+    return "\n".join(lines)
+
+
+# --- JSON and forms --------------------------------------------------------------------
+
+def _json_fields(data: bytes, charset: str | None, truncated: bool) -> dict[str, Any]:
+    text, charset_error = _decode(data, charset)
+    fields: dict[str, Any] = {"text": text, "charset_error": charset_error}
+    try:
+        value = json.loads(text)
+        pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    except json.JSONDecodeError as exc:
+        fields.update(json_error=str(exc), json_error_line=exc.lineno,
+                      json_error_col=exc.colno, json_error_pos=exc.pos)
+    except RecursionError:
+        fields["json_error"] = "JSON nested too deeply to parse"
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        fields["json_error"] = f"JSON not parseable: {exc}"
+    else:
+        return {**fields, "kind": "json", "json": value, "pretty": pretty}
+    if truncated:
+        fields["json_error"] += f" (the body was truncated at {_size(len(data))})"
+    return {**fields, "kind": "invalid_json", "pretty": text}
+
+
+def _sniffed_json(data: bytes, mtype: str, charset: str | None,
+                  truncated: bool) -> dict[str, Any] | None:
+    """JSON fields for an undeclared body that starts like JSON and parses, else None."""
+    if mtype != "text/plain" and (_is_text_type(mtype) or _is_binary_type(mtype)):
+        return None
+    if data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] not in (b"{", b"[") or _strict_decode(data, charset) is None:
+        return None
+    fields = _json_fields(data, charset, truncated)
+    # A cut-off body that starts like JSON is more useful shown as broken JSON than as text.
+    return fields if fields["kind"] == "json" or truncated else None
+
+
+def _form_fields(data: bytes, charset: str | None) -> dict[str, Any]:
+    text, error = _decode(data, charset)
+    codec, _ = _codec(charset)
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
+    except Exception:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="replace")
+    return {"kind": "form", "form": tuple(pairs), "text": text, "charset_error": error}
+
+
+# --- multipart -------------------------------------------------------------------------
+
+_PART_SPLIT = re.compile(rb"\A\r?\n|\r?\n\r?\n")
+
+
+def _parse_multipart(data: bytes, boundary: str | None) -> tuple[tuple[Part, ...], str | None]:
+    """Parts between boundary lines; tolerates bare LF and a missing closing boundary."""
+    if not boundary:
+        return (), "multipart body without a boundary parameter"
+    delimiter = re.compile(
+        rb"(?m)^--" + re.escape(boundary.encode("utf-8", "replace"))
+        + rb"(?:(--)|[ \t]*(?:\r?\n|\Z))")
+    parts: list[Part] = []
+    start: int | None = None  # None while still in the preamble
+    closed = False
+    for match in delimiter.finditer(data):
+        if start is not None:
+            parts.append(_parse_part(_drop_line_break(data[start:match.start()])))
+        if match.group(1):
+            closed = True
+            break
+        start = match.end()
+    if not closed and start is not None and start < len(data):
+        parts.append(_parse_part(_drop_line_break(data[start:])))
+    if not parts:
+        return (), f"no parts found for boundary {boundary!r}"
+    if not closed:
+        return tuple(parts), "closing boundary missing; the body may be cut off"
+    return tuple(parts), None
+
+
+def _drop_line_break(chunk: bytes) -> bytes:
+    """The line break before a boundary belongs to the boundary, not to the content."""
+    if chunk.endswith(b"\r\n"):
+        return chunk[:-2]
+    return chunk[:-1] if chunk.endswith(b"\n") else chunk
+
+
+def _parse_part(raw: bytes) -> Part:
+    split = _PART_SPLIT.search(raw)
+    head, content = (raw[:split.start()], raw[split.end():]) if split else (raw, b"")
+    unfolded = re.sub(r"\r?\n[ \t]+", " ", head.decode("utf-8", "replace"))
+    headers = tuple((name.strip(), value.strip())
+                    for name, sep, value in (line.partition(":")
+                                             for line in re.split(r"\r?\n", unfolded))
+                    if sep)
+    # Browsers do not backslash-escape file names (C:\path stays as sent).
+    _, disposition = _split_params(header_get(headers, "content-disposition") or "",
+                                   escapes=False)
+    filename = disposition.get("filename")
+    if "filename*" in disposition:
+        filename = _ext_value(disposition["filename*"])
+    mtype, params = _split_params(header_get(headers, "content-type") or "")
+    text = None
+    if filename is None and not _is_binary_type(mtype):
+        text = _strict_decode(content, params.get("charset"))
+    return Part(name=disposition.get("name"), filename=filename, content_type=mtype or None,
+                size=len(content), text=text, headers=headers)
+
+
+def _ext_value(value: str) -> str:
+    """Decode an RFC 8187 value such as `UTF-8''na%C3%AFve.txt`."""
+    charset, _, rest = value.partition("'")
+    _, _, encoded = rest.partition("'")
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="replace")
+    except Exception:
+        return unquote(encoded, errors="replace")
+
+
+# --- summary ---------------------------------------------------------------------------
+
+def _size(n: int) -> str:
+    return "1 byte" if n == 1 else f"{n:,} bytes"
+
+
+def _with_summary(view: BodyView) -> BodyView:
+    if view.kind == "json":
+        value = view.json
+        if isinstance(value, dict):
+            label = f"JSON object, {len(value):,} key{'s' * (len(value) != 1)}"
+        elif isinstance(value, list):
+            label = f"JSON array, {len(value):,} item{'s' * (len(value) != 1)}"
+        else:
+            label = "JSON value"
+    else:
+        count = {"form": len(view.form), "multipart": len(view.parts)}.get(view.kind)
+        noun = {"form": "field", "multipart": "part"}.get(view.kind, "")
+        label = {"invalid_json": "invalid JSON"}.get(view.kind, view.kind)
+        if count is not None:
+            label += f", {count:,} {noun}{'s' * (count != 1)}"
+    summary = label if view.kind == "empty" else f"{label}, {_size(view.decoded_size)}"
+    if view.content_encoding and not view.encoding_error and view.size != view.decoded_size:
+        summary += f" ({view.content_encoding}, {_size(view.size)} sent)"
+    if view.truncated:
+        summary += ", truncated"
+    return replace(view, summary=summary)

@@ -1,0 +1,28 @@
+"""Defaults for hookbin's settings, and where its data lives.
+
+Every option of `hookbin serve` can also be set with a `HOOKBIN_*` environment variable
+(`HOOKBIN_PORT=9000`); the command line wins over the environment, which wins over these.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_MAX_BODY = "10m"
+DEFAULT_ADMIN = "http://127.0.0.1:8081"
+ENV_PREFIX = "HOOKBIN"
+
+
+def default_db_path() -> Path:
+    """`captures.db` in the user's data directory (e.g. ~/.local/share/hookbin on Linux)."""
+    from platformdirs import user_data_path
+
+    return user_data_path("hookbin", appauthor=False) / "captures.db"
+
+
+def db_from_env() -> str:
+    """The database path from `HOOKBIN_DB`, else the default one."""
+    return os.environ.get("HOOKBIN_DB") or str(default_db_path())

@@ -1,0 +1,226 @@
+"""The capture model: what hookbin received and what it answered, as plain frozen data.
+
+Nothing here knows about aiohttp, SQLite or Textual. A `Capture` is built once by the
+catcher, written once by the store, and never changed afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qsl
+
+Headers = tuple[tuple[str, str], ...]
+"""Header (name, value) pairs in arrival order, duplicates kept."""
+
+# Crockford's base32 alphabet, lower-cased: sorts the same as the numbers it encodes.
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_TIME_CHARS = 9  # 45 bits of milliseconds: good until the year 3084
+_RAND_CHARS = 3  # 15 bits, incremented within one millisecond so ids stay sorted
+ID_LENGTH = _TIME_CHARS + _RAND_CHARS
+
+
+def _b32(value: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+class IdGenerator:
+    """Makes short ids that sort in creation order (ULID-like, 12 characters).
+
+    The first 9 characters encode the millisecond, the last 3 a random start that is
+    incremented for further ids within the same millisecond.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._last_rand = 0
+
+    def new(self, now_ms: int | None = None) -> str:
+        ms = int(time.time() * 1000) if now_ms is None else now_ms
+        with self._lock:
+            if ms <= self._last_ms:
+                ms = self._last_ms
+                self._last_rand += 1
+                if self._last_rand >= 32**_RAND_CHARS:
+                    ms += 1
+                    self._last_rand = int.from_bytes(os.urandom(2), "big") >> 2
+            else:
+                self._last_rand = int.from_bytes(os.urandom(2), "big") >> 2
+            self._last_ms = ms
+            return _b32(ms, _TIME_CHARS) + _b32(self._last_rand, _RAND_CHARS)
+
+
+new_id = IdGenerator().new
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, with microseconds."""
+    return datetime.now(timezone.utc)
+
+
+def header_get(headers: Headers, name: str, default: str | None = None) -> str | None:
+    """The first value of header `name` (case-insensitive), or `default`."""
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return default
+
+
+def header_get_all(headers: Headers, name: str) -> list[str]:
+    """Every value of header `name` (case-insensitive), in arrival order."""
+    lname = name.lower()
+    return [value for key, value in headers if key.lower() == lname]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseGiven:
+    """What hookbin answered (or did instead of answering) for one capture."""
+
+    status: int
+    """HTTP status sent; for a connection fault, the status that would have been sent."""
+    headers: Headers = ()
+    """Response headers hookbin chose (aiohttp adds Date, Server, Content-Length)."""
+    body: bytes = b""
+    """Response body sent."""
+    delay_ms: float = 0.0
+    """Delay applied before answering, in milliseconds."""
+    fault: str | None = None
+    """Connection fault instead of a normal answer: `close`, `reset` or `drip`."""
+    drip_ms: float = 0.0
+    """For `drip`: the time over which the body was trickled out."""
+    rule: str | None = None
+    """The rule that chose this answer, as written; None for the default answer."""
+    spec: str | None = None
+    """The response spec in force, in its canonical text form."""
+    step: int | None = None
+    """1-based step of the spec's sequence that produced this answer."""
+    reason: str | None = None
+    """Why hookbin answered so when no spec did, e.g. `body too large`."""
+    duration_ms: float = 0.0
+    """Time from the request's arrival until the answer was decided and stored."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "headers": [list(pair) for pair in self.headers],
+            **_body_pair(self.body),
+            "delay_ms": round(self.delay_ms, 3),
+            "fault": self.fault,
+            "drip_ms": round(self.drip_ms, 3),
+            "rule": self.rule,
+            "spec": self.spec,
+            "step": self.step,
+            "reason": self.reason,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResponseGiven:
+        return cls(
+            status=int(data["status"]),
+            headers=tuple((str(k), str(v)) for k, v in data.get("headers", ())),
+            body=body_from_json(data.get("body"), data.get("body_encoding")),
+            delay_ms=float(data.get("delay_ms", 0.0)),
+            fault=data.get("fault"),
+            drip_ms=float(data.get("drip_ms", 0.0)),
+            rule=data.get("rule"),
+            spec=data.get("spec"),
+            step=data.get("step"),
+            reason=data.get("reason"),
+            duration_ms=float(data.get("duration_ms", 0.0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One request as hookbin received it, and the answer it gave."""
+
+    id: str
+    """Short sortable id (12 characters, see `IdGenerator`)."""
+    received_at: datetime
+    """When the request line arrived, in UTC with microseconds."""
+    method: str
+    path: str
+    """Path part of the request target, as sent (percent-escapes kept)."""
+    query_string: str = ""
+    """Raw query string after `?`, as sent."""
+    headers: Headers = ()
+    body: bytes = b""
+    """Body bytes exactly as received (only the first bytes when `truncated`)."""
+    body_size: int = 0
+    """Size the sender declared or sent; larger than `len(body)` when truncated."""
+    truncated: bool = False
+    """True when the body was over the size limit and only its first bytes were kept."""
+    remote: str = ""
+    """The peer address, as `host:port` when known."""
+    response: ResponseGiven | None = None
+    delivery_key: str | None = None
+    """Which delivery this request is an attempt of (see `deliveries`)."""
+    delivery_source: str | None = None
+    """Where the delivery key came from, e.g. `header:webhook-id` or `hash`."""
+    attempt: int | None = None
+    """1 for a delivery's first request, 2 for its first retry, and so on."""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Room for later additions without a schema change (kept as JSON)."""
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """Parsed query parameters in order, duplicates and blank values kept."""
+        return parse_qsl(self.query_string, keep_blank_values=True)
+
+    @property
+    def content_type(self) -> str:
+        return header_get(self.headers, "content-type", "") or ""
+
+    @property
+    def url_path(self) -> str:
+        """Path plus `?query` as the sender wrote it."""
+        return f"{self.path}?{self.query_string}" if self.query_string else self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form used by `ls --json`, `show --json`, `serve --json` and the API."""
+        return {
+            "id": self.id,
+            "received_at": self.received_at.isoformat(timespec="microseconds"),
+            "method": self.method,
+            "path": self.path,
+            "query_string": self.query_string,
+            "query": [list(pair) for pair in self.query],
+            "headers": [list(pair) for pair in self.headers],
+            **_body_pair(self.body),
+            "body_size": self.body_size,
+            "truncated": self.truncated,
+            "remote": self.remote,
+            "response": self.response.to_dict() if self.response else None,
+            "delivery_key": self.delivery_key,
+            "delivery_source": self.delivery_source,
+            "attempt": self.attempt,
+        }
+
+
+def _body_pair(body: bytes) -> dict[str, str]:
+    """Body as UTF-8 text when it decodes, else base64, with `body_encoding` saying which."""
+    try:
+        return {"body": body.decode("utf-8"), "body_encoding": "utf-8"}
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(body).decode("ascii"), "body_encoding": "base64"}
+
+
+def body_from_json(text: str | None, encoding: str | None) -> bytes:
+    """The inverse of the `body`/`body_encoding` pair in the JSON forms."""
+    if not text:
+        return b""
+    if encoding == "base64":
+        return base64.b64decode(text)
+    return text.encode("utf-8")

@@ -1,0 +1,1 @@
+"""The network side of hookbin: the catcher, the loopback control API, and running them."""

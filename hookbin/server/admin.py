@@ -1,0 +1,188 @@
+"""The control API: a loopback-only aiohttp app to read and change what hookbin answers.
+
+It runs on its own listener bound to 127.0.0.1 (never the catcher port, which is what gets
+tunnelled to the internet). Requests whose Host is not a loopback name are refused, which
+stops DNS-rebinding pages in a local browser; changes must be sent as JSON, which a plain
+HTML form cannot do.
+
+Endpoints:
+    GET    /api/status              version, URLs, counters
+    GET    /api/responder           the current spec, rules, body, headers
+    PUT    /api/responder           replace any of them: {"spec", "rules", "body", "content_type", "headers"}
+    GET    /api/captures            newest first; ?limit=&offset=&method=&path=&status=&q=
+    GET    /api/captures/{id}       one capture
+    DELETE /api/captures            delete every capture
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from hookbin import __version__
+from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
+from hookbin.store import Filter, SQLiteStore, StoreError
+
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_MAX_LIMIT = 10_000
+
+STORE_KEY = web.AppKey("store", SQLiteStore)
+RESPONDER_KEY = web.AppKey("responder", Responder)
+CATCHER_KEY = web.AppKey("catcher", object)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def _loopback_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    host = (request.host or "").lower()
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    if name not in _LOOPBACK_HOSTS:
+        return _error(403, "the control API only answers requests addressed to localhost")
+    if request.method in ("PUT", "POST", "DELETE", "PATCH") and request.content_length:
+        if request.content_type != "application/json":
+            return _error(415, "send JSON (Content-Type: application/json)")
+    return await handler(request)
+
+
+async def _status(request: web.Request) -> web.Response:
+    catcher = request.app[CATCHER_KEY]
+    stats = catcher.stats  # type: ignore[attr-defined]
+    return web.json_response(
+        {
+            "version": __version__,
+            "received": stats.received,
+            "answered_2xx": stats.answered_2xx,
+            "answered_error": stats.answered_error,
+            "faults": stats.faults,
+        }
+    )
+
+
+async def _get_responder(request: web.Request) -> web.Response:
+    return web.json_response(request.app[RESPONDER_KEY].snapshot())
+
+
+def validate_update(data: Any) -> dict[str, Any]:
+    """Parse a responder update completely before anything changes; raises SpecError."""
+    if not isinstance(data, dict):
+        raise SpecError("send a JSON object such as {\"spec\": \"503\"}")
+    unknown = set(data) - {"spec", "rules", "body", "content_type", "headers"}
+    if unknown:
+        raise SpecError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    update: dict[str, Any] = {}
+    if "spec" in data:
+        if not isinstance(data["spec"], str):
+            raise SpecError("spec must be a string such as \"500,500,200\"")
+        update["spec"] = parse_spec(data["spec"])
+    if "rules" in data:
+        if not isinstance(data["rules"], list) or not all(isinstance(r, str) for r in data["rules"]):
+            raise SpecError("rules must be a list of strings such as \"POST /hooks/* => 503\"")
+        update["rules"] = [parse_rule(rule) for rule in data["rules"]]
+    if "body" in data:
+        if data["body"] is not None and not isinstance(data["body"], str):
+            raise SpecError("body must be a string or null")
+        update["body"] = None if data["body"] is None else data["body"].encode("utf-8")
+    if "content_type" in data:
+        if data["content_type"] is not None and not isinstance(data["content_type"], str):
+            raise SpecError("content_type must be a string or null")
+        update["content_type"] = data["content_type"]
+    if "headers" in data:
+        if not isinstance(data["headers"], list) or not all(isinstance(h, str) for h in data["headers"]):
+            raise SpecError("headers must be a list of strings such as \"X-Test: 1\"")
+        update["headers"] = [parse_header_line(line) for line in data["headers"]]
+    return update
+
+
+def apply_update(responder: Responder, update: dict[str, Any]) -> None:
+    """Apply a validated update (see `validate_update`)."""
+    if "spec" in update:
+        responder.set_spec(update["spec"])
+    if "rules" in update:
+        responder.set_rules(update["rules"])
+    if "body" in update or "content_type" in update:
+        current = responder.snapshot()
+        body = update.get("body", current["body"].encode("utf-8") if current["body"] is not None else None)
+        responder.set_body(body, update.get("content_type", current["content_type"]))
+    if "headers" in update:
+        responder.set_headers(update["headers"])
+
+
+async def _put_responder(request: web.Request) -> web.Response:
+    try:
+        data = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "the request body is not valid JSON")
+    try:
+        update = validate_update(data)
+    except SpecError as exc:
+        return _error(400, str(exc))
+    responder = request.app[RESPONDER_KEY]
+    apply_update(responder, update)
+    return web.json_response(responder.snapshot())
+
+
+def _int_arg(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"{name} must be a whole number"}), content_type="application/json"
+        )
+    return int(raw)
+
+
+async def _list_captures(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    limit = min(_int_arg(request, "limit", 50), _MAX_LIMIT)
+    offset = _int_arg(request, "offset", 0)
+    flt = Filter(
+        method=request.query.get("method") or None,
+        path=request.query.get("path") or None,
+        status=request.query.get("status") or None,
+        text=request.query.get("q") or None,
+    )
+    try:
+        captures = await asyncio.to_thread(store.list, limit, offset, flt)
+    except StoreError as exc:
+        return _error(400, str(exc))
+    return web.json_response([capture.to_dict() for capture in captures])
+
+
+async def _get_capture(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    try:
+        capture = await asyncio.to_thread(store.get, request.match_info["id"])
+    except StoreError as exc:
+        return _error(400, str(exc))
+    if capture is None:
+        return _error(404, "no such capture")
+    return web.json_response(capture.to_dict())
+
+
+async def _clear_captures(request: web.Request) -> web.Response:
+    store = request.app[STORE_KEY]
+    deleted = await asyncio.to_thread(store.clear)
+    request.app[CATCHER_KEY].attempts.reset()  # type: ignore[attr-defined]
+    return web.json_response({"deleted": deleted})
+
+
+def make_admin_app(store: SQLiteStore, responder: Responder, catcher: object) -> web.Application:
+    """The control API application (see the module docstring for its endpoints)."""
+    app = web.Application(middlewares=[_loopback_only], client_max_size=1024 * 1024)
+    app[STORE_KEY] = store
+    app[RESPONDER_KEY] = responder
+    app[CATCHER_KEY] = catcher
+    app.router.add_get("/api/status", _status)
+    app.router.add_get("/api/responder", _get_responder)
+    app.router.add_put("/api/responder", _put_responder)
+    app.router.add_get("/api/captures", _list_captures)
+    app.router.add_get("/api/captures/{id}", _get_capture)
+    app.router.add_delete("/api/captures", _clear_captures)
+    return app

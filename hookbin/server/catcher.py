@@ -1,0 +1,236 @@
+"""The catcher: an aiohttp handler that accepts any method on any path, stores, then answers.
+
+Order matters: the body is read (up to the size limit), the responder decides the answer,
+the capture with that answer is committed to the store, and only then is anything sent.
+A sender that saw hookbin's answer therefore has its request on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import struct
+import time
+from dataclasses import dataclass, replace
+
+from aiohttp import web
+
+from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
+from hookbin.model import Capture, ResponseGiven, new_id, utcnow
+from hookbin.responder import Decision, Responder
+from hookbin.store import SQLiteStore, StoreError
+
+log = logging.getLogger(__name__)
+
+PREVIEW_BYTES = 64 * 1024
+"""How much of an over-limit body is kept."""
+
+DRIP_CHUNKS = 20
+
+
+@dataclass
+class CatcherStats:
+    """Counters since start, for status lines and the TUI header."""
+
+    received: int = 0
+    answered_2xx: int = 0
+    answered_error: int = 0
+    faults: int = 0
+
+
+def _default_body(capture_id: str, status: int) -> bytes:
+    if status < 400:
+        return json.dumps({"ok": True, "id": capture_id}).encode()
+    return json.dumps(
+        {"ok": False, "id": capture_id, "error": f"hookbin answered {status} as configured"}
+    ).encode()
+
+
+class Catcher:
+    """Handles every request that reaches the catcher port."""
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        responder: Responder,
+        *,
+        max_body: int = 10 * 1024 * 1024,
+        key_spec: KeySpec | None = None,
+        attempts: AttemptCounter | None = None,
+    ) -> None:
+        self.store = store
+        self.responder = responder
+        self.max_body = max_body
+        self.key_spec = key_spec
+        self.attempts = attempts or AttemptCounter()
+        self.stats = CatcherStats()
+        self._stopping = asyncio.Event()
+
+    def stop_waiting(self) -> None:
+        """Cut delays short: called on shutdown so in-flight requests finish promptly."""
+        self._stopping.set()
+
+    async def _read_body(self, request: web.BaseRequest) -> tuple[bytes, int, bool, str | None]:
+        """Read the body up to the limit: (kept bytes, size, truncated, read error)."""
+        declared = request.content_length
+        limit = self.max_body
+        if declared is not None and declared > limit:
+            limit = 0  # answer 413 at once, keeping only a preview
+        buffer = bytearray()
+        size = 0
+        try:
+            while True:
+                chunk = await request.content.readany()
+                if not chunk:
+                    break
+                size += len(chunk)
+                if len(buffer) < max(limit, PREVIEW_BYTES):
+                    buffer += chunk
+                if size > limit:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
+            return bytes(buffer), size, True, f"connection lost while reading the body: {exc}"
+        except Exception as exc:  # aiohttp payload errors (bad chunking, bad gzip framing)
+            return bytes(buffer), size, True, f"could not read the body: {exc}"
+        if size > limit or (declared is not None and declared > self.max_body):
+            return bytes(buffer[:PREVIEW_BYTES]), max(size, declared or 0), True, None
+        return bytes(buffer), size, False, None
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        start = time.perf_counter()
+        received_at = utcnow()
+        capture_id = new_id()
+        body, size, truncated, read_error = await self._read_body(request)
+        headers = tuple(
+            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+            for name, value in request.raw_headers
+        )
+        target = request.raw_path
+        path, _, query_string = target.partition("?")
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        remote = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
+        key, source = delivery_key(request.method, path, headers, body, self.key_spec)
+        attempt = self.attempts.next(key)
+
+        decision: Decision | None = None
+        if read_error:
+            response = ResponseGiven(status=400, reason=read_error)
+        elif truncated:
+            response = ResponseGiven(
+                status=413,
+                headers=(("Content-Type", "application/json"),),
+                body=json.dumps(
+                    {"ok": False, "id": capture_id, "error": f"body over the {self.max_body} byte limit"}
+                ).encode(),
+                reason="body too large",
+            )
+        else:
+            decision = self.responder.decide(request.method, path, key)
+            response = self._response_from(decision, capture_id)
+        response = replace(response, duration_ms=(time.perf_counter() - start) * 1000)
+        capture = Capture(
+            id=capture_id,
+            received_at=received_at,
+            method=request.method,
+            path=path,
+            query_string=query_string,
+            headers=headers,
+            body=body,
+            body_size=size,
+            truncated=truncated,
+            remote=remote,
+            response=response,
+            delivery_key=key,
+            delivery_source=source,
+            attempt=attempt,
+        )
+        self.stats.received += 1
+        try:
+            await asyncio.wrap_future(self.store.submit(capture))
+        except StoreError as exc:
+            # Tell the sender to retry: we could not keep its request.
+            self.stats.answered_error += 1
+            return web.json_response({"ok": False, "error": str(exc)}, status=500)
+        return await self._answer(request, response)
+
+    def _response_from(self, decision: Decision, capture_id: str) -> ResponseGiven:
+        headers = list(decision.headers)
+        body = decision.body
+        if body is None:
+            body = _default_body(capture_id, decision.status)
+            content_type = "application/json"
+        else:
+            content_type = decision.content_type
+        if content_type and not any(name.lower() == "content-type" for name, _ in headers):
+            headers.insert(0, ("Content-Type", content_type))
+        headers.append(("X-Hookbin-Id", capture_id))
+        return ResponseGiven(
+            status=decision.status,
+            headers=tuple(headers),
+            body=body,
+            delay_ms=decision.delay * 1000,
+            fault=decision.fault,
+            drip_ms=decision.drip * 1000,
+            rule=decision.rule,
+            spec=decision.spec,
+            step=decision.step,
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds <= 0 or self._stopping.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _answer(self, request: web.BaseRequest, response: ResponseGiven) -> web.StreamResponse:
+        await self._sleep(response.delay_ms / 1000)
+        if response.fault in ("close", "reset"):
+            self.stats.faults += 1
+            _drop(request, reset=response.fault == "reset")
+            # aiohttp needs a response object; the transport is gone, so nothing is sent.
+            return web.Response(status=response.status)
+        if response.status < 300:
+            self.stats.answered_2xx += 1
+        elif response.status >= 400:
+            self.stats.answered_error += 1
+        out = web.StreamResponse(status=response.status)
+        for name, value in response.headers:
+            out.headers.add(name, value)
+        out.content_length = len(response.body)
+        if response.fault == "drip":
+            self.stats.faults += 1
+            await out.prepare(request)
+            pieces = max(1, min(DRIP_CHUNKS, len(response.body)))
+            step = -(-len(response.body) // pieces) if response.body else 0
+            for index in range(pieces):
+                await self._sleep(response.drip_ms / 1000 / pieces)
+                chunk = response.body[index * step : (index + 1) * step]
+                if chunk:
+                    await out.write(chunk)
+            await out.write_eof()
+            return out
+        await out.prepare(request)
+        await out.write(response.body)
+        await out.write_eof()
+        return out
+
+
+def _drop(request: web.BaseRequest, *, reset: bool) -> None:
+    transport = request.transport
+    if transport is None:
+        return
+    if reset:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                # Linger with a zero timeout makes close() send RST instead of FIN.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        transport.abort()
+    else:
+        transport.close()

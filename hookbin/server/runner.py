@@ -1,0 +1,172 @@
+"""Starts and stops hookbin's listeners on the running event loop: the catcher and the control API.
+
+Binding happens before anything else (before a TUI takes the terminal), so a port in use is
+a one-line `BindError`, not a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from typing import Callable
+
+from aiohttp import web
+
+from hookbin.deliveries import AttemptCounter, KeySpec
+from hookbin.responder import Responder
+from hookbin.server.admin import make_admin_app
+from hookbin.server.catcher import Catcher
+from hookbin.store import SQLiteStore
+from hookbin.textsafe import safe
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 10.0
+"""Seconds in-flight requests get to finish when hookbin stops."""
+
+
+MAX_HEADER_SIZE = 64 * 1024
+"""Longest request line or header line accepted; longer ones are refused by the HTTP parser."""
+MAX_HEADERS = 1000
+
+
+class BindError(Exception):
+    """A listener could not bind (port in use, address not available, permission)."""
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+async def _bind(runner: web.BaseRunner, host: str, port: int, what: str) -> int:
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise BindError(f"{what} port {port} on {host} is already in use (try --port 0)") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise BindError(f"not allowed to listen on {host}:{port} ({what})") from None
+        raise BindError(f"cannot listen on {host}:{port} ({what}): {exc.strerror or exc}") from None
+    return runner.addresses[-1][1]
+
+
+class _RefusedRequests(logging.Handler):
+    """Turns aiohttp's traceback for a request its HTTP parser refused into one short line."""
+
+    def __init__(self, notify: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.notify = notify
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        detail = getattr(exc, "message", None) or str(exc or record.getMessage())
+        first = next((line.strip() for line in str(detail).splitlines() if line.strip()), "")
+        where = record.getMessage().rpartition(" from ")[2] if " from " in record.getMessage() else "?"
+        try:
+            self.notify(f"refused a request from {where} that is not valid HTTP: {safe(first, limit=200)}")
+        except Exception:  # a notice must never break the server
+            pass
+
+
+def route_parser_errors(notify: Callable[[str], None]) -> Callable[[], None]:
+    """Send aiohttp's per-request error logs to `notify` as one line each, instead of tracebacks.
+
+    Such requests never reach the catcher (aiohttp answers 400 itself), so they are not stored.
+    Returns a function that undoes the routing.
+    """
+    logger = logging.getLogger("aiohttp.server")
+    handler = _RefusedRequests(notify)
+    logger.addHandler(handler)
+    previous = logger.propagate
+    logger.propagate = False
+
+    def undo() -> None:
+        logger.removeHandler(handler)
+        logger.propagate = previous
+
+    return undo
+
+
+class HookbinServer:
+    """The catcher on `host:port` and the control API on `127.0.0.1:admin_port`.
+
+    Args:
+        admin_port: None for `port + 1` (falling back to a free port if that one is taken),
+            0 to disable the control API, else that port exactly.
+    """
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        responder: Responder,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        admin_port: int | None = None,
+        max_body: int = 10 * 1024 * 1024,
+        key_spec: KeySpec | None = None,
+    ) -> None:
+        self.store = store
+        self.responder = responder
+        self.host = host
+        self.port = port
+        self.admin_port = admin_port
+        self.catcher = Catcher(
+            store,
+            responder,
+            max_body=max_body,
+            key_spec=key_spec,
+            attempts=AttemptCounter(store.delivery_attempts()),
+        )
+        self._runners: list[web.BaseRunner] = []
+        self.url = ""
+        self.admin_url: str | None = None
+
+    async def start(self) -> None:
+        server = web.Server(
+            self.catcher.handle,
+            # Keep bodies as sent (gzip stays gzip) and accept the long headers real senders use.
+            auto_decompress=False,
+            max_line_size=MAX_HEADER_SIZE,
+            max_field_size=MAX_HEADER_SIZE,
+            max_headers=MAX_HEADERS,
+        )
+        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+        await runner.setup()
+        self._runners.append(runner)
+        try:
+            self.port = await _bind(runner, self.host, self.port, "catcher")
+            self.url = _url(self.host, self.port)
+            if self.admin_port != 0:
+                await self._start_admin()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_admin(self) -> None:
+        runner = web.AppRunner(
+            make_admin_app(self.store, self.responder, self.catcher),
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            access_log=None,
+        )
+        await runner.setup()
+        self._runners.append(runner)
+        # The control API is never exposed beyond this machine, whatever --host says.
+        if self.admin_port is None:
+            try:
+                port = await _bind(runner, "127.0.0.1", self.port + 1, "control API")
+            except BindError:
+                port = await _bind(runner, "127.0.0.1", 0, "control API")
+        else:
+            port = await _bind(runner, "127.0.0.1", self.admin_port, "control API")
+        self.admin_port = port
+        self.admin_url = _url("127.0.0.1", port)
+
+    async def stop(self) -> None:
+        """Stop listening, let in-flight requests finish (delays are cut short)."""
+        self.catcher.stop_waiting()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()

@@ -1,0 +1,384 @@
+"""SQLite capture store: WAL mode, ordered migrations, and a writer thread that commits in batches.
+
+One connection serves the writer thread and readers under a lock; batching keeps commits
+cheap under load (one commit for every request that arrived while the previous commit ran),
+and the event loop never waits on disk: it awaits a future instead.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from hookbin.model import Capture, ResponseGiven
+from hookbin.store import CaptureAdded, Filter, StoreCleared, StoreError, StoreEvent, Subscriber
+
+log = logging.getLogger(__name__)
+
+MEMORY = ":memory:"
+_Item = tuple["Capture | None", concurrent.futures.Future[Any]]
+_BATCH = 512
+
+# Each entry moves the schema from version i to i + 1. Never edit one that has shipped:
+# append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE captures (
+        id TEXT PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        query_string TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        body_size INTEGER NOT NULL,
+        truncated INTEGER NOT NULL,
+        remote TEXT NOT NULL,
+        status INTEGER,
+        response TEXT,
+        delivery_key TEXT,
+        delivery_source TEXT,
+        attempt INTEGER,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX captures_delivery ON captures(delivery_key, id);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMNS = (
+    "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
+    "remote, status, response, delivery_key, delivery_source, attempt, extra"
+)
+# Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
+# they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
+_INSERT = (
+    f"INSERT INTO captures ({_COLUMNS}) VALUES "
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _raw(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _row(capture: Capture) -> tuple[Any, ...]:
+    response = capture.response
+    return (
+        capture.id,
+        capture.received_at.isoformat(timespec="microseconds"),
+        _raw(capture.method),
+        _raw(capture.path),
+        _raw(capture.query_string),
+        json.dumps(capture.headers),  # ensure_ascii keeps surrogate escapes intact
+        capture.body,
+        capture.body_size,
+        int(capture.truncated),
+        capture.remote,
+        response.status if response else None,
+        json.dumps(response.to_dict()) if response else None,
+        capture.delivery_key,
+        capture.delivery_source,
+        capture.attempt,
+        json.dumps(capture.extra),
+    )
+
+
+def _capture(row: sqlite3.Row) -> Capture:
+    return Capture(
+        id=row["id"],
+        received_at=datetime.fromisoformat(row["received_at"]),
+        method=row["method"],
+        path=row["path"],
+        query_string=row["query_string"],
+        headers=tuple((name, value) for name, value in json.loads(row["headers"])),
+        body=bytes(row["body"]),
+        body_size=row["body_size"],
+        truncated=bool(row["truncated"]),
+        remote=row["remote"],
+        response=ResponseGiven.from_dict(json.loads(row["response"])) if row["response"] else None,
+        delivery_key=row["delivery_key"],
+        delivery_source=row["delivery_source"],
+        attempt=row["attempt"],
+        extra=json.loads(row["extra"] or "{}"),
+    )
+
+
+def _where(flt: Filter | None) -> tuple[str, list[Any]]:
+    if flt is None:
+        return "", []
+    clauses: list[str] = []
+    args: list[Any] = []
+    if flt.method:
+        clauses.append("upper(method) = upper(?)")
+        args.append(flt.method)
+    if flt.path:
+        clauses.append("path GLOB ?")
+        args.append(flt.path)
+    if flt.status:
+        status = flt.status.strip().lower()
+        if len(status) == 3 and status[0].isdigit() and status[1:] == "xx":
+            clauses.append("status BETWEEN ? AND ?")
+            args += [int(status[0]) * 100, int(status[0]) * 100 + 99]
+        elif status.isdigit():
+            clauses.append("status = ?")
+            args.append(int(status))
+        else:
+            raise StoreError(f"bad status filter {flt.status!r}: use e.g. 503 or 5xx")
+    if flt.text:
+        clauses.append(
+            "(instr(lower(path), lower(?)) OR instr(lower(query_string), lower(?)) "
+            "OR instr(lower(headers), lower(?)) OR instr(body, CAST(? AS BLOB)) "
+            "OR instr(lower(CAST(body AS TEXT)), lower(?)))"
+        )
+        needle = flt.text.encode("utf-8")
+        args += [flt.text, flt.text, json.dumps(flt.text)[1:-1], needle, flt.text]
+    if flt.since:
+        clauses.append("received_at >= ?")
+        args.append(flt.since.isoformat(timespec="microseconds"))
+    if flt.delivery_key:
+        clauses.append("delivery_key = ?")
+        args.append(flt.delivery_key)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+class SQLiteStore:
+    """Captures kept in one SQLite file (or in memory with `:memory:`)."""
+
+    def __init__(self, path: str | os.PathLike[str] = MEMORY) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._subscribers: list[Subscriber] = []
+        # Items are (capture, future); a None capture is a flush marker, a None item stops.
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._closed = False
+        self._conn = self._connect()
+        self._writer = threading.Thread(target=self._write_loop, name="hookbin-store", daemon=True)
+        self._writer.start()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != MEMORY:
+            parent = Path(self.path).expanduser().resolve().parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create {parent}: {exc.strerror or exc}") from None
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+        conn.row_factory = sqlite3.Row
+        conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+        try:
+            if self.path != MEMORY:
+                conn.execute("PRAGMA journal_mode=WAL")
+                # In WAL mode NORMAL survives a crash or kill of hookbin (not a power cut).
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot use database {self.path}: {exc}") from None
+        return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema {version} is newer than this hookbin understands ({SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # executescript() would commit our BEGIN; run the statements one by one.
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
+        """Queue `capture` for writing; the future resolves once it is committed."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        future: concurrent.futures.Future[Capture] = concurrent.futures.Future()
+        self._queue.put((capture, future))
+        return future
+
+    def add(self, capture: Capture) -> Capture:
+        """Write `capture` and wait until it is committed."""
+        return self.submit(capture).result()
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < _BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Item]) -> None:
+        rows = [_row(capture) for capture, _ in batch if capture is not None]
+        try:
+            with self._lock:
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.executemany(_INSERT, rows)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+        except Exception as exc:  # disk full, locked file...: each writer hears about it
+            log.error("could not store %d capture(s): %s", len(batch), exc)
+            for _, future in batch:
+                future.set_exception(StoreError(f"could not store the capture: {exc}"))
+            return
+        for capture, future in batch:
+            future.set_result(capture)
+        for capture, _ in batch:
+            if capture is not None:
+                self._emit(CaptureAdded(capture))
+
+    # -- events ----------------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call `callback(event)` after each change; returns a function that unsubscribes.
+
+        Callbacks run on the store's writer thread (or the thread that called `clear`), so a
+        UI must hand events to its own thread (Textual's `post_message` is thread-safe).
+        """
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback) if callback in self._subscribers else None
+
+    def _emit(self, event: StoreEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:  # a broken subscriber must not stop the writer
+                log.exception("store subscriber failed")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(args)).fetchall()
+
+    def get(self, capture_id: str) -> Capture | None:
+        """The capture with this id, or the only one whose id starts or ends with it.
+
+        Raises:
+            StoreError: when a partial id matches several captures.
+        """
+        rows = self._query(f"SELECT {_COLUMNS} FROM captures WHERE id = ?", (capture_id,))
+        if not rows and len(capture_id) >= 3 and capture_id.isalnum():
+            rows = self._query(
+                f"SELECT {_COLUMNS} FROM captures WHERE id LIKE ? OR id LIKE ? LIMIT 2",
+                (capture_id.lower() + "%", "%" + capture_id.lower()),
+            )
+            if len(rows) > 1:
+                raise StoreError(f"id {capture_id!r} matches several captures; give more of it")
+        return _capture(rows[0]) if rows else None
+
+    def list(self, limit: int = 50, offset: int = 0, flt: Filter | None = None) -> list[Capture]:
+        """Captures newest first."""
+        where, args = _where(flt)
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM captures{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        )
+        return [_capture(row) for row in rows]
+
+    def list_oldest_first(self, flt: Filter | None = None, limit: int = -1) -> list[Capture]:
+        """Captures oldest first (for reports and exports)."""
+        where, args = _where(flt)
+        rows = self._query(f"SELECT {_COLUMNS} FROM captures{where} ORDER BY id LIMIT ?", [*args, limit])
+        return [_capture(row) for row in rows]
+
+    def delivery_attempts(self, recent: int = 200_000) -> list[tuple[str, int]]:
+        """(delivery key, highest attempt) over the most recent captures, oldest first."""
+        rows = self._query(
+            "SELECT delivery_key, max(attempt), max(id) AS last FROM "
+            "(SELECT delivery_key, attempt, id FROM captures ORDER BY id DESC LIMIT ?) "
+            "WHERE delivery_key IS NOT NULL GROUP BY delivery_key ORDER BY last",
+            (recent,),
+        )
+        return [(row[0], row[1] or 0) for row in rows]
+
+    def count(self, flt: Filter | None = None) -> int:
+        where, args = _where(flt)
+        return self._query(f"SELECT count(*) FROM captures{where}", args)[0][0]
+
+    def clear(self) -> int:
+        """Delete every capture; returns how many there were."""
+        self.flush()
+        with self._lock:
+            deleted = self._conn.execute("DELETE FROM captures").rowcount
+        self._emit(StoreCleared())
+        return deleted
+
+    def flush(self) -> None:
+        """Wait until every capture submitted so far is committed."""
+        if self._closed:
+            return
+        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._queue.put((None, done))
+        done.result()
+
+    def close(self) -> None:
+        """Commit everything still queued, stop the writer and close the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join()
+        with self._lock:
+            if self.path != MEMORY:
+                try:
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:
+                    pass
+            self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: str | os.PathLike[str]) -> SQLiteStore:
+    """Open (creating and migrating if needed) the store at `path`, or `:memory:`."""
+    return SQLiteStore(path)

@@ -1,0 +1,36 @@
+"""Shared fixtures: a real hookbin (catcher + control API) on loopback port 0, and an HTTP client."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from hookbin.responder import Responder
+from hookbin.server.runner import HookbinServer
+from hookbin.store import open_store
+
+
+@pytest.fixture
+async def start_hookbin(tmp_path):
+    """Start a real hookbin; returns the running HookbinServer. Stops everything afterwards."""
+    started = []
+
+    async def start(respond="200", rules=(), *, db=None, **options):
+        store = open_store(db or tmp_path / "captures.db")
+        options.setdefault("admin_port", 0)
+        server = HookbinServer(store, Responder(respond, rules, seed=options.pop("seed", None)),
+                               host="127.0.0.1", port=0, **options)
+        await server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        await server.stop()
+        server.store.close()
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session

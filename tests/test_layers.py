@@ -1,0 +1,24 @@
+"""Imports point one way: pure modules and the store load no aiohttp, Textual or Rich."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEADLESS = [
+    "hookbin.model", "hookbin.bodies", "hookbin.deliveries", "hookbin.responder",
+    "hookbin.durations", "hookbin.textsafe", "hookbin.textout", "hookbin.config", "hookbin.store",
+]
+
+
+@pytest.mark.parametrize("module", HEADLESS)
+def test_module_imports_no_network_or_ui_library(module):
+    code = (
+        f"import sys, {module}; "
+        "bad = [m for m in ('aiohttp', 'textual', 'rich') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -1,0 +1,147 @@
+"""The SQLite store: round trips, filters, durability across connections, migrations, events."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+
+from hookbin.store import CaptureAdded, Filter, StoreCleared, StoreError, open_store
+from hookbin.store.sqlite import SCHEMA_VERSION
+from tests.factories import tcapture
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "captures.db") as opened:
+        yield opened
+
+
+def test_round_trip_keeps_every_byte_and_header_order(store):
+    capture = tcapture(
+        path="/caf\udcc3/x",  # an undecodable byte in the path, kept as a surrogate escape
+        query_string="a=1&b=2&a=3",
+        headers=(("X-Dup", "1"), ("Content-Type", "application/json"), ("x-dup", "2"), ("X-Raw", "\udcff")),
+        body=b"\x00\xff{not json",
+    )
+    store.add(capture)
+    again = store.get(capture.id)
+    assert again == capture
+    assert again.query == [("a", "1"), ("b", "2"), ("a", "3")]
+    assert [v for k, v in again.headers if k.lower() == "x-dup"] == ["1", "2"]
+
+
+def test_committed_capture_is_visible_from_a_second_connection(store):
+    capture = tcapture()
+    store.add(capture)
+    other = sqlite3.connect(store.path)
+    try:
+        rows = other.execute("SELECT id, body FROM captures").fetchall()
+    finally:
+        other.close()
+    assert rows == [(capture.id, capture.body)]
+
+
+def test_list_is_newest_first_with_limit_and_offset(store):
+    captures = [tcapture(seq=n) for n in range(1, 6)]
+    for capture in captures:
+        store.submit(capture)
+    store.flush()
+    assert [c.id for c in store.list(limit=2)] == [captures[4].id, captures[3].id]
+    assert [c.id for c in store.list(limit=2, offset=2)] == [captures[2].id, captures[1].id]
+    assert store.count() == 5
+
+
+def test_filters(store):
+    store.add(tcapture(seq=1, method="POST", path="/segmanta/a", status=503))
+    store.add(tcapture(seq=2, method="GET", path="/health", body=b"", status=200))
+    store.add(tcapture(seq=3, method="POST", path="/segmanta/b", body=b'{"crm_id": "CUST-1042"}', status=200))
+    assert [c.path for c in store.list(flt=Filter(method="post"))] == ["/segmanta/b", "/segmanta/a"]
+    assert [c.path for c in store.list(flt=Filter(path="/segmanta/*"))] == ["/segmanta/b", "/segmanta/a"]
+    assert [c.path for c in store.list(flt=Filter(status="5xx"))] == ["/segmanta/a"]
+    assert [c.path for c in store.list(flt=Filter(status="200"))] == ["/segmanta/b", "/health"]
+    assert [c.path for c in store.list(flt=Filter(text="cust-1042"))] == ["/segmanta/b"]
+    assert store.count(Filter(text="HEALTH")) == 1
+    with pytest.raises(StoreError, match="bad status filter"):
+        store.list(flt=Filter(status="five"))
+
+
+def test_get_by_unique_suffix_or_prefix(store):
+    one, two = tcapture(seq=101), tcapture(seq=202)
+    store.add(one)
+    store.add(two)
+    assert store.get("0101") == one
+    assert store.get("nope") is None
+    with pytest.raises(StoreError, match="matches several"):
+        store.get("t000")
+
+
+def test_events_follow_commits_and_clear(store):
+    seen = []
+    got = threading.Event()
+
+    def on_event(event):
+        seen.append(event)
+        got.set()
+
+    unsubscribe = store.subscribe(on_event)
+    capture = tcapture()
+    store.add(capture)
+    assert got.wait(5)
+    assert seen == [CaptureAdded(capture)]
+    assert store.clear() == 1
+    assert seen[-1] == StoreCleared()
+    assert store.count() == 0
+    unsubscribe()
+    store.add(tcapture())
+    store.flush()
+    assert len(seen) == 2
+
+
+def test_data_survives_reopen_and_schema_is_versioned(tmp_path):
+    path = tmp_path / "captures.db"
+    with open_store(path) as first:
+        capture = tcapture()
+        first.submit(capture)  # not awaited: close() must still commit it
+    with open_store(path) as second:
+        assert second.get(capture.id) == capture
+        assert second.schema_version == SCHEMA_VERSION
+
+
+def test_corrupt_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "captures.db"
+    path.write_bytes(b"this is not a database" * 200)
+    with pytest.raises(StoreError, match="cannot use database .*not a database"):
+        open_store(path)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "captures.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this hookbin"):
+        open_store(path)
+
+
+def test_unwritable_location_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create"):
+        open_store(blocker / "sub" / "captures.db")
+
+
+def test_memory_store_works_and_keeps_nothing():
+    with open_store(":memory:") as store:
+        store.add(tcapture())
+        assert store.count() == 1
+    with open_store(":memory:") as store:
+        assert store.count() == 0
+
+
+def test_delivery_attempts_seed(store):
+    store.add(tcapture(seq=1, delivery_key="a", attempt=1))
+    store.add(tcapture(seq=2, delivery_key="a", attempt=2))
+    store.add(tcapture(seq=3, delivery_key="b", attempt=1))
+    assert store.delivery_attempts() == [("a", 2), ("b", 1)]
