@@ -17,7 +17,6 @@ async def start_hookbin(tmp_path):
 
     async def start(respond="200", rules=(), *, db=None, **options):
         store = open_store(db or tmp_path / "captures.db")
-        options.setdefault("admin_port", 0)
         server = HookbinServer(store, Responder(respond, rules, seed=options.pop("seed", None)),
                                host="127.0.0.1", port=0, **options)
         await server.start()

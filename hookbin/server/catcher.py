@@ -128,7 +128,7 @@ class Catcher:
             )
         else:
             decision = self.responder.decide(request.method, path, key)
-            response = self._response_from(decision, capture_id)
+            response = self._response_from(decision, capture_id, request.method)
         response = replace(response, duration_ms=(time.perf_counter() - start) * 1000)
         capture = Capture(
             id=capture_id,
@@ -155,14 +155,15 @@ class Catcher:
             return web.json_response({"ok": False, "error": str(exc)}, status=500)
         return await self._answer(request, response)
 
-    def _response_from(self, decision: Decision, capture_id: str) -> ResponseGiven:
+    def _response_from(self, decision: Decision, capture_id: str, method: str) -> ResponseGiven:
         headers = list(decision.headers)
         body = decision.body
-        if body is None:
+        content_type = decision.content_type
+        if not _may_have_body(method, decision.status):
+            body, content_type = b"", None
+        elif body is None:
             body = _default_body(capture_id, decision.status)
             content_type = "application/json"
-        else:
-            content_type = decision.content_type
         if content_type and not any(name.lower() == "content-type" for name, _ in headers):
             headers.insert(0, ("Content-Type", content_type))
         headers.append(("X-Hookbin-Id", capture_id))
@@ -200,23 +201,31 @@ class Catcher:
         out = web.StreamResponse(status=response.status)
         for name, value in response.headers:
             out.headers.add(name, value)
-        out.content_length = len(response.body)
+        body = response.body
+        if _may_have_body(request.method, response.status):
+            out.content_length = len(body)
         if response.fault == "drip":
             self.stats.faults += 1
             await out.prepare(request)
-            pieces = max(1, min(DRIP_CHUNKS, len(response.body)))
-            step = -(-len(response.body) // pieces) if response.body else 0
+            pieces = max(1, min(DRIP_CHUNKS, len(body)))
+            step = -(-len(body) // pieces) if body else 0
             for index in range(pieces):
                 await self._sleep(response.drip_ms / 1000 / pieces)
-                chunk = response.body[index * step : (index + 1) * step]
+                chunk = body[index * step : (index + 1) * step]
                 if chunk:
                     await out.write(chunk)
             await out.write_eof()
             return out
         await out.prepare(request)
-        await out.write(response.body)
+        if body:
+            await out.write(body)
         await out.write_eof()
         return out
+
+
+def _may_have_body(method: str, status: int) -> bool:
+    """HTTP forbids a body on 1xx, 204 and 304 answers and on any answer to HEAD."""
+    return method != "HEAD" and status >= 200 and status not in (204, 304)
 
 
 def _drop(request: web.BaseRequest, *, reset: bool) -> None:
