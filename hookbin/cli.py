@@ -139,12 +139,15 @@ def _build_responder(
               help="Where a delivery's id is, when the sender's is not a known one.")
 @click.option("--admin-port", type=click.IntRange(0, 65535), default=None, envvar="HOOKBIN_ADMIN_PORT",
               help="Control API port on 127.0.0.1 [default: port + 1]; 0 disables it.")
+@click.option("--public-url", default=None, envvar="HOOKBIN_PUBLIC_URL",
+              help="Your tunnel's URL (ngrok, cloudflared), shown in the TUI as the one to paste into Segmanta.")
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve(
     host: str, port: int, db: str, max_body: int, respond: str, rules: tuple[str, ...],
     body: str | None, body_file: str | None, content_type: str | None, headers: tuple[str, ...],
-    seed: int | None, delivery_key: str | None, admin_port: int | None, no_tui: bool, as_json: bool,
+    seed: int | None, delivery_key: str | None, admin_port: int | None, public_url: str | None,
+    no_tui: bool, as_json: bool,
 ) -> None:
     """Catch webhooks: accept any method on any path, store it, answer as configured.
 
@@ -161,14 +164,16 @@ def serve(
         key_spec = parse_key_spec(delivery_key) if delivery_key else None
     except KeySpecError as exc:
         raise Failure(str(exc), ExitStatus.USAGE) from None
-    if not (no_tui or as_json):
-        raise Failure("the terminal UI is not available yet: run `hookbin serve --no-tui`", ExitStatus.USAGE)
+    headless = no_tui or as_json
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise Failure("the terminal UI needs a terminal: use --no-tui (or --json) when piping", ExitStatus.USAGE)
     store = _open(db)
+    options = dict(host=host, port=port, admin_port=admin_port, max_body=max_body, key_spec=key_spec)
     try:
-        asyncio.run(
-            _serve_headless(store, responder, host=host, port=port, admin_port=admin_port,
-                            max_body=max_body, key_spec=key_spec, as_json=as_json)
-        )
+        if headless:
+            asyncio.run(_serve_headless(store, responder, as_json=as_json, **options))
+        else:
+            asyncio.run(_serve_tui(store, responder, public_url=public_url, **options))
     finally:
         store.close()
 
@@ -217,6 +222,31 @@ async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: 
         store.flush()
         unsubscribe()
         unroute()
+
+
+async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
+    from hookbin.config import default_db_path
+    from hookbin.server.runner import BindError, HookbinServer, route_parser_errors
+    from hookbin.tui.app import HookbinApp
+
+    server = HookbinServer(store, responder, **options)
+    try:
+        await server.start()  # bind before the TUI takes the terminal: errors stay one line
+    except BindError as exc:
+        raise Failure(str(exc)) from None
+    app = HookbinApp(store, responder, url=server.url, admin_url=server.admin_url, public_url=public_url,
+                     export_dir=default_db_path().parent / "exports")
+    unroute = route_parser_errors(app.notice)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, app.exit)
+    try:
+        await app.run_async()
+    finally:
+        await server.stop()
+        store.flush()
+        unroute()
+    click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
 
 
 # ----------------------------------------------------------------------------------- ls / show
@@ -341,6 +371,7 @@ def respond(spec: str | None, rules: tuple[str, ...], clear_rules: bool, admin: 
 
 
 # ---------------------------------------------------------------------------------------- main
+
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

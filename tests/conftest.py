@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import aiohttp
-import pytest
+import os
+
+# Tab underlines and scrolling animate by default; tests want the end state at once.
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+import aiohttp  # noqa: E402
+import pytest  # noqa: E402
 
 from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer

@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from hookbin.model import Capture, ResponseGiven
-from hookbin.store import CaptureAdded, Filter, StoreCleared, StoreError, StoreEvent, Subscriber
+from hookbin.store import (
+    CaptureAdded,
+    Filter,
+    StoreCleared,
+    StoreError,
+    StoreEvent,
+    Subscriber,
+    _status_matcher,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +132,11 @@ def _where(flt: Filter | None) -> tuple[str, list[Any]]:
         clauses.append("path GLOB ?")
         args.append(flt.path)
     if flt.status:
-        status = flt.status.strip().lower()
-        if len(status) == 3 and status[0].isdigit() and status[1:] == "xx":
-            clauses.append("status BETWEEN ? AND ?")
-            args += [int(status[0]) * 100, int(status[0]) * 100 + 99]
-        elif status.isdigit():
-            clauses.append("status = ?")
-            args.append(int(status))
-        else:
+        bounds = _status_matcher(flt.status)
+        if bounds is None:
             raise StoreError(f"bad status filter {flt.status!r}: use e.g. 503 or 5xx")
+        clauses.append("status BETWEEN ? AND ?")
+        args += list(bounds)
     if flt.text:
         clauses.append(
             "(instr(lower(path), lower(?)) OR instr(lower(query_string), lower(?)) "

@@ -1,0 +1,1 @@
+"""hookbin's Textual terminal UI: the only package that imports Textual."""

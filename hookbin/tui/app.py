@@ -1,0 +1,480 @@
+"""The Textual app: watch captures stream in, inspect one, and change what hookbin answers.
+
+The app never binds a socket. It is handed the store, the responder and the URLs to show;
+it subscribes to store events (the only bridge from the store's writer thread into Textual
+messages) and drives the responder directly, exactly as the control API does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from pathlib import Path
+from typing import Iterable
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+
+from hookbin.durations import parse_duration
+from hookbin.export import needs_body_file, to_curl
+from hookbin.model import Capture
+from hookbin.responder import Responder, SpecError, parse_spec
+from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
+from hookbin.textsafe import safe
+from hookbin.tui import render
+from hookbin.tui.screens import ConfirmScreen, HelpScreen, PromptScreen
+
+ERROR_CYCLE = ["500", "503", "429 retry-after=30", "404", "410"]
+FAULT_CYCLE = ["close", "reset", "200 drip=30s"]
+TABS = ["summary", "headers", "body", "query", "response", "raw"]
+MAX_ROWS = 1000
+"""Rows kept in the list widget; older captures stay in the store (use the filter to find them)."""
+
+
+class CapturesArrived(Message):
+    """New captures are waiting in the app's inbox (one message covers a whole burst)."""
+
+
+class StoreWasCleared(Message):
+    """Every capture was deleted from the store."""
+
+
+class AnswerChanged(Message):
+    """The responder's spec, rules, body or headers changed (from any thread)."""
+
+
+class CaptureList(DataTable):
+    """The live list of requests, one row per capture, keyed by capture id."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
+class HookbinApp(App[None]):
+    """hookbin's terminal UI."""
+
+    TITLE = "hookbin"
+    CSS_PATH = "hookbin.tcss"
+    BINDINGS = [
+        Binding("o", "answer_ok", "200 OK"),
+        Binding("e", "answer_error", "Error"),
+        Binding("d", "answer_delay", "Delay"),
+        Binding("f", "answer_fault", "Fault"),
+        Binding("s", "answer_spec", "Spec"),
+        Binding("slash", "filter", "Filter"),
+        Binding("c", "copy_curl", "Curl"),
+        Binding("y", "copy_body", "Copy body"),
+        Binding("space", "toggle_follow", "Pause"),
+        Binding("ctrl+l", "clear", "Clear"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        *[Binding(str(n), f"show_tab('{tab}')", tab.title(), show=False) for n, tab in enumerate(TABS, 1)],
+    ]
+
+    def __init__(
+        self,
+        store: SQLiteStore,
+        responder: Responder,
+        *,
+        url: str,
+        admin_url: str | None = None,
+        public_url: str | None = None,
+        export_dir: Path | None = None,
+        max_rows: int = MAX_ROWS,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.responder = responder
+        self.url = url
+        self.admin_url = admin_url
+        self.public_url = public_url
+        self.export_dir = export_dir or Path.cwd()
+        self.max_rows = max_rows
+        self.following = True
+        self.filter: Filter | None = None
+        self.counts = collections.Counter[str]()
+        self._inbox: collections.deque[Capture] = collections.deque()
+        self._inbox_lock = threading.Lock()
+        self._arrival_pending = False
+        self._held = 0  # captures that arrived while paused (they are in the store)
+        self._rows: dict[str, Capture] = {}
+        self._selected: str | None = None
+        self._error_index = -1
+        self._fault_index = -1
+        self._unsubscribe_store = None
+        self._unsubscribe_responder = None
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="top"):
+            with Horizontal(id="topline"):
+                yield Static(id="urls")
+                yield Static(id="badge")
+            yield Static(id="status")
+        yield Input(placeholder="filter: text  method:POST  path:/segmanta/*  status:5xx   (enter applies, esc clears)",
+                    id="filter")
+        table = CaptureList(id="captures", cursor_type="row", zebra_stripes=True)
+        yield table
+        with TabbedContent(id="detail", initial="summary"):
+            for tab in TABS:
+                with TabPane(tab.title(), id=tab):
+                    with VerticalScroll():
+                        yield Static(id=f"{tab}-view", classes="view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(CaptureList)
+        for label, width in (("time", 12), ("method", 7), ("path", None), ("status", 6),
+                             ("size", 9), ("try", 4), ("", 2)):
+            table.add_column(label, width=width, key=label or "marks")
+        self.query_one("#filter", Input).display = False
+        self._render_urls()
+        self._render_badge()
+        self._render_status()
+        self._load_rows()
+        self._unsubscribe_store = self.store.subscribe(self._on_store_event)
+        self._unsubscribe_responder = self.responder.subscribe(lambda: self.post_message(AnswerChanged()))
+        table.focus()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe_store:
+            self._unsubscribe_store()
+        if self._unsubscribe_responder:
+            self._unsubscribe_responder()
+
+    # -- the bridge from the store's thread --------------------------------------------------
+
+    def _on_store_event(self, event: StoreEvent) -> None:
+        """Runs on the store's writer thread: queue, and post at most one message per burst."""
+        if isinstance(event, CaptureAdded):
+            with self._inbox_lock:
+                self._inbox.append(event.capture)
+                if self._arrival_pending:
+                    return
+                self._arrival_pending = True
+            self.post_message(CapturesArrived())
+        else:
+            self.post_message(StoreWasCleared())
+
+    @on(CapturesArrived)
+    def _drain_inbox(self) -> None:
+        with self._inbox_lock:
+            arrived = list(self._inbox)
+            self._inbox.clear()
+            self._arrival_pending = False
+        for capture in arrived:
+            self._count(capture)
+        shown = [c for c in arrived if capture_matches(c, self.filter)]
+        if self.following:
+            self._append_rows(shown)
+        else:
+            self._held += len(shown)
+        self._render_status()
+
+    @on(StoreWasCleared)
+    def _store_cleared(self) -> None:
+        self.counts.clear()
+        self._held = 0
+        self._load_rows()
+        self._render_status()
+
+    @on(AnswerChanged)
+    def _answer_changed(self) -> None:
+        self._render_badge()
+
+    def _count(self, capture: Capture) -> None:
+        self.counts["received"] += 1
+        response = capture.response
+        if response is None:
+            return
+        if response.fault in ("close", "reset"):
+            self.counts["faults"] += 1
+        elif response.status < 300:
+            self.counts["ok"] += 1
+        elif response.status >= 400:
+            self.counts["errors"] += 1
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _append_rows(self, captures: Iterable[Capture]) -> None:
+        table = self.query_one(CaptureList)
+        captures = list(captures)
+        if not captures:
+            return
+        if len(captures) >= self.max_rows:
+            table.clear()
+            self._rows.clear()
+            captures = captures[-self.max_rows :]
+        for capture in captures:
+            if capture.id in self._rows:
+                continue
+            self._rows[capture.id] = capture
+            table.add_row(*render.row_cells(capture), key=capture.id)
+        excess = len(self._rows) - self.max_rows
+        if excess > 0:
+            for old in list(self._rows)[:excess]:
+                del self._rows[old]
+                table.remove_row(old)
+        if self.following:
+            table.move_cursor(row=table.row_count - 1, animate=False)
+            # Trimming can leave the cursor's index unchanged, which posts no highlight event.
+            newest = next(reversed(self._rows))
+            if newest != self._selected:
+                self._show_detail(self._rows[newest])
+
+    def _load_rows(self) -> None:
+        """Fill the list from the store: the newest matching captures, oldest at the top."""
+        table = self.query_one(CaptureList)
+        table.clear()
+        self._rows.clear()
+        try:
+            newest = self.store.list(limit=self.max_rows, flt=self.filter)
+        except StoreError as exc:
+            self.notify(safe(str(exc)), severity="error", markup=False)
+            newest = []
+        self._append_rows(reversed(newest))
+        if not newest:
+            self._show_detail(None)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        table = self.query_one(CaptureList)
+        at_bottom = event.cursor_row >= table.row_count - 1
+        if not at_bottom and self.following and table.has_focus:
+            self.following = False  # the user moved up to look at something: stop jumping
+            self._render_status()
+        if key != self._selected:
+            self._show_detail(self._rows.get(key) if key else None)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.query_one(TabbedContent).focus()
+
+    # -- detail ----------------------------------------------------------------------------
+
+    def _show_detail(self, capture: Capture | None) -> None:
+        self._selected = capture.id if capture else None
+        views = {tab: self.query_one(f"#{tab}-view", Static) for tab in TABS}
+        if capture is None:
+            for view in views.values():
+                view.update(Text(f"Waiting for requests on {self.url}/ …", style="dim"))
+            return
+        body = render.decoded(capture)
+        views["summary"].update(render.summary_view(capture, body))
+        views["headers"].update(render.headers_table(capture))
+        views["body"].update(render.body_view(capture, body))
+        views["query"].update(render.query_view(capture))
+        views["response"].update(render.response_view(capture))
+        views["raw"].update(render.raw_view(capture))
+
+    @property
+    def selected(self) -> Capture | None:
+        return self._rows.get(self._selected) if self._selected else None
+
+    # -- header ----------------------------------------------------------------------------
+
+    def _render_urls(self) -> None:
+        text = Text()
+        text.append("hookbin ", style="bold")
+        text.append("listening on ")
+        text.append(self.url + "/", style="bold underline")
+        if self.admin_url:
+            text.append(f"   control {self.admin_url}", style="dim")
+        if self.public_url:
+            text.append("\npaste into Segmanta: ", style="bold")
+            text.append(safe(self.public_url), style="bold green")
+        self.query_one("#urls", Static).update(text)
+
+    def _render_badge(self) -> None:
+        self.query_one("#badge", Static).update(render.answer_badge(self.responder.spec))
+
+    def _render_status(self) -> None:
+        line = render.count_line(self.counts["received"], self.counts["ok"], self.counts["errors"],
+                                 self.counts["faults"])
+        if self.following:
+            line.append("   ▶ following", style="green")
+        else:
+            line.append("   ⏸ paused", style="yellow")
+            if self._held:
+                line.append(f" ({self._held} new, space to show)", style="yellow")
+        if self.filter:
+            line.append(f"   filter: {safe(self.query_one('#filter', Input).value)}", style="cyan")
+        line.append(f"   {len(self._rows)} shown", style="dim")
+        self.query_one("#status", Static).update(line)
+
+    # -- answer actions ----------------------------------------------------------------------
+
+    def _set_spec(self, text: str) -> None:
+        try:
+            self.responder.set_spec(text)
+        except SpecError as exc:
+            self.notify(safe(str(exc)), severity="error", markup=False)
+            return
+        self._render_badge()
+        self.notify(f"now answering {self.responder.spec.text}", markup=False)
+
+    def action_answer_ok(self) -> None:
+        self._set_spec("200")
+
+    def action_answer_error(self) -> None:
+        self._error_index = (self._error_index + 1) % len(ERROR_CYCLE)
+        self._set_spec(ERROR_CYCLE[self._error_index])
+
+    def action_answer_fault(self) -> None:
+        self._fault_index = (self._fault_index + 1) % len(FAULT_CYCLE)
+        self._set_spec(FAULT_CYCLE[self._fault_index])
+
+    def action_answer_delay(self) -> None:
+        def check(value: str) -> str | None:
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                return str(exc)
+            return None
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._set_spec(f"200 delay={value.strip()}")
+
+        self.push_screen(
+            PromptScreen("Answer 200 after a delay of", "65s",
+                         "e.g. 2s, 250ms, 65s (longer than most senders wait), 10m", check),
+            chosen,
+        )
+
+    def action_answer_spec(self) -> None:
+        def check(value: str) -> str | None:
+            try:
+                parse_spec(value)
+            except SpecError as exc:
+                return str(exc)
+            return None
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._set_spec(value)
+
+        self.push_screen(
+            PromptScreen("Response spec", self.responder.spec.text,
+                         "e.g. 503 · 500,500,200 · 429 retry-after=30 · 200 delay=65s · close · 30% 503",
+                         check),
+            chosen,
+        )
+
+    # -- list actions ------------------------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        self.following = not self.following
+        if self.following:
+            held, self._held = self._held, 0
+            if held:
+                self._load_rows()
+            table = self.query_one(CaptureList)
+            table.move_cursor(row=table.row_count - 1, animate=False)
+        self._render_status()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.filter = parse_filter(event.value) if event.value.strip() else None
+        except StoreError as exc:
+            self.notify(safe(str(exc)), severity="error", markup=False)
+            return
+        if self.filter is None:
+            event.input.display = False
+        self.following = True
+        self._held = 0
+        self._load_rows()
+        self._render_status()
+        self.query_one(CaptureList).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.display and self.filter is None:
+            return
+        box.value = ""
+        box.display = False
+        self.filter = None
+        self._load_rows()
+        self._render_status()
+        self.query_one(CaptureList).focus()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_clear(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._clear_store()
+
+        self.push_screen(ConfirmScreen("Delete every capture from the store?"), answered)
+
+    @work(exclusive=True, group="store")
+    async def _clear_store(self) -> None:
+        deleted = await asyncio.to_thread(self.store.clear)
+        self.notify(f"deleted {deleted} capture(s)", markup=False)
+
+    def action_copy_curl(self) -> None:
+        capture = self.selected
+        if capture is None:
+            self.notify("select a request first", severity="warning", markup=False)
+            return
+        self.export_dir.mkdir(parents=True, exist_ok=True)
+        body_file = self.export_dir / f"{capture.id}.body"
+        command = to_curl(capture, self.url, body_file=str(body_file))
+        if needs_body_file(capture):
+            body_file.write_bytes(capture.body)
+        path = self.export_dir / f"{capture.id}.curl.sh"
+        path.write_bytes(command.encode("utf-8", "surrogateescape") + b"\n")
+        self.copy_to_clipboard(command.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        self.notify(f"curl copied to the clipboard and saved to {path}", markup=False)
+
+    def action_copy_body(self) -> None:
+        capture = self.selected
+        if capture is None:
+            self.notify("select a request first", severity="warning", markup=False)
+            return
+        self.copy_to_clipboard(capture.body.decode("utf-8", "replace"))
+        self.notify(f"body copied ({len(capture.body)} bytes)", markup=False)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def notice(self, line: str) -> None:
+        """Show a one-line notice from elsewhere (e.g. a request the HTTP parser refused)."""
+        self.notify(safe(line), severity="warning", markup=False)
+
+    # -- command palette ---------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Answer 200 OK", "Every request gets 200", self.action_answer_ok)
+        yield SystemCommand("Answer an error", "Cycle 500, 503, 429, 404, 410", self.action_answer_error)
+        yield SystemCommand("Answer after a delay", "Wait before answering", self.action_answer_delay)
+        yield SystemCommand("Answer with a connection fault", "Cycle close, reset, drip", self.action_answer_fault)
+        yield SystemCommand("Enter a response spec", "Any spec, e.g. 500,500,200", self.action_answer_spec)
+        yield SystemCommand("Filter requests", "By text, method, path, status", self.action_filter)
+        yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
+        yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
+        yield SystemCommand("Pause or resume following", "Stop or restart jumping to new requests",
+                            self.action_toggle_follow)
+        yield SystemCommand("Clear captures", "Delete every capture (asks first)", self.action_clear)
+        yield SystemCommand("Show keys", "The help screen", self.action_help)

@@ -1,0 +1,234 @@
+"""Rich renderables for the TUI, built from captures: rows, the answer badge, and each detail tab.
+
+Every piece of captured text goes through `textsafe.safe` and into a `rich.text.Text`, which
+is never parsed as markup; nothing here formats captured data into a markup string.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from hookbin.bodies import BodyView, decode_body
+from hookbin.durations import format_size
+from hookbin.model import Capture
+from hookbin.responder import Spec
+from hookbin.segmanta import generic_lines, summarize, summary_lines
+from hookbin.textout import body_text, local_time, status_text
+from hookbin.textsafe import safe, safe_bytes
+
+PATH_LIMIT = 200
+PRETTY_LIMIT = 200_000
+"""Characters of pretty JSON shown with highlighting; beyond that, plain text is cut."""
+RAW_LIMIT = 100_000
+JSON_SNIFF_LIMIT = 1_000_000
+"""Bodies larger than this are not parsed just to mark a row as invalid JSON."""
+
+
+def status_style(status: int | None, fault: str | None = None) -> str:
+    if fault in ("close", "reset"):
+        return "bold yellow"
+    if status is None:
+        return "dim"
+    if status < 300:
+        return "bold green"
+    if status < 400:
+        return "bold cyan"
+    return "bold red"
+
+
+def spec_style(spec: Spec) -> str:
+    """Green for plain success, red when any step answers an error, yellow for delays and faults."""
+    steps = [*spec.steps, *([spec.else_step] if spec.else_step else [])]
+    if any(step.fault or step.delay for step in steps):
+        return "black on yellow"
+    if all(step.status < 400 for step in steps):
+        return "black on green"
+    return "white on red"
+
+
+def answer_badge(spec: Spec) -> Text:
+    return Text(f" answering {spec.text} ", style=f"bold {spec_style(spec)}")
+
+
+def _row_marker(capture: Capture) -> Text:
+    marks = Text()
+    if capture.truncated:
+        marks.append("✂", style="yellow")
+    if _invalid_json(capture):
+        marks.append("⚠", style="red")
+    return marks
+
+
+def _invalid_json(capture: Capture) -> bool:
+    content_type = capture.content_type.lower()
+    if not capture.body or len(capture.body) > JSON_SNIFF_LIMIT or "json" not in content_type:
+        return False
+    if "gzip" in capture.content_type or any(k.lower() == "content-encoding" for k, _ in capture.headers):
+        return decode_body(capture.body, capture.headers, truncated=capture.truncated).kind == "invalid_json"
+    try:
+        json.loads(capture.body)
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+def row_cells(capture: Capture) -> tuple[Text, ...]:
+    """The list row: time, method, path, status, size, attempt, markers."""
+    response = capture.response
+    status = status_text(capture)
+    return (
+        Text(local_time(capture.received_at), style="dim"),
+        Text(safe(capture.method, limit=10), style="bold"),
+        Text(safe(capture.url_path, limit=PATH_LIMIT)),
+        Text(status, style=status_style(response.status if response else None, response and response.fault)),
+        Text(format_size(capture.body_size), justify="right"),
+        Text(f"#{capture.attempt}" if capture.attempt else "", style="magenta" if (capture.attempt or 0) > 1 else "dim"),
+        _row_marker(capture),
+    )
+
+
+def _lines(lines: list[str]) -> Text:
+    return Text("\n".join(safe(line) for line in lines))
+
+
+def summary_view(capture: Capture, view: BodyView) -> RenderableType:
+    """Segmanta summary, or a compact key/value view of other JSON, or a short description."""
+    head = Text()
+    head.append(f"{safe(capture.method)} ", style="bold")
+    head.append(safe(capture.url_path, limit=PATH_LIMIT))
+    head.append(f"   {view.summary}", style="dim")
+    if view.kind == "json":
+        summary = summarize(view.json)
+        if summary is not None:
+            return Group(head, Text(), _lines(summary_lines(summary)))
+        return Group(head, Text(), _lines(generic_lines(view.json, max_lines=300)))
+    if view.kind == "invalid_json":
+        return Group(head, Text(), Text(f"invalid JSON: {safe(view.json_error or '')}", style="red"))
+    if view.kind == "form":
+        return Group(head, Text(), _lines([f"{name} = {value}" for name, value in view.form]))
+    return Group(head, Text(), Text(safe(body_text(capture), multiline=True)[:RAW_LIMIT]))
+
+
+def headers_table(capture: Capture) -> Table:
+    table = Table(show_header=True, header_style="bold", expand=True, box=None)
+    table.add_column("Name", style="cyan", no_wrap=True, ratio=1)
+    table.add_column("Value", ratio=3, overflow="fold")
+    for name, value in capture.headers:
+        table.add_row(Text(safe(name)), Text(safe(value)))
+    if not capture.headers:
+        table.add_row(Text("(no headers)", style="dim"), Text(""))
+    return table
+
+
+def body_view(capture: Capture, view: BodyView) -> RenderableType:
+    """Pretty, highlighted JSON; the raw text and the parse error for invalid JSON; else text."""
+    notes: list[RenderableType] = []
+    if capture.truncated:
+        notes.append(Text(f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
+                          f"of {format_size(capture.body_size)} kept", style="yellow"))
+    for problem in (view.encoding_error, getattr(view, "charset_error", None), view.multipart_error):
+        if problem:
+            notes.append(Text(f"! {safe(problem)}", style="yellow"))
+    if view.kind == "json":
+        pretty = safe(view.pretty, multiline=True)
+        if len(pretty) <= PRETTY_LIMIT:
+            return Group(*notes, Syntax(pretty, "json", theme="ansi_dark", word_wrap=True,
+                                        background_color="default"))
+        return Group(*notes, Text(pretty[:PRETTY_LIMIT] + "\n… (cut; use hookbin show or the Raw tab)"))
+    if view.kind == "invalid_json":
+        where = ""
+        if view.json_error_line is not None:
+            where = f" (line {view.json_error_line}, column {view.json_error_col})"
+        error = Text(f"⚠ invalid JSON: {safe(view.json_error or '')}{where}", style="bold red")
+        return Group(*notes, error, Text(), Text(safe(view.pretty or "", multiline=True)[:RAW_LIMIT]))
+    return Group(*notes, Text(body_text(capture)[:RAW_LIMIT]))
+
+
+def query_view(capture: Capture) -> RenderableType:
+    if not capture.query_string:
+        return Text("(no query string)", style="dim")
+    table = Table(show_header=True, header_style="bold", expand=True, box=None)
+    table.add_column("Name", style="cyan", ratio=1)
+    table.add_column("Value", ratio=3, overflow="fold")
+    for name, value in capture.query:
+        table.add_row(Text(safe(name)), Text(safe(value)))
+    return Group(Text(f"?{safe(capture.query_string)}", style="dim"), Text(), table)
+
+
+def response_view(capture: Capture) -> RenderableType:
+    response = capture.response
+    if response is None:
+        return Text("(no answer recorded)", style="dim")
+    out = Text()
+    out.append("Answered ", style="bold")
+    out.append(status_text(capture), style=status_style(response.status, response.fault))
+    facts: list[str] = []
+    if response.delay_ms:
+        facts.append(f"after a delay of {response.delay_ms / 1000:g}s")
+    if response.fault == "drip":
+        facts.append(f"body dripped over {response.drip_ms / 1000:g}s")
+    if response.fault in ("close", "reset"):
+        facts.append("connection " + ("closed without an answer" if response.fault == "close" else "reset"))
+    if facts:
+        out.append("  " + ", ".join(facts))
+    out.append("\n\n")
+    why = [
+        ("rule", response.rule or "(none: the default answer)"),
+        ("spec", response.spec or "-"),
+        ("sequence step", str(response.step) if response.step else "-"),
+        ("delivery", f"{capture.delivery_key or '-'} ({capture.delivery_source or '-'})"),
+        ("attempt", str(capture.attempt or "-")),
+        ("decided in", f"{response.duration_ms:.1f} ms"),
+    ]
+    if response.reason:
+        why.insert(0, ("reason", response.reason))
+    for label, value in why:
+        out.append(f"{label:>14}  ", style="dim")
+        out.append(safe(value) + "\n")
+    out.append("\n")
+    for name, value in response.headers:
+        out.append(safe(name), style="cyan")
+        out.append(": " + safe(value) + "\n")
+    if response.body:
+        out.append("\n" + safe_bytes(response.body, multiline=True, limit=5000))
+    return out
+
+
+def raw_view(capture: Capture) -> Text:
+    """The request as it came over the wire, every non-printable byte made visible."""
+    text = Text()
+    text.append(f"{safe(capture.method)} {safe(capture.url_path)} HTTP/1.1\n", style="bold")
+    for name, value in capture.headers:
+        text.append(safe(name), style="cyan")
+        text.append(f": {safe(value)}\n")
+    text.append("\n")
+    text.append(safe_bytes(capture.body[:RAW_LIMIT], multiline=True))
+    if len(capture.body) > RAW_LIMIT:
+        text.append(f"\n… ({format_size(len(capture.body) - RAW_LIMIT)} more)", style="dim")
+    return text
+
+
+def decoded(capture: Capture) -> BodyView:
+    return decode_body(capture.body, capture.headers, truncated=capture.truncated)
+
+
+def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
+    text = Text()
+    text.append(f"received {received}  ")
+    text.append(f"2xx {ok}", style="green")
+    text.append("  ")
+    text.append(f"errors {errors}", style="red")
+    if faults:
+        text.append(f"  faults {faults}", style="yellow")
+    return text
+
+
+def json_safe_preview(value: Any, limit: int = 80) -> str:
+    """A one-line preview of a JSON value for tree labels."""
+    return safe(json.dumps(value, ensure_ascii=False), limit=limit)

@@ -1,0 +1,140 @@
+"""Modal screens of the TUI: enter a spec or a delay, confirm clearing, and the help page."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from hookbin.textsafe import safe
+
+KEYS: list[tuple[str, str, str]] = [
+    ("Answer", "o", "answer 200 OK"),
+    ("Answer", "e", "cycle errors: 500, 503, 429 (Retry-After 30), 404, 410"),
+    ("Answer", "d", "answer after a delay (asks how long; 65s outlasts most senders)"),
+    ("Answer", "f", "cycle connection faults: close, reset, slow drip"),
+    ("Answer", "s", "type any response spec, e.g. 500,500,200"),
+    ("Navigate", "↑ ↓  j k", "move in the list (moving up pauses following)"),
+    ("Navigate", "enter", "open the selected request's details"),
+    ("Navigate", "tab / shift+tab", "move between the list, the tabs and the detail"),
+    ("Navigate", "1 … 6", "Summary, Headers, Body, Query, Response, Raw tab"),
+    ("Navigate", "/", "filter: text, method:POST, path:/seg*, status:5xx (esc clears)"),
+    ("Act", "c", "copy the request as curl (clipboard and a file)"),
+    ("Act", "y", "copy the body"),
+    ("Act", "space", "pause / resume following new requests"),
+    ("Act", "ctrl+l", "clear every capture (asks first)"),
+    ("Act", "ctrl+p", "command palette: every action by name"),
+    ("Act", "?", "this help"),
+    ("Act", "q", "quit (the server stops, everything is already stored)"),
+]
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Asks for one line of text; `check` returns an error message or None when it is valid."""
+
+    DEFAULT_CSS = """
+    PromptScreen { align: center middle; }
+    PromptScreen > Vertical {
+        width: 72; height: auto; padding: 1 2; border: thick $accent; background: $surface;
+    }
+    PromptScreen #prompt-error { color: $error; height: auto; }
+    PromptScreen #prompt-hint { color: $text-muted; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str, hint: str, check: Callable[[str], str | None]) -> None:
+        super().__init__()
+        self._title = title
+        self._value = value
+        self._hint = hint
+        self._check = check
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self._title, style="bold"))
+            yield Input(value=self._value, id="prompt-input", select_on_focus=True)
+            yield Static(Text(self._hint), id="prompt-hint")
+            yield Static("", id="prompt-error")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        error = self._check(event.value)
+        if error:
+            self.query_one("#prompt-error", Static).update(Text(safe(error)))
+            return
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; `y` or enter confirms, `n` or escape cancels."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
+        width: 60; height: auto; padding: 1 2; border: thick $error; background: $surface;
+    }
+    ConfirmScreen Button { margin: 1 1 0 0; }
+    """
+    BINDINGS = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self._question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self._question))
+            yield Button("Yes (y)", variant="error", id="yes")
+            yield Button("No (n)", id="no")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, grouped; any of escape, q or ? closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90; height: auto; max-height: 90%; padding: 1 2; border: thick $accent;
+        background: $surface;
+    }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "Close")]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style="dim")
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for group, key, what in KEYS:
+            table.add_row(group, key, what)
+        with VerticalScroll():
+            yield Static(Text("hookbin keys", style="bold"))
+            yield Static(table)
+            yield Static(Text(
+                "\nResponse specs: 200 · 503 · 429 retry-after=30 · 200 delay=65s · close · reset · "
+                "200 drip=30s · 500,500,200 (per delivery) · global: 503,200 · 30% 503",
+                style="dim",
+            ))
+
+    def action_dismiss_help(self) -> None:
+        self.dismiss(None)

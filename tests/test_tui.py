@@ -1,0 +1,285 @@
+"""The Textual app under `run_test`: live rows, tabs, answer keys against a real server, filter, copy, hostile text."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from rich.console import Console
+
+from hookbin.model import Capture, ResponseGiven
+from hookbin.responder import Responder
+from hookbin.server.runner import HookbinServer
+from hookbin.store import open_store
+from hookbin.tui.app import CaptureList, HookbinApp
+from hookbin.tui.screens import HelpScreen
+from tests.factories import tcapture
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_bytes()
+HOSTILE = [
+    "[bold]loud[/bold]", "[/x]", "[link=https://evil.example]click[/link]", "\x1b[2J\x1b]52;c;aGk=\x07",
+    "nul\x00del\x7f", "c1\x9bcsi", "bidi\u202eevil\u2066x", "[red", "$var", "\\[escaped]",
+]
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def plain(renderable, width: int = 120) -> str:
+    console = Console(width=width, file=io.StringIO(), color_system=None, legacy_windows=False)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def view_text(app: HookbinApp, tab: str) -> str:
+    return plain(app.query_one(f"#{tab}-view").content)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(tmp_path / "c.db") as opened:
+        yield opened
+
+
+def make_app(store, tmp_path, responder=None, **kw) -> HookbinApp:
+    return HookbinApp(store, responder or Responder("200"), url="http://127.0.0.1:8080",
+                      admin_url="http://127.0.0.1:8081", export_dir=tmp_path / "exports", **kw)
+
+
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        await pilot.pause(0.02)
+
+
+async def test_captures_appear_live_from_the_store_thread(store, tmp_path):
+    store.add(tcapture(seq=1, path="/before"))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(CaptureList)
+        assert table.row_count == 1
+        # The store's writer thread delivers these; the app must pick them all up.
+        writer = threading.Thread(target=lambda: [store.submit(tcapture(seq=n, path=f"/live/{n}"))
+                                                  for n in range(2, 202)])
+        writer.start()
+        writer.join()
+        await wait_for(pilot, lambda: table.row_count == 201)
+        assert app.counts["received"] == 200
+        # Following: the newest row is selected and shown.
+        assert table.cursor_row == 200
+        assert "/live/201" in view_text(app, "summary")
+
+
+async def test_rows_are_bounded_but_nothing_is_lost(store, tmp_path):
+    app = make_app(store, tmp_path, max_rows=50)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for n in range(1, 131):
+            store.submit(tcapture(seq=n))
+        await wait_for(pilot, lambda: app.counts["received"] == 130)
+        assert app.query_one(CaptureList).row_count == 50
+        assert store.count() == 130
+        await wait_for(pilot, lambda: app.selected is not None and app.selected.id == tcapture(seq=130).id)
+
+
+async def test_selection_and_every_tab(store, tmp_path):
+    store.add(tcapture(seq=1, path="/segmanta/csat", query_string="crm=CUST-1042&crm=2", body=SAMPLE,
+                       headers=(("Content-Type", "application/json"), ("X-Dup", "a"), ("X-Dup", "b")),
+                       status=503, attempt=2, delivery_key="sha256:abc", delivery_source="hash"))
+    store.add(tcapture(seq=2, path="/other", body=b"{}"))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("up")
+        assert app.selected.path == "/segmanta/csat"
+        assert not app.following
+        summary = view_text(app, "summary")
+        assert "Customer Satisfaction Survey" in summary and "CUST-1042" in summary
+        await pilot.press("2")
+        assert app.query_one("TabbedContent").active == "headers"
+        headers = view_text(app, "headers")
+        assert headers.index("X-Dup") < headers.index("b")
+        assert headers.count("X-Dup") == 2
+        await pilot.press("3")
+        assert '"survey_name": "Customer Satisfaction Survey"' in view_text(app, "body")
+        await pilot.press("4")
+        query = view_text(app, "query")
+        assert query.count("crm") >= 3 and "CUST-1042" in query
+        await pilot.press("5")
+        response = view_text(app, "response")
+        assert "Answered 503" in response and "attempt" in response and "sha256:abc" in response
+        await pilot.press("6")
+        assert view_text(app, "raw").startswith("POST /segmanta/csat?crm=CUST-1042&crm=2 HTTP/1.1")
+
+
+async def test_invalid_json_is_marked_and_explained(store, tmp_path):
+    store.add(tcapture(seq=1, body=b'{"survey_id": 12,\n "results": [}'))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        body = view_text(app, "body")
+        assert "invalid JSON" in body and "line 2" in body
+        row = app.query_one(CaptureList).get_row_at(0)
+        assert "⚠" in row[-1].plain
+
+
+async def test_each_answer_key_changes_what_the_next_real_request_gets(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    responder = Responder("200")
+    server = HookbinServer(store, responder, port=0, admin_port=0)
+    await server.start()
+    app = make_app(store, tmp_path, responder)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot, aiohttp.ClientSession() as http:
+            async def status_of_next() -> int | str:
+                try:
+                    async with http.post(server.url + "/k", data=b"x",
+                                         timeout=aiohttp.ClientTimeout(total=1)) as r:
+                        return r.status
+                except aiohttp.ServerDisconnectedError:
+                    return "closed"
+                except aiohttp.ClientOSError:
+                    return "reset"
+                except TimeoutError:
+                    return "timeout"
+
+            await pilot.press("e")
+            assert await status_of_next() == 500
+            await pilot.press("e")
+            assert await status_of_next() == 503
+            await pilot.press("e")
+            assert await status_of_next() == 429
+            await pilot.press("o")
+            assert await status_of_next() == 200
+            await pilot.press("f")
+            assert await status_of_next() == "closed"
+            await pilot.press("f")
+            assert await status_of_next() in ("reset", "closed")
+            await pilot.press("d")
+            await pilot.pause()
+            await pilot.press(*"3s", "enter")  # the prompt's text is selected: typing replaces it
+            assert responder.spec.text == "200 delay=3s"
+            assert await status_of_next() == "timeout"
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*"418,200", "enter")
+            assert await status_of_next() == 418
+            assert "418,200" in plain(app.query_one("#badge").content)
+            # An invalid spec is refused in the prompt; the answer stays.
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*"5x3", "enter")
+            assert "'5x3'" in plain(app.screen.query_one("#prompt-error").content)
+            await pilot.press("escape")
+            assert responder.spec.text == "418,200"
+            await wait_for(pilot, lambda: app.counts["received"] == 8)
+    finally:
+        await server.stop()
+        store.close()
+
+
+async def test_filter_by_status_method_path_and_text(store, tmp_path):
+    store.add(tcapture(seq=1, path="/segmanta/a", status=503))
+    store.add(tcapture(seq=2, path="/health", method="GET", status=200))
+    store.add(tcapture(seq=3, path="/segmanta/b", body=b'{"crm_id": "CUST-7"}', status=200))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(CaptureList)
+        await pilot.press("slash", *"status:5xx", "enter")
+        assert [app._rows[k].path for k in app._rows] == ["/segmanta/a"]
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"path:/segmanta/* cust-7", "enter")
+        assert [app._rows[k].path for k in app._rows] == ["/segmanta/b"]
+        # A live capture that matches the filter appears; one that does not stays out.
+        store.add(tcapture(seq=4, path="/segmanta/c", body=b"CUST-7"))
+        store.add(tcapture(seq=5, path="/elsewhere", body=b"CUST-7"))
+        await wait_for(pilot, lambda: app.counts["received"] == 2)
+        assert [app._rows[k].path for k in app._rows] == ["/segmanta/b", "/segmanta/c"]
+        await pilot.press("escape")
+        assert table.row_count == 5
+
+
+async def test_copy_as_curl_and_body(store, tmp_path):
+    store.add(tcapture(seq=1, path="/hook", query_string="a=1", body=b'{"x": "it\'s"}',
+                       headers=(("Content-Type", "application/json"), ("X-Sig", "v1,abc"))))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        saved = tmp_path / "exports" / f"{tcapture(seq=1).id}.curl.sh"
+        command = saved.read_text().strip()
+        assert app.clipboard == command
+        assert command.startswith("curl -X POST 'http://127.0.0.1:8080/hook?a=1'")
+        assert "-H 'X-Sig: v1,abc'" in command
+        await pilot.press("y")
+        assert app.clipboard == '{"x": "it\'s"}'
+
+
+async def test_clear_asks_first(store, tmp_path):
+    store.add(tcapture(seq=1))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+l", "n")
+        assert store.count() == 1
+        await pilot.press("ctrl+l", "y")
+        await wait_for(pilot, lambda: app.query_one(CaptureList).row_count == 0)
+        assert store.count() == 0
+
+
+async def test_pause_holds_new_rows_until_resumed(store, tmp_path):
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("space")
+        assert not app.following
+        store.add(tcapture(seq=1))
+        await wait_for(pilot, lambda: app.counts["received"] == 1)
+        assert app.query_one(CaptureList).row_count == 0
+        assert "1 new" in plain(app.query_one("#status").content)
+        await pilot.press("space")
+        assert app.query_one(CaptureList).row_count == 1
+
+
+async def test_help_screen_lists_the_keys(store, tmp_path):
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+async def test_hostile_text_is_shown_escaped_and_cannot_crash_the_app(store, tmp_path, hostile):
+    raw = hostile.encode("utf-8")
+    store.add(Capture(
+        id="t00000000001", received_at=tcapture(seq=1).received_at, method="POST",
+        path="/" + hostile, query_string="q=" + hostile, headers=((hostile, hostile), ("Content-Type", "text/plain")),
+        body=raw, body_size=len(raw),
+        response=ResponseGiven(status=200, rule=hostile, spec="200", reason=hostile),
+        delivery_key=hostile, attempt=1,
+    ))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for key in "123456":
+            await pilot.press(key)
+            text = view_text(app, {"1": "summary", "2": "headers", "3": "body", "4": "query",
+                                   "5": "response", "6": "raw"}[key])
+            for char in "\x1b\x00\x7f\x9b\u202e\u2066\x07":
+                assert char not in text
+        row = " ".join(cell.plain for cell in app.query_one(CaptureList).get_row_at(0))
+        assert hostile.split("\x1b")[0][:4] in row or "\\x" in row
+        notify_line = json.dumps(hostile)
+        app.notice(notify_line)  # notices are plain text too
+        await pilot.pause()

@@ -1,0 +1,68 @@
+"""Snapshot tests of the main screens, with fixed ids, times and URLs (pytest-textual-snapshot).
+
+Update after an intended change with `python -m pytest tests/test_tui_snapshots.py --snapshot-update`
+and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from hookbin.model import ResponseGiven
+from hookbin.responder import Responder
+from hookbin.store import open_store
+from hookbin.tui.app import HookbinApp
+from tests.factories import tcapture
+
+SAMPLE = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_bytes()
+SIZE = (110, 36)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def app_with(*captures, spec: str = "500,500,200") -> HookbinApp:
+    store = open_store(":memory:")
+    for capture in captures:
+        store.add(capture)
+    return HookbinApp(store, Responder(spec), url="http://127.0.0.1:8080", admin_url="http://127.0.0.1:8081",
+                      public_url="https://hookbin-demo.example.ngrok.app/segmanta")
+
+
+def segmanta_run():
+    json_headers = (("Content-Type", "application/json"), ("User-Agent", "Segmanta-Webhooks"),
+                    ("X-Forwarded-For", "203.0.113.7"))
+    return [
+        tcapture(seq=1, path="/segmanta/csat", body=SAMPLE, headers=json_headers, attempt=1, delivery_key="k1",
+                 response=ResponseGiven(status=500, spec="500,500,200", step=1)),
+        tcapture(seq=2, path="/segmanta/csat", body=SAMPLE, headers=json_headers, attempt=2, delivery_key="k1",
+                 response=ResponseGiven(status=500, spec="500,500,200", step=2)),
+        tcapture(seq=3, path="/segmanta/csat", body=SAMPLE, headers=json_headers, attempt=3, delivery_key="k1",
+                 response=ResponseGiven(status=200, spec="500,500,200", step=3)),
+    ]
+
+
+def test_main_screen_with_a_segmanta_payload(snap_compare):
+    assert snap_compare(app_with(*segmanta_run()), terminal_size=SIZE)
+
+
+def test_headers_tab(snap_compare):
+    assert snap_compare(app_with(*segmanta_run()), press=["2"], terminal_size=SIZE)
+
+
+def test_body_tab_with_invalid_json(snap_compare):
+    broken = tcapture(seq=1, path="/segmanta/csat", body=b'{"survey_id": 1234,\n "survey_name": "CSAT",\n "results": [}')
+    assert snap_compare(app_with(broken, spec="200"), press=["3"], terminal_size=SIZE)
+
+
+def test_help_screen(snap_compare):
+    assert snap_compare(app_with(spec="503"), press=["question_mark"], terminal_size=SIZE)

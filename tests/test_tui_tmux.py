@@ -1,0 +1,104 @@
+"""End to end in a real terminal: `hookbin serve` inside tmux, real curl requests, real key presses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not (shutil.which("tmux") and shutil.which("curl")),
+                                reason="needs tmux and curl (.ci/run installs them)")
+
+SAMPLE = Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Tmux:
+    def __init__(self, name: str, command: str) -> None:
+        self.name = name
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "36", command], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, text: str, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
+
+    def wait_gone(self, text: str, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while text in self.screen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} stayed; screen:\n{self.screen()}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def curl(url: str, *args: str) -> str:
+    return subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *args, url],
+                          capture_output=True, text=True, timeout=20).stdout
+
+
+def test_serve_in_a_real_terminal(tmp_path):
+    port = free_port()
+    db = tmp_path / "c.db"
+    env = f"TZ=UTC PYTHONPATH={Path(__file__).resolve().parent.parent}"
+    command = (f"cd {tmp_path} && {env} {sys.executable} -m hookbin serve --port {port} --db {db} "
+               f"--public-url https://demo.example/segmanta; echo EXITED $?; sleep 30")
+    tmux = Tmux(f"hookbin-test-{os.getpid()}", command)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        tmux.wait_for(f"listening on {url}/")
+        tmux.wait_for("answering 200")
+        assert "paste into Segmanta: https://demo.example/segmanta" in tmux.screen()
+
+        assert curl(url + "/segmanta/csat", "-H", "Content-Type: application/json",
+                    "--data-binary", f"@{SAMPLE}") == "200"
+        screen = tmux.wait_for("/segmanta/csat")
+        assert 'Segmanta survey "Customer Satisfaction Survey"' in screen
+
+        tmux.keys("e")
+        tmux.wait_for("answering 500")
+        assert curl(url + "/again", "--data-binary", "x") == "500"
+        tmux.wait_for("/again")
+        assert "errors 1" in tmux.screen()
+
+        # A hostile header cannot repaint the screen: it is shown escaped.
+        assert curl(url + "/evil", "-H", "X-Evil: [red]boom[/x] \u009b2J") == "500"
+        tmux.wait_for("/evil")
+        tmux.keys("2")
+        screen = tmux.wait_for("X-Evil")
+        assert "[red]boom[/x] \\x9b2J" in screen
+
+        tmux.keys("?")
+        tmux.wait_for("hookbin keys")
+        tmux.keys("Escape")
+        tmux.wait_gone("hookbin keys")  # a key right after ESC would read as alt+key
+        tmux.keys("q")
+        screen = tmux.wait_for("EXITED 0")
+        assert "hookbin: stopped; 3 capture(s)" in screen
+    finally:
+        tmux.close()
