@@ -12,38 +12,19 @@ import signal
 import sys
 import urllib.error
 import urllib.request
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from hookbin import __version__
-from hookbin.config import DEFAULT_ADMIN, DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT, db_from_env
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_or_fail
+from hookbin.config import DEFAULT_ADMIN, DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
 from hookbin.deliveries import KeySpecError, parse_key_spec
 from hookbin.durations import parse_size
 from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
-from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent, open_store
+from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent
 from hookbin.textout import capture_line, capture_page
-
-
-class ExitStatus(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    NOT_FOUND = 3
-    INTERRUPTED = 130
-
-
-class Failure(click.ClickException):
-    """A one-line error with a named exit status."""
-
-    def __init__(self, message: str, status: ExitStatus = ExitStatus.ERROR) -> None:
-        super().__init__(message)
-        self.exit_code = int(status)
-
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -51,21 +32,6 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
         return parse_size(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _open(db: str) -> SQLiteStore:
-    try:
-        return open_store(db)
-    except StoreError as exc:
-        raise Failure(str(exc)) from None
-
-
-db_option = click.option(
-    "--db",
-    default=db_from_env,
-    show_default="HOOKBIN_DB or the user data directory",
-    help="SQLite file with the captures (`:memory:` keeps nothing).",
-)
 
 
 @click.group(context_settings=CONTEXT)
@@ -167,7 +133,7 @@ def serve(
     headless = no_tui or as_json
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise Failure("the terminal UI needs a terminal: use --no-tui (or --json) when piping", ExitStatus.USAGE)
-    store = _open(db)
+    store = open_or_fail(db)
     options = dict(host=host, port=port, admin_port=admin_port, max_body=max_body, key_spec=key_spec)
     try:
         if headless:
@@ -271,7 +237,7 @@ def ls_command(db: str, limit: int, offset: int, method: str | None, path: str |
       hookbin ls --status 5xx --path '/segmanta/*'
       hookbin ls --json | jq .path
     """
-    store = _open(db)
+    store = open_or_fail(db)
     try:
         flt = Filter(method=method, path=path, status=status, text=text)
         captures = store.list(limit, offset, flt)
@@ -295,7 +261,7 @@ def show(capture_id: str, db: str, as_json: bool) -> None:
 
     ID may be the full id or its last few characters.
     """
-    store = _open(db)
+    store = open_or_fail(db)
     try:
         capture = store.get(capture_id)
     except StoreError as exc:
@@ -372,6 +338,11 @@ def respond(spec: str | None, rules: tuple[str, ...], clear_rules: bool, admin: 
 
 # ---------------------------------------------------------------------------------------- main
 
+from hookbin.commands.report import deliveries_command, report_command  # noqa: E402
+cli.add_command(report_command)
+cli.add_command(deliveries_command)
+from hookbin.commands.send import send_command  # noqa: E402
+cli.add_command(send_command)
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

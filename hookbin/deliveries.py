@@ -4,18 +4,24 @@ A sender that retries sends the same delivery again. The key is the first of: a 
 header or JSON field (`--delivery-key`), a known id header (`webhook-id`, `X-GitHub-Delivery`,
 ...), a known id field at the top of a JSON body (`event_id`, `messageId`, `id`), else a hash
 of method + path + body (Segmanta sends no id, and its retries repeat the same body).
+`group_deliveries` turns stored captures back into deliveries and their attempts.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
 
-from hookbin.model import Headers, header_get
+from hookbin.bodies import decode_body
+from hookbin.model import Capture, Headers, header_get
 
 ID_HEADERS = (
     "webhook-id",  # Standard Webhooks
@@ -162,3 +168,217 @@ class AttemptCounter:
     def reset(self) -> None:
         with self._lock:
             self._attempts.clear()
+
+
+# ------------------------------------------------------------------------------------------
+# Grouping stored captures into deliveries and their attempts (pure; for reports and views)
+
+DIFF_LIMIT = 200
+"""Most diff lines kept for one attempt whose body changed; a last line says how many more."""
+
+_DIFF_CONTEXT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One request of a delivery, with what hookbin answered and how it relates to the one before."""
+
+    capture_id: str
+    number: int
+    """The attempt number as stored (1 = first request); its position when none was stored."""
+    received_at: datetime
+    since_previous: timedelta | None
+    """Time since the delivery's previous attempt arrived; None for the first one seen."""
+    status: int | None
+    """Status hookbin answered; None when it answered nothing (close/reset) or is unknown."""
+    fault: str | None
+    """`close`, `reset` or `drip` when hookbin misbehaved on purpose, else None."""
+    retry_after: float | None
+    """Seconds hookbin asked the sender to wait (its Retry-After header), else None."""
+    body_changed: bool
+    """True when the body bytes differ from the previous attempt's."""
+    diff: tuple[str, ...]
+    """Unified diff of the readable bodies (pretty JSON or text) when changed, at most ~200 lines."""
+    method: str
+    path: str
+    user_agent: str | None
+    delay_ms: float = 0.0
+    """How long hookbin held its answer back (`delay=`, `timeout`)."""
+
+    @property
+    def accepted(self) -> bool:
+        """hookbin answered 2xx (and did not drop the connection)."""
+        return self.status is not None and 200 <= self.status < 300
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "capture_id": self.capture_id,
+            "number": self.number,
+            "received_at": self.received_at.isoformat(timespec="microseconds"),
+            "since_previous": (
+                None if self.since_previous is None else round(self.since_previous.total_seconds(), 6)
+            ),
+            "status": self.status,
+            "fault": self.fault,
+            "delay_ms": round(self.delay_ms, 3),
+            "retry_after": self.retry_after,
+            "body_changed": self.body_changed,
+            "diff": list(self.diff),
+            "method": self.method,
+            "path": self.path,
+            "user_agent": self.user_agent,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Every attempt the sender made to deliver one thing, oldest first."""
+
+    key: str
+    source: str
+    """Where the key came from: `header:webhook-id`, `json:event_id`, `hash`, ..."""
+    attempts: tuple[Attempt, ...]
+    first_at: datetime
+    last_at: datetime
+    accepted: bool
+    """Whether hookbin answered any attempt with a 2xx."""
+    accepted_at_attempt: int | None
+    """Number of the first attempt answered 2xx, else None."""
+    sender: str
+    """The first attempt's User-Agent, else `path /the/path`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "source": self.source,
+            "sender": self.sender,
+            "first_at": self.first_at.isoformat(timespec="microseconds"),
+            "last_at": self.last_at.isoformat(timespec="microseconds"),
+            "accepted": self.accepted,
+            "accepted_at_attempt": self.accepted_at_attempt,
+            "attempts": [attempt.to_dict() for attempt in self.attempts],
+        }
+
+
+def retry_after_seconds(value: str | None, answered_at: datetime | None = None) -> float | None:
+    """Seconds a Retry-After value asks for: delta-seconds, or an HTTP date relative to `answered_at`."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or answered_at is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - answered_at).total_seconds())
+
+
+def _readable_body(capture: Capture) -> str:
+    view = decode_body(capture.body, capture.headers, truncated=capture.truncated)
+    if view.kind == "binary":
+        return view.hex_preview
+    if view.pretty:
+        return view.pretty
+    if view.text is not None:
+        return view.text
+    return view.data.decode("utf-8", "surrogateescape")
+
+
+def body_diff(before: Capture, after: Capture, limit: int = DIFF_LIMIT) -> tuple[str, ...]:
+    """Unified diff lines from `before`'s readable body to `after`'s, at most `limit` (+1 note)."""
+    old, new = _readable_body(before), _readable_body(after)
+    if old == new:
+        return ("(the bodies differ only in bytes the readable form hides: spacing or encoding)",)
+    lines = list(
+        difflib.unified_diff(
+            old.splitlines(), new.splitlines(),
+            f"attempt {before.attempt or '?'}", f"attempt {after.attempt or '?'}",
+            n=_DIFF_CONTEXT, lineterm="",
+        )
+    )
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"… {len(lines) - limit} more diff lines"]
+    return tuple(lines)
+
+
+def _key_of(capture: Capture) -> tuple[str, str]:
+    if capture.delivery_key:
+        return capture.delivery_key, capture.delivery_source or "?"
+    return delivery_key(capture.method, capture.path, capture.headers, capture.body)
+
+
+def _attempts(captures: list[Capture]) -> tuple[Attempt, ...]:
+    attempts: list[Attempt] = []
+    previous: Capture | None = None
+    for position, capture in enumerate(captures, 1):
+        response = capture.response
+        fault = response.fault if response else None
+        status = response.status if response and fault not in ("close", "reset") else None
+        delay_ms = response.delay_ms if response else 0.0
+        retry_after = None
+        if response is not None:
+            answered_at = capture.received_at + timedelta(milliseconds=delay_ms)
+            retry_after = retry_after_seconds(header_get(response.headers, "retry-after"), answered_at)
+        changed = previous is not None and previous.body != capture.body
+        attempts.append(
+            Attempt(
+                capture_id=capture.id,
+                number=capture.attempt if capture.attempt else position,
+                received_at=capture.received_at,
+                since_previous=None if previous is None else capture.received_at - previous.received_at,
+                status=status,
+                fault=fault,
+                retry_after=retry_after,
+                body_changed=changed,
+                diff=body_diff(previous, capture) if changed and previous is not None else (),
+                method=capture.method,
+                path=capture.path,
+                user_agent=header_get(capture.headers, "user-agent"),
+                delay_ms=delay_ms,
+            )
+        )
+        previous = capture
+    return tuple(attempts)
+
+
+def group_deliveries(captures: Iterable[Capture]) -> list[Delivery]:
+    """Group captures (in any order) into deliveries, each with its attempts by arrival time.
+
+    Deliveries come oldest first (by their first attempt). A capture stored without a delivery
+    key (older data) gets one computed from its method, path, headers and body.
+    """
+    groups: dict[str, list[Capture]] = {}
+    sources: dict[str, str] = {}
+    for capture in captures:
+        key, source = _key_of(capture)
+        groups.setdefault(key, []).append(capture)
+        sources.setdefault(key, source)
+    deliveries: list[Delivery] = []
+    for key, members in groups.items():
+        members.sort(key=lambda c: (c.received_at, c.attempt or 0, c.id))
+        attempts = _attempts(members)
+        first = attempts[0]
+        accepted_at = next((a.number for a in attempts if a.accepted), None)
+        deliveries.append(
+            Delivery(
+                key=key,
+                source=sources[key],
+                attempts=attempts,
+                first_at=first.received_at,
+                last_at=attempts[-1].received_at,
+                accepted=accepted_at is not None,
+                accepted_at_attempt=accepted_at,
+                sender=first.user_agent or f"path {first.path}",
+            )
+        )
+    deliveries.sort(key=lambda d: (d.first_at, d.attempts[0].capture_id))
+    return deliveries

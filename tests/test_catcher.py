@@ -7,7 +7,6 @@ import gzip
 import json
 import sqlite3
 
-import aiohttp
 import pytest
 from yarl import URL
 

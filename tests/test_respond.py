@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
+import logging
 import subprocess
 import sys
 import time
@@ -217,3 +217,13 @@ async def test_no_body_where_http_forbids_one(start_hookbin):
         writer.close()
         assert answer.startswith(b"HTTP/1.1 204") and answer.endswith(b"\r\n\r\n")
     assert all(c.response.body == b"" for c in server.store.list())
+
+
+async def test_a_sender_that_gives_up_during_a_delay_leaves_no_error_behind(start_hookbin, http, caplog):
+    server = await start_hookbin("200 delay=600ms")
+    with pytest.raises(asyncio.TimeoutError):
+        await post(http, server.url + "/gone", timeout=aiohttp.ClientTimeout(total=0.1))
+    await asyncio.sleep(0.8)
+    assert (await post(http, server.url + "/next"))[0] == 200
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert server.store.count() == 2

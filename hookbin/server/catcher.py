@@ -204,23 +204,28 @@ class Catcher:
         body = response.body
         if _may_have_body(request.method, response.status):
             out.content_length = len(body)
-        if response.fault == "drip":
-            self.stats.faults += 1
+        if request.transport is None or request.transport.is_closing():
+            return out  # the sender gave up while we waited: nothing left to send to
+        try:
             await out.prepare(request)
-            pieces = max(1, min(DRIP_CHUNKS, len(body)))
-            step = -(-len(body) // pieces) if body else 0
-            for index in range(pieces):
-                await self._sleep(response.drip_ms / 1000 / pieces)
-                chunk = body[index * step : (index + 1) * step]
-                if chunk:
-                    await out.write(chunk)
+            if response.fault == "drip":
+                self.stats.faults += 1
+                await self._drip(out, body, response.drip_ms / 1000)
+            elif body:
+                await out.write(body)
             await out.write_eof()
-            return out
-        await out.prepare(request)
-        if body:
-            await out.write(body)
-        await out.write_eof()
+        except ConnectionError:
+            pass  # the sender hung up mid-answer; the capture is already stored
         return out
+
+    async def _drip(self, out: web.StreamResponse, body: bytes, seconds: float) -> None:
+        pieces = max(1, min(DRIP_CHUNKS, len(body)))
+        step = -(-len(body) // pieces) if body else 0
+        for index in range(pieces):
+            await self._sleep(seconds / pieces)
+            chunk = body[index * step : (index + 1) * step]
+            if chunk:
+                await out.write(chunk)
 
 
 def _may_have_body(method: str, status: int) -> bool:

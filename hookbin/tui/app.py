@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 from typing import Iterable
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand

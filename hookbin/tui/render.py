@@ -7,8 +7,6 @@ is never parsed as markup; nothing here formats captured data into a markup stri
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
@@ -228,7 +226,3 @@ def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
         text.append(f"  faults {faults}", style="yellow")
     return text
 
-
-def json_safe_preview(value: Any, limit: int = 80) -> str:
-    """A one-line preview of a JSON value for tree labels."""
-    return safe(json.dumps(value, ensure_ascii=False), limit=limit)

@@ -1,0 +1,1 @@
+"""Click commands that live outside `hookbin.cli`; `cli.py` registers them on its group."""

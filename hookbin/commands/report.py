@@ -1,0 +1,189 @@
+"""`hookbin report` (how each sender retried, with checks for CI) and `hookbin deliveries` (attempt timelines)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import click
+
+from hookbin.commands.common import CONTEXT, Failure, db_option, open_or_fail
+from hookbin.deliveries import Attempt, Delivery, group_deliveries
+from hookbin.durations import parse_duration
+from hookbin.model import utcnow
+from hookbin.report import build_report, check, render_markdown, render_text, seconds_text
+from hookbin.store import Filter, StoreError
+from hookbin.textout import local_time
+from hookbin.textsafe import safe
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """`10m`, `2h`, `90s` (that long before `now`) or an ISO time (local when it names no zone), in UTC.
+
+    Raises:
+        ValueError: naming `text` when it is neither.
+    """
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        pass
+    else:
+        try:
+            return (now or utcnow()) - timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"bad --since {text!r}: too long ago") from None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"bad --since {text!r}: use a duration such as 10m or 2h, or a time such as 2026-03-01T14:05"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # a time as the user reads clocks: local
+    return moment.astimezone(timezone.utc)
+
+
+def _since_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+since_option = click.option(
+    "--since", default=None, callback=_since_option, metavar="10m|ISO-TIME",
+    help="Only captures from this long ago (10m, 2h) or since this time (2026-03-01T14:05).",
+)
+
+
+def _load(db: str, since: datetime | None) -> list[Delivery]:
+    store = open_or_fail(db)
+    try:
+        captures = store.list_oldest_first(Filter(since=since))
+    except StoreError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        store.close()
+    return group_deliveries(captures)
+
+
+# ------------------------------------------------------------------------------------- report
+
+
+@click.command("report", context_settings=CONTEXT)
+@db_option
+@since_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="How to print the report.")
+@click.option("--expect-max-attempts", type=click.IntRange(1), default=None, metavar="N",
+              help="Fail if any delivery took more than N attempts.")
+@click.option("--expect-min-attempts", type=click.IntRange(1), default=None, metavar="N",
+              help="Fail if a delivery never accepted was tried fewer than N times.")
+@click.option("--expect-retry-after-honoured", is_flag=True,
+              help="Fail unless every retry after a Retry-After waited that long (0.5 s tolerance).")
+@click.option("--expect-stop-after-success", is_flag=True,
+              help="Fail if a delivery was tried again after hookbin answered 2xx.")
+@click.pass_context
+def report_command(
+    ctx: click.Context, db: str, since: datetime | None, fmt: str, expect_max_attempts: int | None,
+    expect_min_attempts: int | None, expect_retry_after_honoured: bool, expect_stop_after_success: bool,
+) -> None:
+    """How each sender retried: attempts, gaps between them, reactions to each answer.
+
+    With --expect-* options, exits 1 and prints one line per unmet expectation on stderr.
+
+    \b
+    Examples:
+      hookbin report --since 1h
+      hookbin report --format markdown >> "$GITHUB_STEP_SUMMARY"
+      hookbin report --expect-max-attempts 3 --expect-stop-after-success
+    """
+    report = build_report(_load(db, since), now=utcnow())
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    elif fmt == "markdown":
+        click.echo(render_markdown(report))
+    else:
+        click.echo(render_text(report))
+    violations = check(
+        report,
+        expect_max_attempts=expect_max_attempts,
+        expect_min_attempts=expect_min_attempts,
+        expect_honours_retry_after=expect_retry_after_honoured,
+        expect_stops_after_success=expect_stop_after_success,
+    )
+    for violation in violations:
+        click.echo(f"hookbin: expectation not met: {violation}", err=True)
+    if violations:
+        ctx.exit(1)
+
+
+# --------------------------------------------------------------------------------- deliveries
+
+
+def _answer_text(attempt: Attempt) -> str:
+    if attempt.fault in ("close", "reset"):
+        text = attempt.fault
+    elif attempt.status is None:
+        text = "---"
+    else:
+        text = str(attempt.status)
+    extras = []
+    if attempt.delay_ms:
+        extras.append(f"delay={seconds_text(attempt.delay_ms / 1000)}")
+    if attempt.fault == "drip":
+        extras.append("drip")
+    if attempt.retry_after is not None:
+        extras.append(f"retry-after={seconds_text(attempt.retry_after)}")
+    return " ".join([text, *extras])
+
+
+def delivery_block(delivery: Delivery) -> str:
+    """One delivery for the terminal: a heading, then one line per attempt and any body diff."""
+    first = delivery.attempts[0]
+    lines = [
+        f"{safe(delivery.key, limit=40)}  {safe(delivery.source, limit=40)}  "
+        f"{safe(first.method, limit=10)} {safe(first.path, limit=60)}  sender {safe(delivery.sender, limit=60)}"
+    ]
+    for attempt in delivery.attempts:
+        gap = "" if attempt.since_previous is None else "+" + seconds_text(attempt.since_previous.total_seconds())
+        line = f"  #{attempt.number:<3} {local_time(attempt.received_at)}  {gap:>8}  {_answer_text(attempt)}"
+        if attempt.body_changed:
+            line += "  body changed"
+        lines.append(line)
+        lines += [f"        {safe(diff_line)}" for diff_line in attempt.diff]
+    count = len(delivery.attempts)
+    outcome = (f"accepted at #{delivery.accepted_at_attempt}" if delivery.accepted
+               else "never accepted")
+    lines.append(f"  {count} attempt{'s' if count != 1 else ''}, {outcome}")
+    return "\n".join(lines)
+
+
+@click.command("deliveries", context_settings=CONTEXT)
+@db_option
+@since_option
+@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1),
+              help="Show the newest N deliveries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery (NDJSON).")
+def deliveries_command(db: str, since: datetime | None, limit: int, as_json: bool) -> None:
+    """Each delivery with its attempts: when, the gap since the one before, what hookbin answered.
+
+    A changed body between attempts is marked and shown as a diff.
+
+    \b
+    Examples:
+      hookbin deliveries --since 10m
+      hookbin deliveries --json | jq '.attempts | length'
+    """
+    deliveries = _load(db, since)
+    shown = deliveries[-limit:]
+    for index, delivery in enumerate(shown):
+        if as_json:
+            click.echo(json.dumps(delivery.to_dict()))
+        else:
+            if index:
+                click.echo("")
+            click.echo(delivery_block(delivery))
+    if not as_json:
+        click.echo(f"{len(shown)} of {len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}", err=True)

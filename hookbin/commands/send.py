@@ -1,0 +1,327 @@
+"""`hookbin send`: play Segmanta against your own receiver, retries and signatures included.
+
+Registered on the `hookbin` group by `hookbin.cli`. Errors a user can cause are click
+exceptions, which `hookbin.cli.main` prints as one `hookbin: error: ...` line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+from importlib.resources import files
+
+import click
+
+from hookbin.client.sender import (
+    AttemptResult,
+    SendError,
+    SendOptions,
+    SendReport,
+    check_url,
+    send,
+)
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, open_or_fail
+from hookbin.config import db_from_env
+from hookbin.durations import format_duration, format_size, parse_duration
+from hookbin.model import Capture, header_get
+from hookbin.responder import SpecError, parse_header_line
+from hookbin.signatures import SignatureError, secret_key
+from hookbin.store import StoreError
+from hookbin.textsafe import safe
+
+__all__ = ["attempt_line", "sample", "sample_variants", "send_command", "summary_line"]
+
+DEFAULT_SCHEDULE = "5s,30s,2m"
+EVENTS = ("question", "survey")
+MAX_SAMPLE_VARIANTS = 1000
+"""Distinct copies of a built-in sample made for --count; later deliveries reuse them in turn."""
+
+def _warn(message: str) -> None:
+    click.echo(f"hookbin: warning: {message}", err=True)
+
+
+# ------------------------------------------------------------------------- option callbacks
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return check_url(value)
+    except SendError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _schedule(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
+    text = value.strip()
+    if text.lower() in ("", "none"):
+        return []
+    delays = []
+    for part in text.split(","):
+        try:
+            delays.append(parse_duration(part.strip()))
+        except ValueError:
+            raise click.BadParameter(
+                f"bad schedule {value!r}: {part.strip()!r} is not a wait; write e.g. 5s,30s,2m, "
+                "or '' for no retries"
+            ) from None
+    return delays
+
+
+def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"bad duration {value!r}: must be more than 0")
+    return seconds
+
+
+def _header_lines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[tuple[str, str]]:
+    try:
+        return [parse_header_line(line) for line in value]
+    except SpecError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _secret(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        secret_key(value)
+    except SignatureError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+# -------------------------------------------------------------------------------- payloads
+
+
+def sample(event: str) -> bytes:
+    """The built-in Segmanta-shaped body for `event` (`question` or `survey`)."""
+    return (files("hookbin") / "samples" / f"segmanta-{event}.json").read_bytes()
+
+
+def sample_variants(raw: bytes, count: int) -> list[bytes]:
+    """`count` copies of a Segmanta sample, the first as stored, each later one with new answer ids.
+
+    Segmanta sends no delivery id, so receivers (hookbin among them) tell deliveries apart by
+    their bodies; identical bodies would look like retries of one delivery.
+    """
+    try:
+        data = json.loads(raw)
+        answers = [
+            answer
+            for result in data["results"]
+            for question in result["questions"]
+            for answer in question["answers"]
+            if isinstance(answer.get("id"), int)
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return [raw]
+    if not answers:
+        return [raw]
+    variants = [raw]
+    for _ in range(1, min(count, MAX_SAMPLE_VARIANTS)):
+        for answer in answers:
+            answer["id"] += 1
+        variants.append(json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+    return variants
+
+
+def _json_problem(body: bytes) -> str | None:
+    """Why `body` is not JSON, or None when it is."""
+    try:
+        json.loads(body)
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _read_payload(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot read {path}: {exc.strerror or exc}", param_hint="'--payload'"
+        ) from None
+
+
+def _captured(capture_ids: tuple[str, ...], db: str) -> list[Capture]:
+    store = open_or_fail(db)
+    try:
+        found = []
+        for capture_id in capture_ids:
+            capture = store.get(capture_id)
+            if capture is None:
+                raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
+            found.append(capture)
+        return found
+    except StoreError as exc:
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------------- output
+
+
+def attempt_line(result: AttemptResult) -> str:
+    """`delivery 1 attempt 2  503  12 ms  retry in 5s (Retry-After)`."""
+    outcome = str(result.status) if result.status is not None else safe(result.error or "no answer")
+    if result.accepted:
+        then = "accepted"
+    elif result.next_retry is not None:
+        then = f"retry in {format_duration(round(result.next_retry, 3))}"
+        if result.retry_after:
+            then += " (Retry-After)"
+    else:
+        then = "failed"
+    return f"delivery {result.delivery} attempt {result.attempt}  {outcome}  {result.latency * 1000:.0f} ms  {then}"
+
+
+def summary_line(report: SendReport) -> str:
+    """`3 deliveries: 2 accepted, 1 failed after 4 attempts`."""
+    total = len(report.deliveries)
+    line = f"{total} {'delivery' if total == 1 else 'deliveries'}: {report.accepted} accepted"
+    failed = [d for d in report.deliveries if not d.succeeded]
+    if failed:
+        tries = {len(d.attempts) for d in failed}
+        if len(tries) == 1:
+            n = tries.pop()
+            after = f"{n} attempt{'' if n == 1 else 's'}{' each' if len(failed) > 1 else ''}"
+        else:
+            after = f"{sum(len(d.attempts) for d in failed)} attempts in all"
+        line += f", {len(failed)} failed after {after}"
+    return line
+
+
+def _emit(line: str) -> None:
+    try:
+        click.echo(line)
+    except BrokenPipeError:
+        pass
+
+
+async def _countdown(seconds: float) -> None:
+    """Wait `seconds`, showing the time left on stderr when it is a terminal."""
+    if seconds < 1 or not sys.stderr.isatty():
+        await asyncio.sleep(seconds)
+        return
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    try:
+        while (left := end - loop.time()) > 0:
+            sys.stderr.write(f"\r  next attempt in {format_duration(math.ceil(left))} ")
+            sys.stderr.flush()
+            await asyncio.sleep(min(1.0, left - math.floor(left) or 1.0, left))
+    finally:
+        sys.stderr.write("\r" + " " * 40 + "\r")
+        sys.stderr.flush()
+
+
+# --------------------------------------------------------------------------------- command
+
+
+@click.command("send", context_settings=CONTEXT)
+@click.option("--to", "to", required=True, callback=_url, metavar="URL",
+              help="The receiver to deliver to (http:// or https://).")
+@click.option("--event", type=click.Choice(EVENTS), default="survey", show_default=True,
+              help="Which built-in Segmanta sample: On Question or On Survey Completion.")
+@click.option("--payload", "payload_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, readable=True), metavar="FILE",
+              help="Send this file's bytes instead of the sample. Repeatable: deliveries take turns.")
+@click.option("--from-capture", "capture_ids", multiple=True, metavar="ID",
+              help="Send the body of a stored capture instead of the sample. Repeatable.")
+@click.option("--db", default=db_from_env, metavar="PATH", show_default="HOOKBIN_DB or the user data directory",
+              help="Where --from-capture looks for captures.")
+@click.option("--count", "-n", default=1, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many deliveries, sent one after another.")
+@click.option("--retry", "retry", default=DEFAULT_SCHEDULE, show_default=True, callback=_schedule,
+              metavar="SCHEDULE", help="Waits before retry 1, 2, ... after a failure; '' for none.")
+@click.option("--timeout", default="10s", show_default=True, callback=_timeout, metavar="DURATION",
+              help="How long an attempt may take before it counts as failed.")
+@click.option("--header", "-H", "headers", multiple=True, callback=_header_lines, metavar="'NAME: VALUE'",
+              help="Add a request header (replaces a default of the same name). Repeatable.")
+@click.option("--sign", "secret", default=None, callback=_secret, envvar="HOOKBIN_SIGN_SECRET",
+              metavar="whsec_...",
+              help="Sign each attempt the Standard Webhooks way with this secret.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per attempt, then a summary (NDJSON).")
+@click.pass_context
+def send_command(
+    ctx: click.Context, to: str, event: str, payload_files: tuple[str, ...], capture_ids: tuple[str, ...],
+    db: str, count: int, retry: list[float], timeout: float, headers: list[tuple[str, str]],
+    secret: str | None, as_json: bool,
+) -> None:
+    """Deliver webhooks to your receiver the way a sender does: POST, retry, give up.
+
+    Sends a built-in Segmanta-shaped payload (or your own) as JSON, and retries every answer
+    that is not 2xx, and every timeout or dropped connection, after the waits in --retry
+    (the receiver's Retry-After wins, up to an hour). Exits 0 when every delivery was
+    accepted, 1 when one failed, 2 for a usage error.
+
+    With --count, each delivery of a built-in sample gets new answer ids, so receivers see
+    separate deliveries; --payload and --from-capture bodies are sent exactly as they are.
+
+    \b
+    Examples:
+      hookbin send --to http://127.0.0.1:3000/webhooks/segmanta
+      hookbin send --to URL --event question --count 5 --retry 1s,5s
+      hookbin send --to URL --payload answer.json -H 'Authorization: Bearer t0k3n'
+      hookbin send --to URL --from-capture 2q0b          replay what Segmanta sent
+      hookbin send --to URL --sign whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --json
+    """
+    payloads: list[bytes] = []
+    if payload_files or capture_ids:
+        for path in payload_files:
+            body = _read_payload(path)
+            problem = _json_problem(body)
+            if problem is not None:
+                _warn(f"{path} is not valid JSON ({problem}); sending it as is")
+            payloads.append(body)
+        captures = _captured(capture_ids, db) if capture_ids else []
+        for capture in captures:
+            if capture.truncated:
+                _warn(f"capture {capture.id} was cut at {format_size(len(capture.body))} "
+                      f"of {format_size(capture.body_size)}; sending what was kept")
+            payloads.append(capture.body)
+        # A capture's own Content-Type is the honest one to replay (Segmanta's is JSON anyway).
+        types = {header_get(c.headers, "content-type") or "" for c in captures}
+        given = any(name.lower() == "content-type" for name, _ in headers)
+        if captures and not payload_files and not given and len(types) == 1 and "" not in types:
+            headers = [("Content-Type", types.pop()), *headers]
+        label = f"{len(payloads)} payload{'s' if len(payloads) > 1 else ''}"
+    else:
+        payloads = sample_variants(sample(event), count)
+        label = f"the {event} sample"
+    options = SendOptions(
+        to=to, payloads=payloads, count=count, retry=retry, timeout=timeout,
+        headers=headers, sign_secret=secret,
+    )
+    if not as_json:
+        schedule = ", ".join(format_duration(d) for d in retry) if retry else "none"
+        signed = ", signed" if secret else ""
+        plural = "delivery" if count == 1 else "deliveries"
+        click.echo(
+            f"hookbin: sending {count} {plural} of {label} ({format_size(len(payloads[0]))}) to {to}; "
+            f"retries after {schedule}; timeout {format_duration(timeout)}{signed}",
+            err=True,
+        )
+
+    def on_attempt(result: AttemptResult) -> None:
+        _emit(json.dumps(result.to_dict()) if as_json else attempt_line(result))
+
+    try:
+        report = asyncio.run(send(options, on_attempt, sleep=_countdown))
+    except SendError as exc:
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+    if as_json:
+        _emit(json.dumps({**report.to_dict(), "to": to}))
+    else:
+        _emit(summary_line(report))
+    ctx.exit(0 if report.ok else ExitStatus.ERROR)
+

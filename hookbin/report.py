@@ -1,0 +1,591 @@
+"""The retry report: how each sender retries, recovered from the deliveries hookbin caught (pure).
+
+Per sender (its User-Agent, else the path it posts to): how many attempts a delivery takes,
+the gaps between attempts (overall and per step, #1 -> #2, #2 -> #3, ..., which is what
+recovers a schedule such as "after 1 s, then after 2 s"), whether it tried again after each
+kind of answer, whether it waited as long as a Retry-After asked, whether it stopped once a
+delivery was accepted, and which deliveries were never accepted.
+
+`check` turns the report into violations of a user's expectations, for CI.
+Every text that came from a sender is passed through `textsafe.safe` in the rendered forms;
+`Report.to_dict()` keeps the raw values (JSON escapes them).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from hookbin.deliveries import Attempt, Delivery
+from hookbin.textout import local_time
+from hookbin.textsafe import safe
+
+RETRY_AFTER_TOLERANCE = 0.5
+"""Seconds a sender may retry earlier than a Retry-After asked and still count as honouring it."""
+
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "410", "429", "5xx", "timeout", "fault", "unknown")
+"""The kinds of answer the report tells apart, in display order (a `1xx` goes last)."""
+
+CLASS_NOTES = {
+    "2xx": "accepted",
+    "3xx": "redirect",
+    "4xx": "client error (not 410/429)",
+    "410": "gone",
+    "429": "too many requests",
+    "5xx": "server error",
+    "timeout": "answer held back: delay=, timeout, drip",
+    "fault": "connection closed or reset",
+    "unknown": "no answer recorded",
+}
+
+_CASES = 20  # examples kept per list in the report (keys, Retry-After cases)
+
+
+def status_class(attempt: Attempt) -> str:
+    """Which kind of answer the sender got for `attempt` (see `STATUS_CLASSES`).
+
+    A dropped connection is `fault`; an answer hookbin held back (`delay=`, `timeout`) or
+    trickled out (`drip`) is `timeout`, whatever its status, since the sender may have given
+    up before seeing it; 410 and 429 have classes of their own.
+    """
+    if attempt.fault in ("close", "reset"):
+        return "fault"
+    if attempt.delay_ms > 0 or attempt.fault == "drip":
+        return "timeout"
+    if attempt.status is None:
+        return "unknown"
+    if attempt.status in (410, 429):
+        return str(attempt.status)
+    return f"{attempt.status // 100}xx"
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Count, min, median and max of some numbers (None when there are none)."""
+
+    count: int = 0
+    min: float | None = None
+    median: float | None = None
+    max: float | None = None
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Spread:
+        data = sorted(values)
+        if not data:
+            return cls()
+        return cls(len(data), data[0], float(statistics.median(data)), data[-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "min": _round(self.min),
+            "median": _round(self.median),
+            "max": _round(self.max),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Seconds between attempt `from_attempt` and attempt `to_attempt` of the same delivery."""
+
+    from_attempt: int
+    to_attempt: int
+    seconds: Spread
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"from": self.from_attempt, "to": self.to_attempt, **self.seconds.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class AfterAnswer:
+    """For one kind of answer: how often the sender tried the delivery again after it."""
+
+    status_class: str
+    seen: int
+    retried: int
+    """A later attempt of the same delivery arrived."""
+    not_retried: int
+    """None did, and the capture window is long enough that one would have been seen."""
+    pending: int
+    """None did yet, but the last attempt is too recent to tell (n/a)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seen": self.seen, "yes": self.retried, "no": self.not_retried, "n-a": self.pending}
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAfterCase:
+    """An answer with Retry-After that the sender followed with another attempt."""
+
+    key: str
+    attempt: int
+    asked: float
+    """Seconds hookbin asked for."""
+    waited: float
+    """Seconds from hookbin's answer to the sender's next attempt."""
+    honoured: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "attempt": self.attempt, "asked": _round(self.asked),
+            "waited": _round(self.waited), "honoured": self.honoured,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One delivery as the report saw it."""
+
+    key: str
+    attempts: int
+    accepted_at_attempt: int | None
+    first_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "attempts": self.attempts, "accepted_at_attempt": self.accepted_at_attempt,
+            "first_at": self.first_at.isoformat(timespec="microseconds"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SenderReport:
+    """How one sender retried."""
+
+    sender: str
+    deliveries: int
+    attempts_total: int
+    accepted: int
+    attempts: Spread
+    """Attempts per delivery (the attempts captured)."""
+    intervals: Spread
+    """Seconds between consecutive attempts of a delivery, over every delivery."""
+    gaps: tuple[Gap, ...]
+    """Per step: #1 -> #2, #2 -> #3, ... (by stored attempt number)."""
+    after: tuple[AfterAnswer, ...]
+    retry_after_honoured: int
+    retry_after_ignored: int
+    retry_after_unfollowed: int
+    """Answers with Retry-After that no attempt followed (or one came before the answer was sent)."""
+    retry_after_cases: tuple[RetryAfterCase, ...]
+    """Examples: every ignored case first, then honoured ones, at most 20."""
+    stopped_after_success: int
+    continued_after_success: int
+    continued_keys: tuple[str, ...]
+    """Deliveries tried again after a 2xx (at most 20)."""
+    never_accepted: tuple[str, ...]
+    """Keys of the deliveries no attempt of which was answered 2xx (all of them)."""
+    rows: tuple[DeliveryRow, ...]
+
+    @property
+    def honours_retry_after(self) -> str:
+        """`yes`, `no`, or `n-a` when no retry followed a Retry-After."""
+        if self.retry_after_ignored:
+            return "no"
+        return "yes" if self.retry_after_honoured else "n-a"
+
+    @property
+    def stops_after_success(self) -> str:
+        """`yes`, `no`, or `n-a` when no delivery was answered 2xx."""
+        if self.continued_after_success:
+            return "no"
+        return "yes" if self.stopped_after_success else "n-a"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sender": self.sender,
+            "deliveries": self.deliveries,
+            "attempts_total": self.attempts_total,
+            "accepted": self.accepted,
+            "never_accepted": list(self.never_accepted),
+            "attempts_per_delivery": self.attempts.to_dict(),
+            "intervals": self.intervals.to_dict(),
+            "gaps": [gap.to_dict() for gap in self.gaps],
+            "retried_after": {row.status_class: row.to_dict() for row in self.after},
+            "retry_after": {
+                "honoured": self.retry_after_honoured,
+                "ignored": self.retry_after_ignored,
+                "n-a": self.retry_after_unfollowed,
+                "verdict": self.honours_retry_after,
+                "cases": [case.to_dict() for case in self.retry_after_cases],
+            },
+            "stops_after_success": {
+                "stopped": self.stopped_after_success,
+                "continued": self.continued_after_success,
+                "verdict": self.stops_after_success,
+                "continued_keys": list(self.continued_keys),
+            },
+            "deliveries_detail": [row.to_dict() for row in self.rows],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The retry report over some deliveries, one section per sender."""
+
+    senders: tuple[SenderReport, ...]
+    deliveries: int
+    attempts: int
+    first_at: datetime | None
+    last_at: datetime | None
+    now: datetime | None
+    """The moment "too recent to tell" was judged against."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deliveries": self.deliveries,
+            "attempts": self.attempts,
+            "first_at": _iso(self.first_at),
+            "last_at": _iso(self.last_at),
+            "now": _iso(self.now),
+            "senders": [sender.to_dict() for sender in self.senders],
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="microseconds")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _class_order(name: str) -> tuple[int, str]:
+    return (STATUS_CLASSES.index(name) if name in STATUS_CLASSES else len(STATUS_CLASSES), name)
+
+
+def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> SenderReport:
+    intervals: list[float] = []
+    gaps: dict[tuple[int, int], list[float]] = {}
+    for delivery in deliveries:
+        for before, after in zip(delivery.attempts, delivery.attempts[1:]):
+            seconds = (after.received_at - before.received_at).total_seconds()
+            intervals.append(seconds)
+            if after.number == before.number + 1:
+                gaps.setdefault((before.number, after.number), []).append(seconds)
+    # A last attempt more recent than this may still get a retry: too early to say "no".
+    window = 2 * max(intervals) if intervals else 0.0
+
+    after_counts: dict[str, list[int]] = {}
+    cases: list[RetryAfterCase] = []
+    honoured = ignored = unfollowed = 0
+    stopped = continued = 0
+    continued_keys: list[str] = []
+    never: list[str] = []
+    rows: list[DeliveryRow] = []
+    for delivery in deliveries:
+        attempts = delivery.attempts
+        for index, attempt in enumerate(attempts):
+            counts = after_counts.setdefault(status_class(attempt), [0, 0, 0, 0])
+            counts[0] += 1
+            following = attempts[index + 1] if index + 1 < len(attempts) else None
+            if following is not None:
+                counts[1] += 1
+            elif (now - attempt.received_at).total_seconds() < window:
+                counts[3] += 1
+            else:
+                counts[2] += 1
+            if attempt.retry_after is not None:
+                waited = None
+                if following is not None:
+                    waited = (following.received_at - attempt.received_at).total_seconds()
+                    waited -= attempt.delay_ms / 1000
+                if waited is None or waited < 0:  # no retry, or one before the answer went out
+                    unfollowed += 1
+                else:
+                    ok = waited >= attempt.retry_after - RETRY_AFTER_TOLERANCE
+                    honoured += ok
+                    ignored += not ok
+                    cases.append(RetryAfterCase(delivery.key, attempt.number, attempt.retry_after, waited, ok))
+        first_success = next((i for i, a in enumerate(attempts) if status_class(a) == "2xx"), None)
+        if first_success is not None:
+            if first_success + 1 < len(attempts):
+                continued += 1
+                continued_keys.append(delivery.key)
+            else:
+                stopped += 1
+        if not delivery.accepted:
+            never.append(delivery.key)
+        rows.append(DeliveryRow(delivery.key, len(attempts), delivery.accepted_at_attempt, delivery.first_at))
+
+    cases.sort(key=lambda case: case.honoured)  # ignored ones first; stable otherwise
+    return SenderReport(
+        sender=sender,
+        deliveries=len(deliveries),
+        attempts_total=sum(len(d.attempts) for d in deliveries),
+        accepted=sum(1 for d in deliveries if d.accepted),
+        attempts=Spread.of(len(d.attempts) for d in deliveries),
+        intervals=Spread.of(intervals),
+        gaps=tuple(Gap(a, b, Spread.of(values)) for (a, b), values in sorted(gaps.items())),
+        after=tuple(
+            AfterAnswer(name, *counts)
+            for name, counts in sorted(after_counts.items(), key=lambda item: _class_order(item[0]))
+        ),
+        retry_after_honoured=honoured,
+        retry_after_ignored=ignored,
+        retry_after_unfollowed=unfollowed,
+        retry_after_cases=tuple(cases[:_CASES]),
+        stopped_after_success=stopped,
+        continued_after_success=continued,
+        continued_keys=tuple(continued_keys[:_CASES]),
+        never_accepted=tuple(never),
+        rows=tuple(rows),
+    )
+
+
+def build_report(deliveries: Iterable[Delivery], now: datetime | None = None) -> Report:
+    """The retry report over `deliveries`, one section per sender (busiest first).
+
+    Args:
+        deliveries: as made by `deliveries.group_deliveries`.
+        now: when the captures were looked at; a delivery's last attempt counts as "not
+            retried" only once it is older than twice the longest gap the sender showed.
+            Defaults to the newest attempt's arrival.
+    """
+    items = list(deliveries)
+    if now is None:
+        now = max((d.last_at for d in items), default=None)
+    by_sender: dict[str, list[Delivery]] = {}
+    for delivery in items:
+        by_sender.setdefault(delivery.sender, []).append(delivery)
+    senders = [
+        _sender_report(sender, members, now)  # type: ignore[arg-type]  (now is set when there are any)
+        for sender, members in by_sender.items()
+    ]
+    senders.sort(key=lambda s: (-s.deliveries, s.sender))
+    return Report(
+        senders=tuple(senders),
+        deliveries=len(items),
+        attempts=sum(len(d.attempts) for d in items),
+        first_at=min((d.first_at for d in items), default=None),
+        last_at=max((d.last_at for d in items), default=None),
+        now=now,
+    )
+
+
+# --------------------------------------------------------------------------------- checks
+
+
+def check(
+    report: Report,
+    expect_max_attempts: int | None = None,
+    expect_min_attempts: int | None = None,
+    expect_honours_retry_after: bool = False,
+    expect_stops_after_success: bool = False,
+) -> list[str]:
+    """Violations of the expectations, one line each (empty when all hold).
+
+    Args:
+        expect_max_attempts: no delivery may take more attempts than this.
+        expect_min_attempts: a delivery never accepted must have been tried at least this
+            often (one accepted earlier had no reason to be tried again).
+        expect_honours_retry_after: every retry after a Retry-After waited that long
+            (0.5 s tolerance), and at least one such retry was seen (by any sender).
+        expect_stops_after_success: no delivery was tried again after a 2xx, and at least
+            one delivery (of any sender) was answered 2xx.
+    """
+    wanted = (
+        expect_max_attempts is not None or expect_min_attempts is not None
+        or expect_honours_retry_after or expect_stops_after_success
+    )
+    if not report.senders:
+        return ["no deliveries were captured, so no expectation can be checked"] if wanted else []
+    violations: list[str] = []
+    for sender in report.senders:
+        name = safe(sender.sender, limit=80)
+        if expect_max_attempts is not None:
+            over = [row for row in sender.rows if row.attempts > expect_max_attempts]
+            if over:
+                worst = max(over, key=lambda row: row.attempts)
+                violations.append(
+                    f"{name}: {len(over)} of {sender.deliveries} deliveries took more than "
+                    f"{expect_max_attempts} attempt(s) (most: {worst.attempts}, delivery {safe(worst.key, limit=40)})"
+                )
+        if expect_min_attempts is not None:
+            under = [
+                row for row in sender.rows
+                if row.accepted_at_attempt is None and row.attempts < expect_min_attempts
+            ]
+            if under:
+                worst = min(under, key=lambda row: row.attempts)
+                violations.append(
+                    f"{name}: {len(under)} delivery(ies) never accepted were tried fewer than "
+                    f"{expect_min_attempts} time(s) (fewest: {worst.attempts}, delivery {safe(worst.key, limit=40)})"
+                )
+        if expect_honours_retry_after:
+            if sender.retry_after_ignored:
+                case = next(c for c in sender.retry_after_cases if not c.honoured)
+                violations.append(
+                    f"{name}: {sender.retry_after_ignored} retry(ies) came sooner than Retry-After asked "
+                    f"(e.g. after {seconds_text(case.waited)} instead of {seconds_text(case.asked)}, "
+                    f"delivery {safe(case.key, limit=40)} attempt #{case.attempt})"
+                )
+        if expect_stops_after_success:
+            if sender.continued_after_success:
+                violations.append(
+                    f"{name}: {sender.continued_after_success} delivery(ies) were tried again after a 2xx "
+                    f"(e.g. {safe(sender.continued_keys[0], limit=40)})"
+                )
+    # A check that nothing exercised must not pass silently; senders it did not concern are fine.
+    if expect_honours_retry_after and not any(
+        s.retry_after_honoured or s.retry_after_ignored for s in report.senders
+    ):
+        violations.append("no retry followed an answer with Retry-After, so honouring it is unproven")
+    if expect_stops_after_success and not any(
+        s.stopped_after_success or s.continued_after_success for s in report.senders
+    ):
+        violations.append("no delivery was answered 2xx, so stopping after success is unproven")
+    return violations
+
+
+# ------------------------------------------------------------------------------- rendering
+
+
+def seconds_text(value: float | None) -> str:
+    """`0.30s`, `2.00s`, `12.5s`, `2m05s`, `1h02m` (`-` for None)."""
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.2f}s"
+    if value < 60:
+        return f"{value:.1f}s"
+    total = round(value)
+    if total < 3600:
+        return f"{total // 60}m{total % 60:02d}s"
+    return f"{total // 3600}h{total % 3600 // 60:02d}m"
+
+
+def _count(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _spread_text(spread: Spread, fmt: Any) -> str:
+    if not spread.count:
+        return "none"
+    return f"min {fmt(spread.min)}, median {fmt(spread.median)}, max {fmt(spread.max)}"
+
+
+def _window(report: Report) -> str:
+    if report.first_at is None or report.last_at is None:
+        return ""
+    first = local_time(report.first_at, date=True)
+    last = local_time(report.last_at, date=report.first_at.date() != report.last_at.date())
+    return f", {first} to {last}"
+
+
+def _retry_after_text(sender: SenderReport) -> str:
+    return (
+        f"{sender.honours_retry_after}: {sender.retry_after_honoured} honoured, "
+        f"{sender.retry_after_ignored} ignored, {sender.retry_after_unfollowed} not followed by a retry"
+    )
+
+
+def _success_text(sender: SenderReport) -> str:
+    return (
+        f"{sender.stops_after_success}: {sender.stopped_after_success} stopped, "
+        f"{sender.continued_after_success} tried again"
+    )
+
+
+def _keys_text(keys: tuple[str, ...], render: Any) -> str:
+    if not keys:
+        return "none"
+    shown = ", ".join(render(key) for key in keys[:_CASES])
+    return shown + (f" (+{len(keys) - _CASES} more)" if len(keys) > _CASES else "")
+
+
+def render_text(report: Report) -> str:
+    """The report for a terminal: plain text, sender text made safe."""
+    lines = [
+        f"hookbin retry report: {report.deliveries} deliveries, {report.attempts} attempts, "
+        f"{len(report.senders)} sender(s){_window(report)}"
+    ]
+    if not report.senders:
+        lines.append("no captures to report on")
+    for sender in report.senders:
+        lines += [
+            "",
+            f"sender {safe(sender.sender, limit=120)}",
+            f"  deliveries           {sender.deliveries}: {sender.accepted} accepted, "
+            f"{len(sender.never_accepted)} never accepted",
+            f"  attempts/delivery    {_spread_text(sender.attempts, _count)}",
+            f"  gap between attempts {_spread_text(sender.intervals, seconds_text)}"
+            + (f" ({sender.intervals.count} gap{'s' if sender.intervals.count != 1 else ''})"
+               if sender.intervals.count else ""),
+        ]
+        for gap in sender.gaps:
+            label = f"#{gap.from_attempt} -> #{gap.to_attempt}"
+            lines.append(
+                f"    {label:<18} median {seconds_text(gap.seconds.median)} "
+                f"(min {seconds_text(gap.seconds.min)}, max {seconds_text(gap.seconds.max)}; {gap.seconds.count} seen)"
+            )
+        lines.append(f"  retried after        {'answer':<8} {'seen':>5} {'yes':>5} {'no':>5} {'n/a':>5}")
+        for row in sender.after:
+            lines.append(
+                f"                       {row.status_class:<8} {row.seen:>5} {row.retried:>5} "
+                f"{row.not_retried:>5} {row.pending:>5}  {CLASS_NOTES.get(row.status_class, '')}"
+            )
+        lines += [
+            f"  Retry-After honoured {_retry_after_text(sender)}",
+            f"  stops after success  {_success_text(sender)}",
+            f"  never accepted       {_keys_text(sender.never_accepted, lambda k: safe(k, limit=60))}",
+        ]
+    return "\n".join(lines)
+
+
+_MD_SPECIAL = "\\`*_[]<>|#"
+
+
+def _md(text: str, limit: int | None = 120) -> str:
+    out = safe(text, limit=limit)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in out)
+
+
+def render_markdown(report: Report) -> str:
+    """The report as Markdown (a table per sender), e.g. for a CI job summary."""
+    lines = [
+        "# hookbin retry report",
+        "",
+        f"{report.deliveries} deliveries, {report.attempts} attempts, "
+        f"{len(report.senders)} sender(s){_window(report)}.",
+    ]
+    for sender in report.senders:
+        lines += [
+            "",
+            f"## {_md(sender.sender)}",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| deliveries | {sender.deliveries} ({sender.accepted} accepted, "
+            f"{len(sender.never_accepted)} never accepted) |",
+            f"| attempts per delivery | {_spread_text(sender.attempts, _count)} |",
+            f"| gap between attempts | {_spread_text(sender.intervals, seconds_text)} |",
+        ]
+        for gap in sender.gaps:
+            lines.append(
+                f"| gap #{gap.from_attempt} → #{gap.to_attempt} | median {seconds_text(gap.seconds.median)} "
+                f"(min {seconds_text(gap.seconds.min)}, max {seconds_text(gap.seconds.max)}; {gap.seconds.count} seen) |"
+            )
+        lines += [
+            f"| honours Retry-After | {_retry_after_text(sender)} |",
+            f"| stops after success | {_success_text(sender)} |",
+            f"| never accepted | {_keys_text(sender.never_accepted, lambda k: _md(k, 60))} |",
+            "",
+            "| answer | seen | retried | not retried | n/a |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for row in sender.after:
+            note = CLASS_NOTES.get(row.status_class, "")
+            lines.append(
+                f"| {row.status_class} ({note}) | {row.seen} | {row.retried} | {row.not_retried} | {row.pending} |"
+            )
+    if not report.senders:
+        lines += ["", "No captures to report on."]
+    return "\n".join(lines)

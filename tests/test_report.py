@@ -1,0 +1,396 @@
+"""The retry report: known schedules recovered, Retry-After, success, checks, renderings, CLI, a live run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from hookbin.deliveries import delivery_key, group_deliveries
+from hookbin.model import Capture, ResponseGiven
+from hookbin.report import build_report, check, render_markdown, render_text, status_class
+from hookbin.store import open_store
+from tests.factories import BASE_TIME, tcapture
+
+HOOKBIN = [sys.executable, "-m", "hookbin"]
+UA = "Segmanta-Webhooks/1.0"
+
+
+def attempt(at: float, key: str, number: int, *, ua: str | None = UA, status: int = 503,
+            response: ResponseGiven | None = None, path: str = "/segmanta/csat") -> Capture:
+    """Attempt `number` of delivery `key`, received `at` seconds after BASE_TIME."""
+    headers = (("Content-Type", "application/json"),) + ((("User-Agent", ua),) if ua else ())
+    body = json.dumps({"survey_id": 1234, "custom_params": {"crm_id": key}}).encode()
+    capture = tcapture(headers=headers, body=body, path=path, status=status,
+                       **({"response": response} if response else {}))
+    found, source = delivery_key(capture.method, capture.path, capture.headers, capture.body)
+    return replace(capture, received_at=BASE_TIME + timedelta(seconds=at), delivery_key=found,
+                   delivery_source=source, attempt=number)
+
+
+def schedule(starts, offsets, statuses, **kw) -> list[Capture]:
+    """One delivery per start time, its attempts at start + each offset, answered each status."""
+    return [
+        attempt(start + offset, f"CUST-{i}", n, status=status, **kw)
+        for i, start in enumerate(starts)
+        for n, (offset, status) in enumerate(zip(offsets, statuses), 1)
+    ]
+
+
+def only(report):
+    (sender,) = report.senders
+    return sender
+
+
+# ------------------------------------------------------------------------------ pure report
+
+
+def test_a_known_schedule_is_recovered():
+    captures = schedule([0, 20, 40, 60], [0, 1, 3], [503, 503, 200])
+    report = build_report(group_deliveries(reversed(captures)))
+    sender = only(report)
+    assert sender.sender == UA
+    assert (sender.deliveries, sender.attempts_total, sender.accepted) == (4, 12, 4)
+    assert (sender.attempts.min, sender.attempts.median, sender.attempts.max) == (3, 3, 3)
+    assert (sender.intervals.min, sender.intervals.median, sender.intervals.max) == (1, 1.5, 2)
+    assert [(g.from_attempt, g.to_attempt, g.seconds.median, g.seconds.count) for g in sender.gaps] == [
+        (1, 2, 1.0, 4), (2, 3, 2.0, 4),
+    ]
+    assert sender.stops_after_success == "yes"
+    assert (sender.stopped_after_success, sender.continued_after_success) == (4, 0)
+    assert sender.never_accepted == ()
+    after = {row.status_class: row for row in sender.after}
+    assert list(after) == ["2xx", "5xx"]
+    assert (after["5xx"].seen, after["5xx"].retried, after["5xx"].not_retried) == (8, 8, 0)
+    # The newest delivery's 200 is too recent to say the sender will not try again.
+    assert (after["2xx"].seen, after["2xx"].retried, after["2xx"].not_retried, after["2xx"].pending) == (4, 0, 3, 1)
+    assert sender.honours_retry_after == "n-a"
+    assert check(report, expect_max_attempts=3, expect_min_attempts=3, expect_stops_after_success=True) == []
+
+
+def test_judged_later_every_last_attempt_counts_as_not_retried():
+    captures = schedule([0, 20], [0, 1, 3], [503, 503, 200])
+    report = build_report(group_deliveries(captures), now=BASE_TIME + timedelta(hours=1))
+    after = {row.status_class: row for row in only(report).after}
+    assert (after["2xx"].not_retried, after["2xx"].pending) == (2, 0)
+    assert report.now == BASE_TIME + timedelta(hours=1)
+
+
+def test_senders_are_told_apart_by_user_agent_else_path():
+    captures = [
+        *schedule([0], [0, 2], [500, 200]),
+        attempt(5, "other", 1, ua="Typeform Webhooks", status=200),
+        attempt(6, "bare", 1, ua=None, status=200, path="/raw"),
+        attempt(7, "bare2", 1, ua=None, status=200, path="/raw"),
+    ]
+    report = build_report(group_deliveries(captures))
+    assert [(s.sender, s.deliveries) for s in report.senders] == [
+        ("path /raw", 2), (UA, 1), ("Typeform Webhooks", 1),
+    ]
+    assert report.deliveries == 4 and report.attempts == 5
+
+
+def test_retry_after_honoured_and_ignored():
+    def ra(value: str) -> ResponseGiven:
+        return ResponseGiven(status=429, headers=(("Retry-After", value),))
+
+    honoured = [attempt(0, "a", 1, response=ra("5")), attempt(4.6, "a", 2, status=200)]  # 0.4 s early: ok
+    report = build_report(group_deliveries(honoured))
+    sender = only(report)
+    assert (sender.retry_after_honoured, sender.retry_after_ignored) == (1, 0)
+    assert sender.honours_retry_after == "yes"
+    assert check(report, expect_honours_retry_after=True) == []
+
+    ignored = honoured + [attempt(10, "b", 1, response=ra("30")), attempt(12, "b", 2, status=200)]
+    report = build_report(group_deliveries(ignored))
+    sender = only(report)
+    assert (sender.retry_after_honoured, sender.retry_after_ignored) == (1, 1)
+    assert sender.honours_retry_after == "no"
+    first, second = sender.retry_after_cases  # the ignored case comes first
+    assert not first.honoured and second.honoured
+    assert first.key == group_deliveries(ignored)[1].key and first.attempt == 1
+    assert first.waited == pytest.approx(2) and first.asked == 30
+    (violation,) = check(report, expect_honours_retry_after=True)
+    assert "sooner than Retry-After" in violation and "2.00s instead of 30.0s" in violation
+    assert "\n" not in violation
+
+
+def test_retry_after_is_measured_from_the_delayed_answer_and_unfollowed_is_na():
+    delayed = ResponseGiven(status=503, delay_ms=3000, headers=(("Retry-After", "10"),))
+    captures = [attempt(0, "a", 1, response=delayed), attempt(12, "a", 2, status=200)]
+    sender = only(build_report(group_deliveries(captures)))
+    assert sender.retry_after_ignored == 1  # 9 s after the answer, asked 10
+    assert sender.retry_after_cases[0].waited == pytest.approx(9)
+
+    unfollowed = [attempt(0, "z", 1, response=ResponseGiven(status=429, headers=(("Retry-After", "60"),)))]
+    report = build_report(group_deliveries(unfollowed))
+    sender = only(report)
+    assert (sender.retry_after_honoured, sender.retry_after_ignored, sender.retry_after_unfollowed) == (0, 0, 1)
+    assert sender.honours_retry_after == "n-a"
+    (violation,) = check(report, expect_honours_retry_after=True)
+    assert "unproven" in violation
+
+
+def test_never_accepted_and_retries_after_success():
+    captures = [
+        *schedule([0], [0, 5], [503, 503]),  # CUST-0: given up
+        attempt(10, "late", 1, status=200), attempt(12, "late", 2, status=200),  # tried again after 200
+    ]
+    report = build_report(group_deliveries(captures))
+    sender = only(report)
+    (never,) = sender.never_accepted
+    assert never.startswith("sha256:")
+    assert sender.stops_after_success == "no"
+    assert sender.continued_after_success == 1
+    violations = check(report, expect_stops_after_success=True, expect_min_attempts=3)
+    assert len(violations) == 2
+    assert "never accepted were tried fewer than 3" in violations[0] and "fewest: 2" in violations[0]
+    assert "tried again after a 2xx" in violations[1]
+
+
+def test_max_attempts_violation_names_the_worst_delivery():
+    captures = schedule([0, 20], [0, 1, 3], [503, 503, 200])
+    report = build_report(group_deliveries(captures))
+    (violation,) = check(report, expect_max_attempts=2)
+    assert violation.startswith(f"{UA}: 2 of 2 deliveries took more than 2 attempt(s) (most: 3, delivery sha256:")
+    assert check(report, expect_max_attempts=3) == []
+
+
+def test_checks_on_nothing_fail_only_when_something_is_expected():
+    empty = build_report([])
+    assert empty.senders == () and empty.now is None
+    assert check(empty) == []
+    assert check(empty, expect_max_attempts=3) == ["no deliveries were captured, so no expectation can be checked"]
+    assert "no captures" in render_text(empty)
+    assert json.loads(json.dumps(empty.to_dict()))["deliveries"] == 0
+
+
+def test_status_classes():
+    def cls(**kw) -> str:
+        (delivery,) = group_deliveries([attempt(0, "x", 1, response=ResponseGiven(**kw))])
+        return status_class(delivery.attempts[0])
+
+    assert cls(status=204) == "2xx"
+    assert cls(status=301) == "3xx"
+    assert cls(status=404) == "4xx"
+    assert cls(status=410) == "410"
+    assert cls(status=429) == "429"
+    assert cls(status=503) == "5xx"
+    assert cls(status=200, delay_ms=65000) == "timeout"
+    assert cls(status=200, fault="drip", drip_ms=3000) == "timeout"
+    assert cls(status=200, fault="close") == "fault"
+    assert cls(status=200, fault="reset") == "fault"
+
+
+def test_faults_are_counted_and_not_accepted():
+    captures = [
+        attempt(0, "f", 1, response=ResponseGiven(status=200, fault="reset")),
+        attempt(2, "f", 2, response=ResponseGiven(status=200, delay_ms=90000)),
+        attempt(100, "f", 3, status=200),
+    ]
+    sender = only(build_report(group_deliveries(captures)))
+    after = {row.status_class: (row.seen, row.retried) for row in sender.after}
+    assert after == {"2xx": (1, 0), "timeout": (1, 1), "fault": (1, 1)}
+    assert sender.stops_after_success == "yes"
+
+
+# ---------------------------------------------------------------------------------- renderings
+
+
+def test_text_rendering():
+    report = build_report(group_deliveries(schedule([0, 20], [0, 1, 3], [503, 503, 200])))
+    text = render_text(report)
+    assert text.startswith("hookbin retry report: 2 deliveries, 6 attempts, 1 sender(s), 2026-03-01 ")
+    assert f"sender {UA}" in text
+    assert "attempts/delivery    min 3, median 3, max 3" in text
+    assert "#1 -> #2" in text and "median 1.00s" in text
+    assert "#2 -> #3" in text and "median 2.00s" in text
+    assert "stops after success  yes: 2 stopped, 0 tried again" in text
+    assert "never accepted       none" in text
+
+
+def test_markdown_rendering_escapes_sender_text():
+    nasty = "Evil|UA\x1b[31m *bold*"
+    captures = [attempt(0, "a", 1, ua=nasty), attempt(1, "a", 2, ua=nasty, status=200)]
+    markdown = render_markdown(build_report(group_deliveries(captures)))
+    assert markdown.startswith("# hookbin retry report")
+    assert "## Evil\\|UA\\\\x1b\\[31m \\*bold\\*" in markdown
+    assert "\x1b" not in markdown
+    assert "| gap #1 → #2 | median 1.00s" in markdown
+    assert "| 5xx (server error) | 1 | 1 | 0 | 0 |" in markdown
+
+
+def test_text_rendering_makes_sender_text_safe():
+    captures = [attempt(0, "a", 1, ua="bad\x1b]52;c;payload\x07\u202e")]
+    text = render_text(build_report(group_deliveries(captures)))
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    assert "bad\\x1b]52;c;payload\\x07\\u202e" in text
+
+
+def test_json_form():
+    captures = schedule([0, 20], [0, 1, 3], [503, 503, 200])
+    data = json.loads(json.dumps(build_report(group_deliveries(captures)).to_dict()))
+    (sender,) = data["senders"]
+    assert sender["sender"] == UA
+    assert sender["attempts_per_delivery"] == {"count": 2, "min": 3, "median": 3.0, "max": 3}
+    assert [(g["from"], g["to"], g["median"]) for g in sender["gaps"]] == [(1, 2, 1.0), (2, 3, 2.0)]
+    assert sender["retried_after"]["5xx"] == {"seen": 4, "yes": 4, "no": 0, "n-a": 0}
+    assert sender["stops_after_success"]["verdict"] == "yes"
+    assert sender["retry_after"]["verdict"] == "n-a"
+    assert len(sender["deliveries_detail"]) == 2
+
+
+# ----------------------------------------------------------------------------------------- CLI
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*HOOKBIN, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HOOKBIN_DB": "/nonexistent-dir-hookbin/never.db"})
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "captures.db"
+    store = open_store(path)
+    try:
+        for capture in schedule([0, 20], [0, 1, 3], [503, 503, 200]):
+            store.add(capture)
+        # A changed body on a retry, and a sender that sends escape sequences.
+        store.add(attempt(100, "evil", 1, ua="x\x1b[2J"))
+        body = b'{"survey_id": 1234, "custom_params": {"crm_id": "evil"}, "x": "\x1b[2J"}'
+        changed = replace(attempt(101, "evil", 2, ua="x\x1b[2J", status=200), body=body, body_size=len(body))
+        store.add(changed)
+    finally:
+        store.close()
+    return str(path)
+
+
+def test_cli_report_json(db):
+    result = run("report", "--db", db, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["deliveries"] == 3
+    by_sender = {s["sender"]: s for s in data["senders"]}
+    assert [(g["from"], g["to"], g["median"]) for g in by_sender[UA]["gaps"]] == [(1, 2, 1.0), (2, 3, 2.0)]
+    assert by_sender[UA]["retried_after"]["2xx"] == {"seen": 2, "yes": 0, "no": 2, "n-a": 0}
+
+
+def test_cli_report_text_and_markdown(db):
+    text = run("report", "--db", db)
+    assert text.returncode == 0, text.stderr
+    assert "#1 -> #2" in text.stdout and "\x1b" not in text.stdout
+    assert "sender x\\x1b[2J" in text.stdout
+    markdown = run("report", "--db", db, "--format", "markdown")
+    assert markdown.returncode == 0 and markdown.stdout.startswith("# hookbin retry report")
+
+
+def test_cli_report_expectation_violated_exits_1_with_one_line(db):
+    result = run("report", "--db", db, "--format", "json", "--expect-max-attempts", "2")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["deliveries"] == 3  # the report is still printed
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"hookbin: expectation not met: {UA}: 2 of 2 deliveries took more than 2")
+
+    ok = run("report", "--db", db, "--expect-max-attempts", "3", "--expect-stop-after-success")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""
+
+
+def test_cli_report_since(db):
+    since = (BASE_TIME + timedelta(seconds=50)).isoformat()
+    result = run("report", "--db", db, "--format", "json", "--since", since)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["deliveries"] == 1
+    recent = run("report", "--db", db, "--format", "json", "--since", "10m")  # the data is from March
+    assert json.loads(recent.stdout)["deliveries"] == 0
+    bad = run("report", "--db", db, "--since", "yesterday-ish")
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "bad --since 'yesterday-ish'" in bad.stderr
+
+
+def test_cli_store_error_is_one_line(tmp_path):
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    result = run("report", "--db", str(corrupt))
+    assert result.returncode == 1
+    assert result.stderr.startswith("hookbin: error: ") and result.stderr.count("\n") == 1
+
+
+def test_cli_deliveries(db):
+    result = run("deliveries", "--db", db)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "\x1b" not in out
+    blocks = out.split("\n\n")
+    assert len(blocks) == 3
+    first = blocks[0].splitlines()
+    assert first[0].startswith("sha256:") and f"POST /segmanta/csat  sender {UA}" in first[0]
+    assert first[1].split()[0] == "#1" and first[1].split()[-1] == "503"
+    assert first[2].split()[2:] == ["+1.00s", "503"]
+    assert first[3].split()[2:] == ["+2.00s", "200"]
+    assert first[4] == "  3 attempts, accepted at #3"
+    evil = blocks[2]
+    assert "sender x\\x1b[2J" in evil
+    assert "+1.00s  200  body changed" in evil
+    assert '"x": "\\x1b[2J"}' in evil  # the diff line (invalid JSON, so the text), made safe
+    assert "3 of 3 deliveries" in result.stderr
+
+    limited = run("deliveries", "--db", db, "--limit", "1")
+    assert limited.stdout.count("sha256:") == 1 and "sender x\\x1b[2J" in limited.stdout
+
+
+def test_cli_deliveries_json(db):
+    result = run("deliveries", "--db", db, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [len(r["attempts"]) for r in rows] == [3, 3, 2]
+    assert [a["since_previous"] for a in rows[0]["attempts"]] == [None, 1.0, 2.0]
+    assert rows[2]["attempts"][1]["body_changed"] is True
+    assert "\x1b" not in result.stdout  # JSON escapes it
+
+
+# ------------------------------------------------------------------------------- end to end
+
+
+async def test_end_to_end_a_real_hookbin_recovers_the_senders_schedule(start_hookbin, http):
+    server = await start_hookbin("503,503,200")
+    body = json.dumps({"survey_id": 1234, "custom_params": {"crm_id": "CUST-1042"}}).encode()
+    statuses = []
+    for pause in (0, 0.3, 0.6):
+        await asyncio.sleep(pause)
+        async with http.post(server.url + "/segmanta/csat", data=body,
+                             headers={"Content-Type": "application/json"}) as response:
+            statuses.append(response.status)
+    assert statuses == [503, 503, 200]
+    server.store.flush()
+    report = build_report(group_deliveries(server.store.list_oldest_first()))
+    sender = only(report)
+    assert sender.deliveries == 1 and sender.attempts.max == 3
+    (first, second) = sender.gaps
+    assert (first.from_attempt, first.to_attempt, second.from_attempt, second.to_attempt) == (1, 2, 2, 3)
+    assert 0.3 <= first.seconds.median < 0.3 + 0.25
+    assert 0.6 <= second.seconds.median < 0.6 + 0.25
+    assert sender.stops_after_success == "yes"
+    assert sender.never_accepted == ()
+
+
+def test_unexercised_checks_fail_once_not_per_sender():
+    captures = [
+        attempt(0, "a", 1, response=ResponseGiven(status=429, headers=(("Retry-After", "1"),))),
+        attempt(2, "a", 2, status=200),
+        attempt(3, "h", 1, ua="health-checker", status=503),  # no Retry-After, never accepted
+    ]
+    report = build_report(group_deliveries(captures))
+    assert check(report, expect_honours_retry_after=True, expect_stops_after_success=True) == []
+    only_failures = build_report(group_deliveries(captures[2:]))
+    assert check(only_failures, expect_honours_retry_after=True, expect_stops_after_success=True) == [
+        "no retry followed an answer with Retry-After, so honouring it is unproven",
+        "no delivery was answered 2xx, so stopping after success is unproven",
+    ]

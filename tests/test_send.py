@@ -1,0 +1,317 @@
+"""`hookbin send` against a real hookbin: retries on the schedule, Retry-After, faults, signatures, CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from email.utils import formatdate
+
+import pytest
+
+from hookbin import __version__
+from hookbin.client.sender import (
+    MAX_RETRY_AFTER,
+    AttemptResult,
+    SendError,
+    SendOptions,
+    SendReport,
+    check_url,
+    parse_retry_after,
+    send,
+)
+from hookbin.commands.send import attempt_line, sample, sample_variants, summary_line
+from hookbin.model import header_get
+from hookbin.signatures import verify
+from hookbin.store import open_store
+from tests.factories import tcapture
+from tests.test_cli import Served, run
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+BODY = b'{"survey_id": 1234, "results": []}'
+
+
+async def deliver(url: str, **options) -> tuple[SendReport, list[AttemptResult]]:
+    seen: list[AttemptResult] = []
+    options.setdefault("payloads", [BODY])
+    options.setdefault("retry", [])
+    report = await send(SendOptions(to=url + "/segmanta/hook", **options), seen.append)
+    return report, seen
+
+
+def oldest_first(server):
+    return list(reversed(server.store.list(100)))
+
+
+def gaps(captures) -> list[float]:
+    times = [c.received_at.timestamp() for c in captures]
+    return [later - earlier for earlier, later in zip(times, times[1:])]
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------- the sender
+
+
+async def test_accepted_at_the_first_attempt(start_hookbin):
+    server = await start_hookbin("200")
+    report, seen = await deliver(server.url, retry=[0.05], headers=[("X-Trace", "t-1")])
+    assert report.ok and (report.accepted, report.failed, report.attempts) == (1, 0, 1)
+    assert [(r.status, r.error, r.next_retry) for r in seen] == [(200, None, None)]
+    [capture] = server.store.list()
+    assert (capture.method, capture.path, capture.body) == ("POST", "/segmanta/hook", BODY)
+    assert header_get(capture.headers, "content-type") == "application/json"
+    assert header_get(capture.headers, "user-agent") == f"hookbin-send/{__version__}"
+    assert header_get(capture.headers, "x-trace") == "t-1"
+    assert header_get(capture.headers, "webhook-signature") is None
+
+
+async def test_retries_follow_the_schedule(start_hookbin):
+    server = await start_hookbin("503,503,200")
+    report, seen = await deliver(server.url, retry=[0.2, 0.4, 5])
+    assert report.ok
+    assert [(r.attempt, r.status, r.next_retry, r.retry_after) for r in seen] == [
+        (1, 503, 0.2, False), (2, 503, 0.4, False), (3, 200, None, False),
+    ]
+    captures = oldest_first(server)
+    assert [c.attempt for c in captures] == [1, 2, 3]
+    assert len({c.delivery_key for c in captures}) == 1
+    first, second = gaps(captures)
+    assert first >= 0.2 and second >= 0.4
+
+
+async def test_gives_up_when_the_schedule_is_used_and_payloads_take_turns(start_hookbin):
+    server = await start_hookbin("503")
+    report, seen = await deliver(server.url, payloads=[b'{"n": 1}', b'{"n": 2}'], count=3, retry=[0.05])
+    assert not report.ok and (report.accepted, report.failed, report.attempts) == (0, 3, 6)
+    assert [(r.delivery, r.attempt, r.next_retry) for r in seen] == [
+        (1, 1, 0.05), (1, 2, None), (2, 1, 0.05), (2, 2, None), (3, 1, 0.05), (3, 2, None),
+    ]
+    assert [d.succeeded for d in report.deliveries] == [False, False, False]
+    assert [c.body for c in oldest_first(server)] == [b'{"n": 1}'] * 2 + [b'{"n": 2}'] * 2 + [b'{"n": 1}'] * 2
+
+
+async def test_retry_after_is_honoured(start_hookbin):
+    server = await start_hookbin("429 retry-after=1,200")
+    report, seen = await deliver(server.url, retry=[0.05])
+    assert report.ok
+    assert [(r.status, r.next_retry, r.retry_after) for r in seen] == [(429, 1.0, True), (200, None, False)]
+    assert gaps(oldest_first(server))[0] >= 1.0
+    assert "retry in 1s (Retry-After)" in attempt_line(seen[0])
+
+
+async def test_schedule_is_waited_out_without_real_time(start_hookbin):
+    server = await start_hookbin("503")
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    seen: list[AttemptResult] = []
+    report = await send(SendOptions(server.url, [BODY], retry=[5, 30, 120]), seen.append, sleep=fake_sleep)
+    assert waits == [5, 30, 120]
+    assert [r.next_retry for r in seen] == [5, 30, 120, None]
+    assert report.deliveries[0].attempts == seen
+
+
+async def test_timeout_counts_as_a_failure_and_is_retried(start_hookbin):
+    server = await start_hookbin("200 delay=3s")
+    started = time.monotonic()
+    report, seen = await deliver(server.url, retry=[0.05], timeout=0.5)
+    assert time.monotonic() - started < 2.5
+    assert not report.ok
+    assert [(r.status, r.error) for r in seen] == [(None, "timeout after 500ms")] * 2
+    assert all(r.latency >= 0.5 for r in seen)
+    assert seen[0].next_retry == 0.05
+    assert [c.attempt for c in oldest_first(server)] == [1, 2]
+
+
+async def test_connection_refused_is_reported_per_attempt():
+    report, seen = await deliver(f"http://127.0.0.1:{unused_port()}", retry=[0.05])
+    assert not report.ok
+    assert [(r.attempt, r.status, r.error, r.next_retry) for r in seen] == [
+        (1, None, "connection refused", 0.05), (2, None, "connection refused", None),
+    ]
+    assert attempt_line(seen[1]).startswith("delivery 1 attempt 2  connection refused  ")
+
+
+async def test_dropped_connections_are_named(start_hookbin):
+    server = await start_hookbin("close,reset,200")
+    report, seen = await deliver(server.url, retry=[0.05, 0.05])
+    assert report.ok
+    assert [r.error for r in seen] == ["server closed the connection", "connection reset", None]
+
+
+async def test_redirect_is_a_failure_not_followed(start_hookbin, tmp_path):
+    target = await start_hookbin("200", db=tmp_path / "target.db")
+    redirect = await start_hookbin("302", db=tmp_path / "redirect.db")
+    redirect.responder.set_headers([("Location", target.url + "/moved")])
+    report, seen = await deliver(redirect.url, retry=[])
+    assert [r.status for r in seen] == [302] and not report.ok
+    assert len(redirect.store.list()) == 1
+    assert target.store.list() == []
+
+
+async def test_signed_deliveries_verify_on_the_receiving_side(start_hookbin):
+    server = await start_hookbin("503,200")
+    report, _ = await deliver(server.url, count=2, retry=[0.05], sign_secret=SECRET)
+    assert report.ok
+    captures = oldest_first(server)
+    assert len(captures) == 4
+    for capture in captures:
+        result = verify(SECRET, capture.headers, capture.body)
+        assert result.ok, result.reason
+        assert not verify("whsec_" + "A" * 32, capture.headers, capture.body).ok
+    ids = [header_get(c.headers, "webhook-id") for c in captures]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+    assert ids[0].startswith("msg_")
+    # hookbin groups the attempts by webhook-id
+    assert [(c.delivery_source, c.attempt) for c in captures] == [("header:webhook-id", n) for n in (1, 2, 1, 2)]
+    assert [r.webhook_id for r in report.deliveries[1].attempts] == [ids[2]] * 2
+
+
+@pytest.mark.parametrize("url, why", [
+    ("ftp://example.com/", "use an http:// or https:// URL"),
+    ("http://", "no host"),
+    ("example.com/hook", "use an http:// or https:// URL"),
+    ("http://host:99999/", "bad URL"),
+])
+async def test_bad_urls_are_refused_before_sending(url, why):
+    with pytest.raises(SendError, match=why):
+        check_url(url)
+    with pytest.raises(SendError, match=why):
+        await send(SendOptions(url, [BODY]), lambda r: None)
+
+
+async def test_other_bad_options_are_refused():
+    with pytest.raises(SendError, match="no payload"):
+        await send(SendOptions("http://127.0.0.1:1/", []), lambda r: None)
+    with pytest.raises(SendError, match="not base64"):
+        await send(SendOptions("http://127.0.0.1:1/", [BODY], sign_secret="whsec_!"), lambda r: None)
+
+
+def test_retry_after_values():
+    now = 1_772_373_909.0
+    assert parse_retry_after("120") == 120
+    assert parse_retry_after(" 0 ") == 0
+    assert parse_retry_after("999999") == MAX_RETRY_AFTER
+    assert parse_retry_after(formatdate(now + 90, usegmt=True), now=now) == 90
+    assert parse_retry_after(formatdate(now - 90, usegmt=True), now=now) == 0
+    assert parse_retry_after(formatdate(now + 86400, usegmt=True), now=now) == MAX_RETRY_AFTER
+    for junk in (None, "", "soon", "-5", "1.5"):
+        assert parse_retry_after(junk, now=now) is None, junk
+
+
+# ---------------------------------------------------------------------------- text and samples
+
+
+def test_attempt_and_summary_lines():
+    line = attempt_line(AttemptResult(1, 2, 503, None, 0.0123, 5.0, True))
+    assert line == "delivery 1 attempt 2  503  12 ms  retry in 5s (Retry-After)"
+    assert attempt_line(AttemptResult(2, 1, 200, None, 0.004, None)).endswith("  200  4 ms  accepted")
+    assert attempt_line(AttemptResult(1, 4, None, "timeout after 10s", 10.0, None)) == (
+        "delivery 1 attempt 4  timeout after 10s  10000 ms  failed"
+    )
+    ok = AttemptResult(1, 1, 200, None, 0.01, None)
+    bad = [AttemptResult(2, n, 503, None, 0.01, None) for n in (1, 2, 3, 4)]
+    from hookbin.client.sender import DeliveryReport
+
+    report = SendReport([DeliveryReport(1, [ok], True), DeliveryReport(2, bad, False), DeliveryReport(3, [ok], True)])
+    assert summary_line(report) == "3 deliveries: 2 accepted, 1 failed after 4 attempts"
+    assert summary_line(SendReport([DeliveryReport(1, [ok], True)])) == "1 delivery: 1 accepted"
+
+
+@pytest.mark.parametrize("event", ["question", "survey"])
+def test_samples_are_json_and_variants_are_distinct_deliveries(event):
+    raw = sample(event)
+    data = json.loads(raw)
+    assert "survey_id" in data and data["results"]
+    variants = sample_variants(raw, 3)
+    assert variants[0] == raw and len(set(variants)) == 3
+    answer_ids = [[a["id"] for r in json.loads(v)["results"] for q in r["questions"] for a in q["answers"]]
+                  for v in variants]
+    assert answer_ids[1] == [n + 1 for n in answer_ids[0]]
+    assert sample_variants(b"not json", 3) == [b"not json"]
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+def test_cli_sends_the_sample_and_exits_0(tmp_path):
+    db = tmp_path / "catch.db"
+    served = Served("--no-tui", "--db", str(db))
+    try:
+        result = run("send", "--to", served.url + "/segmanta/csat", "--count", "2", "--event", "question")
+    finally:
+        served.stop()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split("  ")[:2] for line in lines[:2]] == [["delivery 1 attempt 1", "200"],
+                                                             ["delivery 2 attempt 1", "200"]]
+    assert lines[2] == "2 deliveries: 2 accepted"
+    assert "sending 2 deliveries of the question sample" in result.stderr
+    with open_store(db) as store:
+        captures = store.list_oldest_first()
+    assert captures[0].body == sample("question")
+    assert [c.attempt for c in captures] == [1, 1]  # two deliveries, not one delivery retried
+
+
+def test_cli_json_reports_failures_and_exits_1(tmp_path):
+    served = Served("--no-tui", "--db", str(tmp_path / "c.db"), "--respond", "503")
+    try:
+        result = run("send", "--to", served.url, "--retry", "50ms,50ms", "--json", "--sign", SECRET)
+    finally:
+        served.stop()
+    assert result.returncode == 1, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    attempts, summary = objects[:-1], objects[-1]
+    assert [(o["type"], o["attempt"], o["status"], o["next_retry_s"]) for o in attempts] == [
+        ("attempt", 1, 503, 0.05), ("attempt", 2, 503, 0.05), ("attempt", 3, 503, None),
+    ]
+    assert len({o["webhook_id"] for o in attempts}) == 1
+    assert summary == {"type": "summary", "deliveries": 1, "accepted": 0, "failed": 1, "attempts": 3,
+                       "ok": False, "to": served.url}
+    assert result.stderr == ""
+
+
+def test_cli_replays_a_capture_signed_and_warns_about_invalid_json(tmp_path):
+    source = tmp_path / "source.db"
+    form = b"survey_id=1234&answer=4"
+    with open_store(source) as store:
+        store.add(tcapture(seq=7, body=form, headers=(("Content-Type", "application/x-www-form-urlencoded"),)))
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(b'{"survey_id": 1234,')
+    db = tmp_path / "catch.db"
+    served = Served("--no-tui", "--db", str(db))
+    try:
+        replay = run("send", "--to", served.url, "--from-capture", "00007", "--db", str(source),
+                     "--retry", "", env={"HOOKBIN_SIGN_SECRET": SECRET})
+        own = run("send", "--to", served.url, "--payload", str(broken), "-H", "X-Test: 1")
+    finally:
+        served.stop()
+    assert replay.returncode == 0, replay.stderr
+    assert own.returncode == 0, own.stderr
+    assert f"hookbin: warning: {broken} is not valid JSON" in own.stderr
+    with open_store(db) as store:
+        first, second = store.list_oldest_first()
+    assert first.body == form and first.content_type == "application/x-www-form-urlencoded"
+    assert verify(SECRET, first.headers, first.body).ok
+    assert second.body == b'{"survey_id": 1234,' and header_get(second.headers, "x-test") == "1"
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--to", "ftp://example.com"], "use an http:// or https:// URL"),
+    (["--to", "http://127.0.0.1:1/", "--retry", "5s,soon"], "'soon' is not a wait"),
+    (["--to", "http://127.0.0.1:1/", "--sign", "whsec_%%%"], "whsec_ value is not base64"),
+    (["--to", "http://127.0.0.1:1/", "--from-capture", "zzzz", "--db", ":memory:"], "no capture with id"),
+])
+def test_cli_usage_errors_are_one_line(args, says):
+    result = run("send", *args)
+    assert result.returncode == (3 if "--from-capture" in args else 2)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hookbin: error: ") and says in lines[0]
