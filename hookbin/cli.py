@@ -24,7 +24,7 @@ from hookbin.deliveries import KeySpecError, parse_key_spec
 from hookbin.durations import parse_size
 from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent
-from hookbin.textout import capture_line, capture_page
+from hookbin.textout import capture_line, capture_page, list_row
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -229,7 +229,8 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture (NDJSON).")
 def ls_command(db: str, limit: int, offset: int, method: str | None, path: str | None,
                status: str | None, text: str | None, as_json: bool) -> None:
-    """List captures, newest first.
+    """List captures, newest first: time, method, path, status answered, size, attempt,
+    delivery (a short key; attempts of one delivery share it), Segmanta survey name, id.
 
     \b
     Examples:
@@ -247,7 +248,7 @@ def ls_command(db: str, limit: int, offset: int, method: str | None, path: str |
     finally:
         store.close()
     for capture in captures:
-        click.echo(json.dumps(capture.to_dict(), ensure_ascii=False) if as_json else capture_line(capture, date=True))
+        click.echo(json.dumps(capture.to_dict(), ensure_ascii=False) if as_json else list_row(capture))
     if not as_json:
         click.echo(f"{len(captures)} of {total} capture(s)", err=True)
 

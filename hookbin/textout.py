@@ -6,10 +6,12 @@ Pure: every piece of captured text passes through `textsafe` before it is return
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from hookbin.bodies import decode_body
 from hookbin.durations import format_size
 from hookbin.model import Capture
+from hookbin.segmanta import summarize, summary_lines, survey_name_of
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_WIDTH = 48
@@ -46,6 +48,33 @@ def capture_line(capture: Capture, *, date: bool = False) -> str:
     )
 
 
+def short_key(key: str | None) -> str:
+    """A delivery key short enough for a column: the hash's first 8 hex digits, or the id's start."""
+    if not key:
+        return "-"
+    if key.startswith("sha256:"):
+        return key[7:15]
+    return _fit(safe(key), 14)
+
+
+def json_document(capture: Capture) -> Any:
+    """The body parsed as JSON (after Content-Encoding), or None."""
+    view = decode_body(capture.body, capture.headers, truncated=capture.truncated)
+    return view.json if view.kind == "json" else None
+
+
+def list_row(capture: Capture) -> str:
+    """An `ls` row: date and time, method, path, status, size, attempt, delivery, survey, id."""
+    survey = survey_name_of(json_document(capture)) or ""
+    return (
+        f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
+        f"{_fit(safe(capture.url_path), 32):<32} {status_text(capture):>5}  "
+        f"{format_size(capture.body_size) + ('!' if capture.truncated else ''):>9} "
+        f"{('#' + str(capture.attempt)) if capture.attempt else '':>4}  {short_key(capture.delivery_key):<14} "
+        f"{_fit(safe(survey), 28):<28}  {capture.id}"
+    )
+
+
 def capture_page(capture: Capture) -> str:
     """Everything about one capture: request, headers, decoded body, the answer given."""
     lines = [
@@ -63,6 +92,10 @@ def capture_page(capture: Capture) -> str:
     if capture.query:
         lines += ["", "Query"]
         lines += [f"  {safe(name)} = {safe(value)}" for name, value in capture.query]
+    summary = summarize(json_document(capture))
+    if summary is not None:
+        lines += ["", "Summary"]
+        lines += ["  " + safe(line) for line in summary_lines(summary)]
     lines += ["", _body_heading(capture)]
     lines += ["  " + line for line in body_text(capture).splitlines()]
     response = capture.response

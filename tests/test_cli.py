@@ -209,3 +209,18 @@ def test_show_unknown_id(filled_db):
     result = run("show", "zzzz", "--db", str(filled_db))
     assert result.returncode == 3
     assert result.stderr.startswith("hookbin: error: no capture with id 'zzzz'")
+
+
+def test_ls_shows_delivery_and_survey_columns_and_show_summarises(tmp_path):
+    sample = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_bytes()
+    db = tmp_path / "c.db"
+    with open_store(db) as store:
+        for seq, attempt in ((1, 1), (2, 2)):
+            store.add(tcapture(seq=seq, path="/segmanta/csat", body=sample, attempt=attempt,
+                               delivery_key="sha256:1696daea75797a7e", delivery_source="hash"))
+    rows = run("ls", "--db", str(db)).stdout.splitlines()
+    assert all("1696daea " in row and "Customer Satisfaction Survey" in row for row in rows)
+    assert ["#2" in rows[0], "#1" in rows[1]] == [True, True]
+    page = run("show", "t00000000002", "--db", str(db)).stdout
+    assert 'Summary\n  Segmanta survey "Customer Satisfaction Survey" (id 1234)' in page
+    assert "Custom params: crm_id=CUST-1042" in page

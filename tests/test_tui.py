@@ -283,3 +283,26 @@ async def test_hostile_text_is_shown_escaped_and_cannot_crash_the_app(store, tmp
         notify_line = json.dumps(hostile)
         app.notice(notify_line)  # notices are plain text too
         await pilot.pause()
+
+
+async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
+    for seq, (status, attempt) in enumerate([(503, 1), (503, 2), (200, 3)], start=1):
+        store.add(tcapture(seq=seq, path="/segmanta/csat", status=status, attempt=attempt,
+                           delivery_key="sha256:1696daea75797a7e", delivery_source="hash"))
+    store.add(tcapture(seq=4, path="/other", delivery_key="sha256:ffff000011112222", attempt=1))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("up", "7")
+        timeline = view_text(app, "delivery")
+        assert "3 attempt(s), accepted at attempt #3" in timeline
+        assert [line.split()[0:2] for line in timeline.splitlines() if "#" in line[:6]] == [
+            ["#1", "14:05:10.123"], ["#2", "14:05:11.123"], ["▶", "#3"]]
+        assert "+1.00s  503" in timeline
+        await pilot.press("D")
+        await pilot.pause()
+        screen_table = app.screen.query_one("DataTable")
+        assert screen_table.row_count == 2
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        assert sorted(c.attempt for c in app._rows.values()) == [1, 2, 3]
+        assert app.filter.delivery_key == "sha256:1696daea75797a7e"

@@ -51,7 +51,7 @@ class Filter:
 
 
 def parse_filter(text: str) -> Filter:
-    """Parse a filter typed by a user: `method:POST path:/seg* status:5xx` plus free text.
+    """Parse a filter typed by a user: `method:POST path:/seg* status:5xx delivery:KEY` plus free text.
 
     Words without a known `name:` prefix are joined as the text to search for.
     Raises StoreError for a bad status word.
@@ -60,7 +60,7 @@ def parse_filter(text: str) -> Filter:
     words: list[str] = []
     for word in text.split():
         name, sep, value = word.partition(":")
-        if sep and name.lower() in ("method", "path", "status") and value:
+        if sep and name.lower() in ("method", "path", "status", "delivery") and value:
             fields[name.lower()] = value
         else:
             words.append(word)
@@ -72,6 +72,7 @@ def parse_filter(text: str) -> Filter:
         path=fields.get("path"),
         status=status,
         text=" ".join(words) or None,
+        delivery_key=fields.get("delivery"),
     )
 
 

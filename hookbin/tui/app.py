@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
+from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.export import needs_body_file, to_curl
 from hookbin.model import Capture
@@ -29,11 +30,15 @@ from hookbin.responder import Responder, SpecError, parse_spec
 from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
 from hookbin.textsafe import safe
 from hookbin.tui import render
-from hookbin.tui.screens import ConfirmScreen, HelpScreen, PromptScreen
+from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
 
 ERROR_CYCLE = ["500", "503", "429 retry-after=30", "404", "410"]
 FAULT_CYCLE = ["close", "reset", "200 drip=30s"]
-TABS = ["summary", "headers", "body", "query", "response", "raw"]
+TABS = ["summary", "headers", "body", "query", "response", "raw", "delivery"]
+DELIVERY_ATTEMPTS = 200
+"""Most attempts of one delivery loaded for the Delivery tab."""
+DELIVERIES_SCANNED = 5000
+"""Captures grouped for the deliveries screen (the newest ones)."""
 MAX_ROWS = 1000
 """Rows kept in the list widget; older captures stay in the store (use the filter to find them)."""
 
@@ -71,6 +76,7 @@ class HookbinApp(App[None]):
         Binding("f", "answer_fault", "Fault"),
         Binding("s", "answer_spec", "Spec"),
         Binding("slash", "filter", "Filter"),
+        Binding("D", "deliveries", "Deliveries"),
         Binding("c", "copy_curl", "Curl"),
         Binding("y", "copy_body", "Copy body"),
         Binding("space", "toggle_follow", "Pause"),
@@ -278,6 +284,19 @@ class HookbinApp(App[None]):
         views["query"].update(render.query_view(capture))
         views["response"].update(render.response_view(capture))
         views["raw"].update(render.raw_view(capture))
+        views["delivery"].update(render.delivery_view(self._delivery_of(capture), capture.id))
+
+    def _delivery_of(self, capture: Capture) -> Delivery | None:
+        if not capture.delivery_key:
+            return None
+        try:
+            attempts = self.store.list(DELIVERY_ATTEMPTS, flt=Filter(delivery_key=capture.delivery_key))
+        except StoreError:
+            return None
+        if capture.id not in {c.id for c in attempts}:
+            attempts.append(capture)  # not committed yet when shown from the store's event
+        grouped = group_deliveries(attempts)
+        return grouped[0] if grouped else None
 
     @property
     def selected(self) -> Capture | None:
@@ -416,6 +435,24 @@ class HookbinApp(App[None]):
         self._render_status()
         self.query_one(CaptureList).focus()
 
+    def action_deliveries(self) -> None:
+        try:
+            captures = self.store.list(DELIVERIES_SCANNED)
+        except StoreError as exc:
+            self.notify(safe(str(exc)), severity="error", markup=False)
+            return
+
+        def chosen(key: str | None) -> None:
+            if key:
+                box = self.query_one("#filter", Input)
+                box.value = f"delivery:{key}"
+                box.display = True
+                self.filter = Filter(delivery_key=key)
+                self._load_rows()
+                self._render_status()
+
+        self.push_screen(DeliveriesScreen(group_deliveries(captures)), chosen)
+
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
@@ -476,4 +513,5 @@ class HookbinApp(App[None]):
         yield SystemCommand("Pause or resume following", "Stop or restart jumping to new requests",
                             self.action_toggle_follow)
         yield SystemCommand("Clear captures", "Delete every capture (asks first)", self.action_clear)
+        yield SystemCommand("Show deliveries", "Every delivery with its attempts", self.action_deliveries)
         yield SystemCommand("Show keys", "The help screen", self.action_help)

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hookbin.bodies import BodyView, decode_body
+from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.model import Capture
 from hookbin.responder import Spec
@@ -195,6 +196,40 @@ def response_view(capture: Capture) -> RenderableType:
         out.append(": " + safe(value) + "\n")
     if response.body:
         out.append("\n" + safe_bytes(response.body, multiline=True, limit=5000))
+    return out
+
+
+def attempt_status(status: int | None, fault: str | None) -> Text:
+    if fault in ("close", "reset"):
+        return Text(fault, style=status_style(None, fault))
+    return Text(str(status) if status is not None else "---", style=status_style(status, fault))
+
+
+def delivery_view(delivery: Delivery | None, selected_id: str | None) -> RenderableType:
+    """The selected capture's delivery: every attempt, the gaps between them, body changes."""
+    if delivery is None:
+        return Text("(no delivery)", style="dim")
+    out = Text()
+    out.append(f"delivery {safe(delivery.key)}", style="bold")
+    out.append(f"  ({safe(delivery.source)}, sender {safe(delivery.sender)})\n", style="dim")
+    accepted = (f"accepted at attempt #{delivery.accepted_at_attempt}" if delivery.accepted
+                else "not accepted yet")
+    out.append(f"{len(delivery.attempts)} attempt(s), {accepted}\n\n")
+    for attempt in delivery.attempts:
+        marker = "▶ " if attempt.capture_id == selected_id else "  "
+        gap = f"+{attempt.since_previous.total_seconds():.2f}s" if attempt.since_previous else ""
+        out.append(f"{marker}#{attempt.number:<3} {local_time(attempt.received_at)}  {gap:>10}  ")
+        out.append_text(attempt_status(attempt.status, attempt.fault))
+        if attempt.delay_ms:
+            out.append(f"  after {attempt.delay_ms / 1000:g}s", style="yellow")
+        if attempt.retry_after is not None:
+            out.append(f"  Retry-After {attempt.retry_after:g}s", style="cyan")
+        if attempt.body_changed:
+            out.append("  body changed", style="magenta")
+        out.append("\n")
+        for line in attempt.diff:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            out.append(f"        {safe(line)}\n", style=style)
     return out
 
 

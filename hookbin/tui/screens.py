@@ -11,8 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
+from hookbin.deliveries import Delivery
+from hookbin.textout import local_time, short_key
 from hookbin.textsafe import safe
 
 KEYS: list[tuple[str, str, str]] = [
@@ -26,6 +28,8 @@ KEYS: list[tuple[str, str, str]] = [
     ("Navigate", "tab / shift+tab", "move between the list, the tabs and the detail"),
     ("Navigate", "1 … 6", "Summary, Headers, Body, Query, Response, Raw tab"),
     ("Navigate", "/", "filter: text, method:POST, path:/seg*, status:5xx (esc clears)"),
+    ("Navigate", "7", "Delivery tab: every attempt of the selected request's delivery"),
+    ("Navigate", "D", "deliveries: one row per delivery; enter shows its attempts in the list"),
     ("Act", "c", "copy the request as curl (clipboard and a file)"),
     ("Act", "y", "copy the body"),
     ("Act", "space", "pause / resume following new requests"),
@@ -137,4 +141,54 @@ class HelpScreen(ModalScreen[None]):
             ))
 
     def action_dismiss_help(self) -> None:
+        self.dismiss(None)
+
+
+class DeliveriesScreen(ModalScreen[str | None]):
+    """One row per delivery (newest last); enter returns its key so the list can show its attempts."""
+
+    DEFAULT_CSS = """
+    DeliveriesScreen { align: center middle; }
+    DeliveriesScreen > Vertical {
+        width: 95%; height: 85%; padding: 0 1; border: thick $accent; background: $surface;
+    }
+    DeliveriesScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape,q", "close", "Close")]
+
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        super().__init__()
+        self._deliveries = deliveries
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(f"Deliveries ({len(self._deliveries)}): enter shows one's attempts, esc closes",
+                             style="bold"))
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label in ("delivery", "first seen", "attempts", "gaps", "answers", "outcome", "sender"):
+            table.add_column(label, key=label)
+        for delivery in self._deliveries:
+            gaps = " ".join(f"+{a.since_previous.total_seconds():.1f}s" for a in delivery.attempts
+                            if a.since_previous is not None)
+            answers = " ".join(a.fault if a.fault in ("close", "reset") else str(a.status or "---")
+                               for a in delivery.attempts)
+            outcome = (Text(f"accepted #{delivery.accepted_at_attempt}", style="green") if delivery.accepted
+                       else Text("not accepted", style="red"))
+            table.add_row(
+                Text(short_key(delivery.key)), Text(local_time(delivery.first_at)),
+                Text(str(len(delivery.attempts))), Text(safe(gaps, limit=40)), Text(safe(answers, limit=40)),
+                outcome, Text(safe(delivery.sender, limit=40)), key=delivery.key,
+            )
+        if self._deliveries:
+            table.move_cursor(row=len(self._deliveries) - 1)
+        table.focus()
+
+    @on(DataTable.RowSelected)
+    def chosen(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(event.row_key.value)
+
+    def action_close(self) -> None:
         self.dismiss(None)
