@@ -394,3 +394,24 @@ def test_unexercised_checks_fail_once_not_per_sender():
         "no retry followed an answer with Retry-After, so honouring it is unproven",
         "no delivery was answered 2xx, so stopping after success is unproven",
     ]
+
+
+async def test_report_recovers_the_schedule_of_hookbin_send(start_hookbin):
+    """The issue's own experiment: `send --retry` against `serve --respond 503,503,200`, then `report`."""
+    from hookbin.client.sender import SendOptions, send
+    from hookbin.commands.send import sample_variants
+    from hookbin.segmanta import sample_bytes
+
+    server = await start_hookbin("503,503,200")
+    options = SendOptions(to=server.url + "/segmanta/csat", payloads=sample_variants(sample_bytes("survey"), 2),
+                          count=2, retry=[0.3, 0.6], timeout=5)
+    result = await send(options, lambda attempt: None)
+    assert result.ok and result.attempts == 6
+    report = build_report(group_deliveries(server.store.list_oldest_first()))
+    sender = only(report)
+    assert sender.sender.startswith("hookbin-send/")
+    assert sender.deliveries == 2 and (sender.attempts.min, sender.attempts.max) == (3, 3)
+    first, second = sender.gaps
+    assert 0.3 <= first.seconds.median < 0.3 + 0.25
+    assert 0.6 <= second.seconds.median < 0.6 + 0.25
+    assert sender.stops_after_success == "yes"

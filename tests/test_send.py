@@ -20,7 +20,8 @@ from hookbin.client.sender import (
     parse_retry_after,
     send,
 )
-from hookbin.commands.send import attempt_line, sample, sample_variants, summary_line
+from hookbin.commands.send import attempt_line, sample_variants, summary_line
+from hookbin.segmanta import sample_bytes
 from hookbin.model import header_get
 from hookbin.signatures import verify
 from hookbin.store import open_store
@@ -227,7 +228,7 @@ def test_attempt_and_summary_lines():
 
 @pytest.mark.parametrize("event", ["question", "survey"])
 def test_samples_are_json_and_variants_are_distinct_deliveries(event):
-    raw = sample(event)
+    raw = sample_bytes(event)
     data = json.loads(raw)
     assert "survey_id" in data and data["results"]
     variants = sample_variants(raw, 3)
@@ -256,7 +257,7 @@ def test_cli_sends_the_sample_and_exits_0(tmp_path):
     assert "sending 2 deliveries of the question sample" in result.stderr
     with open_store(db) as store:
         captures = store.list_oldest_first()
-    assert captures[0].body == sample("question")
+    assert captures[0].body == sample_bytes("question")
     assert [c.attempt for c in captures] == [1, 1]  # two deliveries, not one delivery retried
 
 

@@ -10,7 +10,6 @@ import asyncio
 import json
 import math
 import sys
-from importlib.resources import files
 
 import click
 
@@ -27,11 +26,12 @@ from hookbin.config import db_from_env
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture, header_get
 from hookbin.responder import SpecError, parse_header_line
+from hookbin.segmanta import sample_bytes
 from hookbin.signatures import SignatureError, secret_key
 from hookbin.store import StoreError
 from hookbin.textsafe import safe
 
-__all__ = ["attempt_line", "sample", "sample_variants", "send_command", "summary_line"]
+__all__ = ["attempt_line", "sample_variants", "send_command", "summary_line"]
 
 DEFAULT_SCHEDULE = "5s,30s,2m"
 EVENTS = ("question", "survey")
@@ -96,11 +96,6 @@ def _secret(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 
 # -------------------------------------------------------------------------------- payloads
-
-
-def sample(event: str) -> bytes:
-    """The built-in Segmanta-shaped body for `event` (`question` or `survey`)."""
-    return (files("hookbin") / "samples" / f"segmanta-{event}.json").read_bytes()
 
 
 def sample_variants(raw: bytes, count: int) -> list[bytes]:
@@ -296,7 +291,7 @@ def send_command(
             headers = [("Content-Type", types.pop()), *headers]
         label = f"{len(payloads)} payload{'s' if len(payloads) > 1 else ''}"
     else:
-        payloads = sample_variants(sample(event), count)
+        payloads = sample_variants(sample_bytes(event), count)
         label = f"the {event} sample"
     options = SendOptions(
         to=to, payloads=payloads, count=count, retry=retry, timeout=timeout,
