@@ -306,3 +306,28 @@ async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
         await pilot.pause()
         assert sorted(c.attempt for c in app._rows.values()) == [1, 2, 3]
         assert app.filter.delivery_key == "sha256:1696daea75797a7e"
+
+
+async def test_large_json_is_a_tree_filled_as_branches_open(store, tmp_path):
+    document = {"survey_id": 1, "results": [{"id": n, "name": f"page {n}", "tag": "[red]x"} for n in range(2000)]}
+    store.add(tcapture(seq=1, body=json.dumps(document).encode()))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        tree = app.query_one("#body-tree")
+        assert tree.display and not app.query_one("#body-scroll").display
+        labels = [child.label.plain for child in tree.root.children]
+        assert labels == ["survey_id = 1", "results [2000]"]
+        results = tree.root.children[1]
+        assert not results.children  # not built until opened
+        results.expand()
+        await pilot.pause()
+        assert len(results.children) == 501 and results.children[-1].label.plain.startswith("… 1500 more")
+        first = results.children[0]
+        first.expand()
+        await pilot.pause()
+        assert [c.label.plain for c in first.children] == ['id = 0', 'name = "page 0"', 'tag = "[red]x"']
+        # A small document goes back to highlighted text.
+        store.add(tcapture(seq=2, body=b'{"a": 1}'))
+        await wait_for(pilot, lambda: app.selected is not None and app.selected.body == b'{"a": 1}')
+        assert not tree.display and app.query_one("#body-scroll").display

@@ -11,7 +11,7 @@ import asyncio
 import collections
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -20,7 +20,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
+from textual.widgets.tree import TreeNode
 
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
@@ -39,6 +40,10 @@ DELIVERY_ATTEMPTS = 200
 """Most attempts of one delivery loaded for the Delivery tab."""
 DELIVERIES_SCANNED = 5000
 """Captures grouped for the deliveries screen (the newest ones)."""
+TREE_THRESHOLD = 50_000
+"""Pretty JSON longer than this (characters) is shown as a tree instead of highlighted text."""
+TREE_CHILDREN = 500
+"""Most children listed under one tree branch."""
 MAX_ROWS = 1000
 """Rows kept in the list widget; older captures stay in the store (use the filter to find them)."""
 
@@ -53,6 +58,38 @@ class StoreWasCleared(Message):
 
 class AnswerChanged(Message):
     """The responder's spec, rules, body or headers changed (from any thread)."""
+
+
+class JsonTree(Tree[Any]):
+    """A large JSON document as a tree whose branches are filled in only when opened."""
+
+    def show(self, document: Any, title: str) -> None:
+        self.clear()
+        self.root.set_label(Text(safe(title), style="bold"))
+        self.root.data = document
+        self._fill(self.root)
+        self.root.expand()
+
+    def _fill(self, node: TreeNode[Any]) -> None:
+        value = node.data
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        for key, child in items[:TREE_CHILDREN]:
+            label = Text(safe(str(key) if isinstance(value, dict) else f"[{key}]", limit=80), style="cyan")
+            if isinstance(child, (dict, list)) and child:
+                size = f"{{{len(child)}}}" if isinstance(child, dict) else f"[{len(child)}]"
+                label.append(f" {size}", style="dim")
+                node.add(label, data=child)
+            else:
+                label.append(" = ")
+                label.append(render.json_scalar(child))
+                node.add_leaf(label)
+        if len(items) > TREE_CHILDREN:
+            node.add_leaf(Text(f"… {len(items) - TREE_CHILDREN} more (see hookbin show --json)", style="dim"))
+
+    @on(Tree.NodeExpanded)
+    def _expanded(self, event: Tree.NodeExpanded[Any]) -> None:
+        if not event.node.children and event.node.data is not None:
+            self._fill(event.node)
 
 
 class CaptureList(DataTable):
@@ -135,8 +172,10 @@ class HookbinApp(App[None]):
         with TabbedContent(id="detail", initial="summary"):
             for tab in TABS:
                 with TabPane(tab.title(), id=tab):
-                    with VerticalScroll():
+                    with VerticalScroll(id=f"{tab}-scroll"):
                         yield Static(id=f"{tab}-view", classes="view")
+                    if tab == "body":
+                        yield JsonTree("body", id="body-tree")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -145,6 +184,7 @@ class HookbinApp(App[None]):
                              ("size", 9), ("try", 4), ("", 2)):
             table.add_column(label, width=width, key=label or "marks")
         self.query_one("#filter", Input).display = False
+        self.query_one(JsonTree).display = False
         self._render_urls()
         self._render_badge()
         self._render_status()
@@ -274,13 +314,22 @@ class HookbinApp(App[None]):
         self._selected = capture.id if capture else None
         views = {tab: self.query_one(f"#{tab}-view", Static) for tab in TABS}
         if capture is None:
+            self.query_one(JsonTree).display = False
+            self.query_one("#body-scroll").display = True
             for view in views.values():
                 view.update(Text(f"Waiting for requests on {self.url}/ …", style="dim"))
             return
         body = render.decoded(capture)
         views["summary"].update(render.summary_view(capture, body))
         views["headers"].update(render.headers_table(capture))
-        views["body"].update(render.body_view(capture, body))
+        tree = self.query_one(JsonTree)
+        large = body.kind == "json" and len(body.pretty) > TREE_THRESHOLD
+        self.query_one("#body-scroll").display = not large
+        tree.display = large
+        if large:
+            tree.show(body.json, f"{body.summary}: a large document; enter or space opens a branch")
+        else:
+            views["body"].update(render.body_view(capture, body))
         views["query"].update(render.query_view(capture))
         views["response"].update(render.response_view(capture))
         views["raw"].update(render.raw_view(capture))

@@ -114,6 +114,17 @@ def summary_view(capture: Capture, view: BodyView) -> RenderableType:
     return Group(head, Text(), Text(safe(body_text(capture), multiline=True)[:RAW_LIMIT]))
 
 
+def json_scalar(value: object) -> Text:
+    """A JSON leaf value, coloured by type, cut to one short line."""
+    style = ("green" if isinstance(value, str) else "magenta" if isinstance(value, bool) or value is None
+             else "yellow")
+    try:
+        shown = json.dumps(value, ensure_ascii=False)
+    except ValueError:  # an integer past Python's digit limit
+        shown = "<huge number>"
+    return Text(safe(shown, limit=200), style=style)
+
+
 def headers_table(capture: Capture) -> Table:
     table = Table(show_header=True, header_style="bold", expand=True, box=None)
     table.add_column("Name", style="cyan", no_wrap=True, ratio=1)
