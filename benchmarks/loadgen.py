@@ -6,8 +6,9 @@ holds at most C connections, and C worker tasks taking the next request number i
 Bodies are built before the clock starts, so only sending and answering are timed.
 
 Prints one JSON object on stdout:
-`{"sent", "ok", "failed", "statuses", "errors", "seconds", "rps", "p50_ms", "p99_ms"}`,
-`ok` counting the answers with status 200.
+`{"sent", "ok", "failed", "statuses", "errors", "seconds", "cpu_seconds", "rps", "p50_ms",
+"p99_ms"}`, `ok` counting the answers with status 200 and `cpu_seconds` the CPU this process
+used while timed (near `seconds`: the client, not the server, set the pace).
 
     python benchmarks/loadgen.py URL [--requests 5000] [--concurrency 32] [--first-id 0]
 """
@@ -123,9 +124,9 @@ async def run(url: str, requests: int, concurrency: int, first_id: int = 0) -> d
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.gather(*(_worker(session, url, bodies, next_index, tally) for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     latencies = sorted(tally.latencies)
     ok = tally.statuses.get(200, 0)
     return {
@@ -135,6 +136,7 @@ async def run(url: str, requests: int, concurrency: int, first_id: int = 0) -> d
         "statuses": {str(status): count for status, count in sorted(tally.statuses.items())},
         "errors": [f"{count} x {text}" for text, count in tally.errors.most_common(MAX_ERRORS_KEPT)],
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "rps": tally.sent / seconds if seconds > 0 else 0.0,
         "p50_ms": _percentile(latencies, 0.50) * 1000,
         "p99_ms": _percentile(latencies, 0.99) * 1000,

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -224,3 +225,50 @@ def test_ls_shows_delivery_and_survey_columns_and_show_summarises(tmp_path):
     page = run("show", "t00000000002", "--db", str(db)).stdout
     assert 'Summary\n  Segmanta survey "Customer Satisfaction Survey" (id 1234)' in page
     assert "Custom params: crm_id=CUST-1042" in page
+
+
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
+    import threading
+
+    served = Served("--no-tui", "--db", str(tmp_path / "c.db"), "--respond", "202 delay=30s")
+    answer: list = []
+    worker = threading.Thread(target=lambda: answer.append(served.post("/slow", b"in flight")))
+    worker.start()
+    time.sleep(1)  # the request is stored and waiting out its delay
+    started = time.monotonic()
+    code, out, err = served.stop()
+    worker.join(10)
+    assert code == 0, err
+    assert time.monotonic() - started < 10  # the 30 s delay was cut short
+    assert answer and answer[0][0] == 202  # the sender still got its answer
+    assert "/slow" in out
+    with open_store(tmp_path / "c.db") as store:
+        assert store.count() == 1
+
+
+def test_body_file_and_headers_shape_the_answer(tmp_path):
+    page = tmp_path / "answer.xml"
+    page.write_text("<ok/>")
+    served = Served("--no-tui", "--db", ":memory:", "--respond", "201", "--body-file", str(page),
+                    "--header", "X-Test: one", "--header", "X-Test: two")
+    request = urllib.request.Request(served.url + "/", data=b"{}", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201 and response.read() == b"<ok/>"
+        assert response.headers["Content-Type"] == "application/xml"
+        assert response.headers.get_all("X-Test") == ["one", "two"]
+    assert served.stop()[0] == 0
+    missing = run("serve", "--no-tui", "--body-file", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1 and missing.stderr.startswith("hookbin: error: cannot read --body-file")
+
+
+def test_delivery_key_option_groups_by_a_json_field(tmp_path):
+    served = Served("--json", "--db", ":memory:", "--respond", "500,200", "--delivery-key", "json:data.ref")
+    first = served.post("/h", b'{"data": {"ref": "R-1"}, "attempt_time": 1}')
+    second = served.post("/h", b'{"data": {"ref": "R-1"}, "attempt_time": 2}')
+    code, out, _ = served.stop()
+    assert (first[0], second[0], code) == (500, 200, 0)
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert [(o["delivery_key"], o["delivery_source"], o["attempt"]) for o in objects] == [
+        ("R-1", "json:data.ref", 1), ("R-1", "json:data.ref", 2)]
+    bad = run("serve", "--no-tui", "--delivery-key", "cookie:x")
+    assert bad.returncode == 2 and "bad delivery key 'cookie:x'" in bad.stderr
