@@ -23,7 +23,7 @@ from hookbin.config import DEFAULT_ADMIN, DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAUL
 from hookbin.deliveries import KeySpecError, parse_key_spec
 from hookbin.durations import parse_size
 from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
-from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent
+from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent
 from hookbin.textout import capture_line, capture_page, list_row
 
 
@@ -146,14 +146,14 @@ def serve(
 
 def _printer(as_json: bool) -> Any:
     def on_event(event: StoreEvent) -> None:
-        if isinstance(event, CaptureAdded):
+        if isinstance(event, CapturesAdded):
             if as_json:
-                line = json.dumps(event.capture.to_dict(), ensure_ascii=False)
+                lines = [json.dumps(capture.to_dict(), ensure_ascii=False) for capture in event.captures]
             else:
-                line = capture_line(event.capture)
+                lines = [capture_line(capture) for capture in event.captures]
             try:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
+                sys.stdout.write("\n".join(lines) + "\n")
+                sys.stdout.flush()  # once per committed batch, not once per request
             except (BrokenPipeError, ValueError):
                 pass
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from hookbin.store import CaptureAdded, Filter, StoreCleared, StoreError, open_store
+from hookbin.store import CapturesAdded, Filter, StoreCleared, StoreError, open_store
 from hookbin.store.sqlite import SCHEMA_VERSION
 from tests.factories import tcapture
 
@@ -89,7 +89,7 @@ def test_events_follow_commits_and_clear(store):
     capture = tcapture()
     store.add(capture)
     assert got.wait(5)
-    assert seen == [CaptureAdded(capture)]
+    assert seen == [CapturesAdded((capture,))]
     assert store.clear() == 1
     assert seen[-1] == StoreCleared()
     assert store.count() == 0
@@ -145,3 +145,33 @@ def test_delivery_attempts_seed(store):
     store.add(tcapture(seq=2, delivery_key="a", attempt=2))
     store.add(tcapture(seq=3, delivery_key="b", attempt=1))
     assert store.delivery_attempts() == [("a", 2), ("b", 1)]
+
+
+def test_a_batch_is_one_commit_one_callback_one_event(store):
+    events = []
+    store.subscribe(events.append)
+    calls = []
+    done = threading.Event()
+    captures = [tcapture(seq=n) for n in range(1, 4)]
+
+    def on_done(error):
+        calls.append(error)
+        done.set()
+
+    store.submit_many(captures, on_done)
+    assert done.wait(5)
+    store.flush()
+    assert calls == [None]
+    assert [e.captures for e in events] == [tuple(captures)]
+    assert store.count() == 3
+
+
+def test_a_failed_commit_reaches_every_waiter(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    try:
+        store.add(tcapture(seq=1))
+        with pytest.raises(StoreError, match="could not store the capture"):
+            store.add(tcapture(seq=1))  # the same id again: the insert fails
+        assert store.count() == 1
+    finally:
+        store.close()

@@ -13,9 +13,10 @@ import logging
 import socket
 import struct
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
 from hookbin.model import Capture, ResponseGiven, new_id, utcnow
@@ -41,11 +42,52 @@ class CatcherStats:
 
 
 def _default_body(capture_id: str, status: int) -> bytes:
+    # Ids are base32 and statuses digits, so plain formatting makes valid JSON (and is cheap).
     if status < 400:
-        return json.dumps({"ok": True, "id": capture_id}).encode()
-    return json.dumps(
-        {"ok": False, "id": capture_id, "error": f"hookbin answered {status} as configured"}
-    ).encode()
+        return b'{"ok": true, "id": "%s"}' % capture_id.encode()
+    return b'{"ok": false, "id": "%s", "error": "hookbin answered %d as configured"}' % (
+        capture_id.encode(), status)
+
+
+class StoreBatcher:
+    """Hands captures to the store once per event-loop turn; one wake-up per committed batch.
+
+    Every handler that stored a capture in the same loop turn waits on one commit, and the
+    writer thread wakes the loop once for all of them rather than once per request.
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self._pending: list[tuple[Capture, asyncio.Future[None]]] = []
+
+    def write(self, capture: Capture) -> asyncio.Future[None]:
+        """A future that completes once `capture` is committed (or fails with StoreError)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush, loop)
+        self._pending.append((capture, future))
+        return future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            self.store.submit_many(
+                [capture for capture, _ in pending],
+                lambda error: loop.call_soon_threadsafe(self._resolve, pending, error),
+            )
+        except StoreError as exc:
+            self._resolve(pending, exc)
+
+    @staticmethod
+    def _resolve(pending: list[tuple[Capture, asyncio.Future[None]]], error: BaseException | None) -> None:
+        for _, future in pending:
+            if future.done():  # the handler was cancelled meanwhile
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
 
 
 class Catcher:
@@ -66,6 +108,7 @@ class Catcher:
         self.key_spec = key_spec
         self.attempts = attempts or AttemptCounter()
         self.stats = CatcherStats()
+        self._batcher = StoreBatcher(store)
         self._stopping = asyncio.Event()
 
     def stop_waiting(self) -> None:
@@ -114,9 +157,8 @@ class Catcher:
         key, source = delivery_key(request.method, path, headers, body, self.key_spec)
         attempt = self.attempts.next(key)
 
-        decision: Decision | None = None
         if read_error:
-            response = ResponseGiven(status=400, reason=read_error)
+            response = ResponseGiven(status=400, reason=read_error, duration_ms=_since(start))
         elif truncated:
             response = ResponseGiven(
                 status=413,
@@ -125,11 +167,11 @@ class Catcher:
                     {"ok": False, "id": capture_id, "error": f"body over the {self.max_body} byte limit"}
                 ).encode(),
                 reason="body too large",
+                duration_ms=_since(start),
             )
         else:
             decision = self.responder.decide(request.method, path, key)
-            response = self._response_from(decision, capture_id, request.method)
-        response = replace(response, duration_ms=(time.perf_counter() - start) * 1000)
+            response = self._response_from(decision, capture_id, request.method, start)
         capture = Capture(
             id=capture_id,
             received_at=received_at,
@@ -148,14 +190,14 @@ class Catcher:
         )
         self.stats.received += 1
         try:
-            await asyncio.wrap_future(self.store.submit(capture))
+            await self._batcher.write(capture)
         except StoreError as exc:
             # Tell the sender to retry: we could not keep its request.
             self.stats.answered_error += 1
             return web.json_response({"ok": False, "error": str(exc)}, status=500)
         return await self._answer(request, response)
 
-    def _response_from(self, decision: Decision, capture_id: str, method: str) -> ResponseGiven:
+    def _response_from(self, decision: Decision, capture_id: str, method: str, start: float) -> ResponseGiven:
         headers = list(decision.headers)
         body = decision.body
         content_type = decision.content_type
@@ -177,6 +219,7 @@ class Catcher:
             rule=decision.rule,
             spec=decision.spec,
             step=decision.step,
+            duration_ms=_since(start),
         )
 
     async def _sleep(self, seconds: float) -> None:
@@ -198,34 +241,42 @@ class Catcher:
             self.stats.answered_2xx += 1
         elif response.status >= 400:
             self.stats.answered_error += 1
+        if request.transport is None or request.transport.is_closing():
+            # The sender gave up while we waited: nothing left to send to.
+            return web.Response(status=response.status)
+        if response.fault == "drip":
+            return await self._drip(request, response)
+        # One Response object: headers and body leave in a single write.
+        return web.Response(status=response.status, body=response.body or None,
+                            headers=CIMultiDict(response.headers))
+
+    async def _drip(self, request: web.BaseRequest, response: ResponseGiven) -> web.StreamResponse:
+        """Answer, but trickle the body out in pieces over `drip_ms`."""
+        self.stats.faults += 1
         out = web.StreamResponse(status=response.status)
         for name, value in response.headers:
             out.headers.add(name, value)
         body = response.body
         if _may_have_body(request.method, response.status):
             out.content_length = len(body)
-        if request.transport is None or request.transport.is_closing():
-            return out  # the sender gave up while we waited: nothing left to send to
+        pieces = max(1, min(DRIP_CHUNKS, len(body)))
+        step = -(-len(body) // pieces) if body else 0
         try:
             await out.prepare(request)
-            if response.fault == "drip":
-                self.stats.faults += 1
-                await self._drip(out, body, response.drip_ms / 1000)
-            elif body:
-                await out.write(body)
+            for index in range(pieces):
+                await self._sleep(response.drip_ms / 1000 / pieces)
+                chunk = body[index * step : (index + 1) * step]
+                if chunk:
+                    await out.write(chunk)
             await out.write_eof()
         except ConnectionError:
             pass  # the sender hung up mid-answer; the capture is already stored
         return out
 
-    async def _drip(self, out: web.StreamResponse, body: bytes, seconds: float) -> None:
-        pieces = max(1, min(DRIP_CHUNKS, len(body)))
-        step = -(-len(body) // pieces) if body else 0
-        for index in range(pieces):
-            await self._sleep(seconds / pieces)
-            chunk = body[index * step : (index + 1) * step]
-            if chunk:
-                await out.write(chunk)
+
+def _since(start: float) -> float:
+    """Milliseconds since `start` (a `time.perf_counter()` reading)."""
+    return (time.perf_counter() - start) * 1000
 
 
 def _may_have_body(method: str, status: int) -> bool:

@@ -1,9 +1,11 @@
 """The capture store: its interface, change events, and the SQLite implementation.
 
 The store knows nothing of aiohttp or Textual. Writers hand it captures with `submit()`, which
-returns a `concurrent.futures.Future` resolved once the capture is committed; the catcher
-awaits it before answering, so a sender that saw an answer has its request on disk.
-Subscribers are plain callables that receive `CaptureAdded` / `StoreCleared` events.
+returns a `concurrent.futures.Future` resolved once the capture is committed, or with
+`submit_many()`, which calls back once per batch; the catcher waits for that before answering,
+so a sender that saw an answer has its request on disk.
+Subscribers are plain callables that receive `CapturesAdded` (one per committed batch) and
+`StoreCleared` events.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from hookbin.model import Capture
 
 
 @dataclass(frozen=True, slots=True)
-class CaptureAdded:
-    """A capture was committed to the store."""
+class CapturesAdded:
+    """Captures were committed to the store, in arrival order (one event per batch)."""
 
-    capture: Capture
+    captures: tuple[Capture, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,7 @@ class StoreCleared:
     """Every capture was deleted."""
 
 
-StoreEvent = Union[CaptureAdded, StoreCleared]
+StoreEvent = Union[CapturesAdded, StoreCleared]
 Subscriber = Callable[[StoreEvent], None]
 
 
@@ -117,7 +119,7 @@ class StoreError(Exception):
 from hookbin.store.sqlite import SQLiteStore, open_store  # noqa: E402  (needs the names above)
 
 __all__ = [
-    "CaptureAdded",
+    "CapturesAdded",
     "Filter",
     "SQLiteStore",
     "StoreCleared",

@@ -16,11 +16,11 @@ import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from hookbin.model import Capture, ResponseGiven
 from hookbin.store import (
-    CaptureAdded,
+    CapturesAdded,
     Filter,
     StoreCleared,
     StoreError,
@@ -32,7 +32,8 @@ from hookbin.store import (
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
-_Item = tuple["Capture | None", concurrent.futures.Future[Any]]
+Done = Callable[["BaseException | None"], None]
+_Item = tuple[tuple[Capture, ...], Done]
 _BATCH = 512
 
 # Each entry moves the schema from version i to i + 1. Never edit one that has shipped:
@@ -161,7 +162,7 @@ class SQLiteStore:
         self.path = str(path)
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
-        # Items are (capture, future); a None capture is a flush marker, a None item stops.
+        # Items are (captures, done callback); an empty tuple just flushes; None stops.
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._closed = False
         self._conn = self._connect()
@@ -222,12 +223,28 @@ class SQLiteStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
-        """Queue `capture` for writing; the future resolves once it is committed."""
+    def submit_many(self, captures: Sequence[Capture], done: Done) -> None:
+        """Queue `captures` for writing; `done(None)` is called once they are committed.
+
+        `done(error)` is called instead if they could not be written. Either way it runs on
+        the writer thread, once per call: a caller on an event loop wakes its loop once per
+        batch instead of once per capture.
+        """
         if self._closed:
             raise StoreError("the store is closed")
+        self._queue.put((tuple(captures), done))
+
+    def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
+        """Queue `capture` for writing; the future resolves once it is committed."""
         future: concurrent.futures.Future[Capture] = concurrent.futures.Future()
-        self._queue.put((capture, future))
+
+        def done(error: BaseException | None) -> None:
+            if error is None:
+                future.set_result(capture)
+            else:
+                future.set_exception(error)
+
+        self.submit_many((capture,), done)
         return future
 
     def add(self, capture: Capture) -> Capture:
@@ -240,8 +257,9 @@ class SQLiteStore:
             if item is None:
                 return
             batch = [item]
+            size = len(item[0])
             stop = False
-            while len(batch) < _BATCH:
+            while size < _BATCH:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
@@ -250,13 +268,16 @@ class SQLiteStore:
                     stop = True
                     break
                 batch.append(more)
+                size += len(more[0])
             self._commit(batch)
             if stop:
                 return
 
     def _commit(self, batch: list[_Item]) -> None:
-        rows = [_row(capture) for capture, _ in batch if capture is not None]
+        captures = tuple(capture for captures, _ in batch for capture in captures)
+        error: StoreError | None = None
         try:
+            rows = [_row(capture) for capture in captures]
             with self._lock:
                 self._conn.execute("BEGIN")
                 try:
@@ -266,15 +287,15 @@ class SQLiteStore:
                     self._conn.execute("ROLLBACK")
                     raise
         except Exception as exc:  # disk full, locked file...: each writer hears about it
-            log.error("could not store %d capture(s): %s", len(batch), exc)
-            for _, future in batch:
-                future.set_exception(StoreError(f"could not store the capture: {exc}"))
-            return
-        for capture, future in batch:
-            future.set_result(capture)
-        for capture, _ in batch:
-            if capture is not None:
-                self._emit(CaptureAdded(capture))
+            log.error("could not store %d capture(s): %s", len(captures), exc)
+            error = StoreError(f"could not store the capture: {exc}")
+        for _, done in batch:
+            try:
+                done(error)
+            except Exception:  # a broken callback must not stop the writer
+                log.exception("store callback failed")
+        if error is None and captures:
+            self._emit(CapturesAdded(captures))
 
     # -- events ----------------------------------------------------------------------------
 
@@ -357,9 +378,9 @@ class SQLiteStore:
         """Wait until every capture submitted so far is committed."""
         if self._closed:
             return
-        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._queue.put((None, done))
-        done.result()
+        flushed = threading.Event()
+        self.submit_many((), lambda error: flushed.set())
+        flushed.wait()
 
     def close(self) -> None:
         """Commit everything still queued, stop the writer and close the file."""

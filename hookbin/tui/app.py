@@ -28,7 +28,7 @@ from hookbin.durations import parse_duration
 from hookbin.export import needs_body_file, to_curl
 from hookbin.model import Capture
 from hookbin.responder import Responder, SpecError, parse_spec
-from hookbin.store import CaptureAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
+from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
 from hookbin.textsafe import safe
 from hookbin.tui import render
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
@@ -203,9 +203,9 @@ class HookbinApp(App[None]):
 
     def _on_store_event(self, event: StoreEvent) -> None:
         """Runs on the store's writer thread: queue, and post at most one message per burst."""
-        if isinstance(event, CaptureAdded):
+        if isinstance(event, CapturesAdded):
             with self._inbox_lock:
-                self._inbox.append(event.capture)
+                self._inbox.extend(event.captures)
                 if self._arrival_pending:
                     return
                 self._arrival_pending = True
