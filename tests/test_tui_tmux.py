@@ -102,3 +102,20 @@ def test_serve_in_a_real_terminal(tmp_path):
         assert "hookbin: stopped; 3 capture(s)" in screen
     finally:
         tmux.close()
+
+
+def test_port_in_use_is_one_line_before_the_screen_changes(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = (f"cd {tmp_path} && PYTHONPATH={Path(__file__).resolve().parent.parent} {sys.executable} "
+                   f"-m hookbin serve --port {port} --db {tmp_path / 'c.db'}; echo EXITED $?; sleep 30")
+        tmux = Tmux(f"hookbin-busy-{os.getpid()}", command)
+        try:
+            screen = tmux.wait_for("EXITED 1")
+        finally:
+            tmux.close()
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert lines == [f"hookbin: error: catcher port {port} on 127.0.0.1 is already in use (try --port 0)",
+                     "EXITED 1"]
