@@ -81,7 +81,7 @@ async def test_captures_appear_live_from_the_store_thread(store, tmp_path):
         assert app.counts["received"] == 200
         # Following: the newest row is selected and shown.
         assert table.cursor_row == 200
-        assert "/live/201" in view_text(app, "summary")
+        await wait_for(pilot, lambda: "/live/201" in view_text(app, "summary"))
 
 
 async def test_rows_are_bounded_but_nothing_is_lost(store, tmp_path):

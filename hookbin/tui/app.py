@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
@@ -44,6 +46,8 @@ TREE_THRESHOLD = 50_000
 """Pretty JSON longer than this (characters) is shown as a tree instead of highlighted text."""
 TREE_CHILDREN = 500
 """Most children listed under one tree branch."""
+DETAIL_INTERVAL = 0.25
+"""While following a burst, the detail pane is redrawn at most this often (seconds)."""
 MAX_ROWS = 1000
 """Rows kept in the list widget; older captures stay in the store (use the filter to find them)."""
 
@@ -152,6 +156,9 @@ class HookbinApp(App[None]):
         self._held = 0  # captures that arrived while paused (they are in the store)
         self._rows: dict[str, Capture] = {}
         self._selected: str | None = None
+        self._detail_at = 0.0  # when the detail pane was last drawn (time.monotonic)
+        self._detail_pending: Capture | None = None
+        self._detail_timer: Timer | None = None
         self._error_index = -1
         self._fault_index = -1
         self._unsubscribe_store = None
@@ -277,7 +284,7 @@ class HookbinApp(App[None]):
             # Trimming can leave the cursor's index unchanged, which posts no highlight event.
             newest = next(reversed(self._rows))
             if newest != self._selected:
-                self._show_detail(self._rows[newest])
+                self._follow_detail(self._rows[newest])
 
     def _load_rows(self) -> None:
         """Fill the list from the store: the newest matching captures, oldest at the top."""
@@ -301,8 +308,33 @@ class HookbinApp(App[None]):
         if not at_bottom and self.following and table.has_focus:
             self.following = False  # the user moved up to look at something: stop jumping
             self._render_status()
-        if key != self._selected:
+        if key == self._selected:
+            return
+        if self.following and at_bottom and key in self._rows:
+            self._follow_detail(self._rows[key])
+        else:
             self._show_detail(self._rows.get(key) if key else None)
+
+    def _follow_detail(self, capture: Capture) -> None:
+        """Show the newest capture, but redraw the detail at most every DETAIL_INTERVAL.
+
+        A burst would otherwise decode and highlight a body per batch on the loop that also
+        answers the webhooks; a single request still shows at once.
+        """
+        self._detail_pending = capture
+        if self._detail_timer is not None:
+            return
+        wait = DETAIL_INTERVAL - (time.monotonic() - self._detail_at)
+        if wait <= 0:
+            self._flush_detail()
+        else:
+            self._detail_timer = self.set_timer(wait, self._flush_detail)
+
+    def _flush_detail(self) -> None:
+        self._detail_timer = None
+        capture, self._detail_pending = self._detail_pending, None
+        if capture is not None and self.following and capture.id in self._rows:
+            self._show_detail(capture)
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
@@ -312,6 +344,7 @@ class HookbinApp(App[None]):
 
     def _show_detail(self, capture: Capture | None) -> None:
         self._selected = capture.id if capture else None
+        self._detail_at = time.monotonic()
         views = {tab: self.query_one(f"#{tab}-view", Static) for tab in TABS}
         if capture is None:
             self.query_one(JsonTree).display = False
