@@ -148,7 +148,7 @@ def _printer(as_json: bool) -> Any:
     def on_event(event: StoreEvent) -> None:
         if isinstance(event, CapturesAdded):
             if as_json:
-                lines = [json.dumps(capture.to_dict(), ensure_ascii=False) for capture in event.captures]
+                lines = [json.dumps(capture.to_dict()) for capture in event.captures]
             else:
                 lines = [capture_line(capture) for capture in event.captures]
             try:
@@ -248,7 +248,7 @@ def ls_command(db: str, limit: int, offset: int, method: str | None, path: str |
     finally:
         store.close()
     for capture in captures:
-        click.echo(json.dumps(capture.to_dict(), ensure_ascii=False) if as_json else list_row(capture))
+        click.echo(json.dumps(capture.to_dict()) if as_json else list_row(capture))
     if not as_json:
         click.echo(f"{len(captures)} of {total} capture(s)", err=True)
 
@@ -271,7 +271,7 @@ def show(capture_id: str, db: str, as_json: bool) -> None:
         store.close()
     if capture is None:
         raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
-    click.echo(json.dumps(capture.to_dict(), ensure_ascii=False, indent=2) if as_json else capture_page(capture))
+    click.echo(json.dumps(capture.to_dict(), indent=2) if as_json else capture_page(capture))
 
 
 # ------------------------------------------------------------------------------------- respond

@@ -272,3 +272,20 @@ def test_delivery_key_option_groups_by_a_json_field(tmp_path):
         ("R-1", "json:data.ref", 1), ("R-1", "json:data.ref", 2)]
     bad = run("serve", "--no-tui", "--delivery-key", "cookie:x")
     assert bad.returncode == 2 and "bad delivery key 'cookie:x'" in bad.stderr
+
+
+def test_json_output_escapes_everything_a_terminal_could_act_on(tmp_path):
+    db = tmp_path / "c.db"
+    served = Served("--json", "--db", str(db))
+    # Undecodable bytes, a C1 CSI and a bidi override: legal in a header value.
+    with socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1]))) as sock:
+        sock.sendall(b"POST /j HTTP/1.1\r\nHost: x\r\nX-Evil: \xff\xc2\x9b2J\xe2\x80\xae\r\n"
+                     b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+        sock.recv(1000)
+    code, out, _ = served.stop()
+    assert code == 0
+    for text in (out, run("ls", "--json", "--db", str(db)).stdout, run("show", "--json", "--db", str(db),
+                                                                         json.loads(out)["id"]).stdout):
+        assert text.isascii()
+        headers = dict(json.loads(text)["headers"])
+        assert headers["X-Evil"] == "\udcff\x9b2J\u202e"  # round-trips exactly
