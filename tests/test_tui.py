@@ -90,7 +90,8 @@ async def test_rows_are_bounded_but_nothing_is_lost(store, tmp_path):
         for n in range(1, 131):
             store.submit(tcapture(seq=n))
         await wait_for(pilot, lambda: app.counts["received"] == 130)
-        assert app.query_one(CaptureList).row_count == 50
+        # The list grows to 1.5 x max_rows, then is trimmed back to the newest max_rows.
+        assert 50 <= app.query_one(CaptureList).row_count <= 75
         assert store.count() == 130
         await wait_for(pilot, lambda: app.selected is not None and app.selected.id == tcapture(seq=130).id)
 
@@ -105,6 +106,7 @@ async def test_selection_and_every_tab(store, tmp_path):
         await pilot.press("up")
         assert app.selected.path == "/segmanta/csat"
         assert not app.following
+        assert "paused" in plain(app.query_one("#status").content)
         summary = view_text(app, "summary")
         assert "Customer Satisfaction Survey" in summary and "CUST-1042" in summary
         await pilot.press("2")
@@ -331,3 +333,25 @@ async def test_large_json_is_a_tree_filled_as_branches_open(store, tmp_path):
         store.add(tcapture(seq=2, body=b'{"a": 1}'))
         await wait_for(pilot, lambda: app.selected is not None and app.selected.body == b'{"a": 1}')
         assert not tree.display and app.query_one("#body-scroll").display
+
+
+async def test_following_survives_bursts_and_stops_only_when_the_user_moves(store, tmp_path):
+    app = make_app(store, tmp_path, max_rows=100)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(CaptureList)
+        for burst in range(5):
+            for n in range(40):
+                store.submit(tcapture(seq=burst * 40 + n + 1))
+            await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.counts["received"] == 200)
+        assert app.following  # nothing pressed: still following
+        await wait_for(pilot, lambda: app.selected is not None and app.selected.id == tcapture(seq=200).id)
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("k")
+        assert not app.following
+        looking_at = app.selected.id
+        for n in range(201, 261):
+            store.submit(tcapture(seq=n))
+        await wait_for(pilot, lambda: app.counts["received"] == 260)
+        assert app.selected.id == looking_at  # the burst did not drag the cursor away
+        assert "60 new" in plain(app.query_one("#status").content)

@@ -46,10 +46,13 @@ TREE_THRESHOLD = 50_000
 """Pretty JSON longer than this (characters) is shown as a tree instead of highlighted text."""
 TREE_CHILDREN = 500
 """Most children listed under one tree branch."""
+DRAIN_INTERVAL = 0.1
+"""New captures reach the list at most this often (seconds): a burst is one update, not many."""
 DETAIL_INTERVAL = 0.25
 """While following a burst, the detail pane is redrawn at most this often (seconds)."""
 MAX_ROWS = 1000
-"""Rows kept in the list widget; older captures stay in the store (use the filter to find them)."""
+"""Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
+older captures stay in the store (use the filter to find them)."""
 
 
 class CapturesArrived(Message):
@@ -97,12 +100,48 @@ class JsonTree(Tree[Any]):
 
 
 class CaptureList(DataTable):
-    """The live list of requests, one row per capture, keyed by capture id."""
+    """The live list of requests, one row per capture, keyed by capture id.
+
+    `following` is True while the cursor stays on the newest row as rows arrive. Moving up
+    turns it off at once (here, not after a message round trip, so a burst arriving in
+    between cannot drag the cursor back down) and tells the app with `TailLeft`.
+    """
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
     ]
+
+    class TailLeft(Message):
+        """The user moved away from the newest row: following stopped."""
+
+    following = True
+
+    def _leave_tail(self) -> None:
+        if self.following:
+            self.following = False
+            self.post_message(self.TailLeft())
+
+    def action_cursor_up(self) -> None:
+        self._leave_tail()
+        super().action_cursor_up()
+
+    def action_page_up(self) -> None:
+        self._leave_tail()
+        super().action_page_up()
+
+    def action_scroll_top(self) -> None:
+        self._leave_tail()
+        super().action_scroll_top()
+
+    def action_scroll_home(self) -> None:
+        self._leave_tail()
+        super().action_scroll_home()
+
+    def follow(self) -> None:
+        """Put the cursor on the newest row, if following."""
+        if self.following and self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
 
 
 class HookbinApp(App[None]):
@@ -147,12 +186,13 @@ class HookbinApp(App[None]):
         self.public_url = public_url
         self.export_dir = export_dir or Path.cwd()
         self.max_rows = max_rows
-        self.following = True
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
         self._inbox: collections.deque[Capture] = collections.deque()
         self._inbox_lock = threading.Lock()
         self._arrival_pending = False
+        self._drained_at = 0.0
+        self._drain_timer: Timer | None = None
         self._held = 0  # captures that arrived while paused (they are in the store)
         self._rows: dict[str, Capture] = {}
         self._selected: str | None = None
@@ -163,6 +203,15 @@ class HookbinApp(App[None]):
         self._fault_index = -1
         self._unsubscribe_store = None
         self._unsubscribe_responder = None
+
+    @property
+    def following(self) -> bool:
+        """Whether the list jumps to each new request (the list widget holds the state)."""
+        return self.query_one(CaptureList).following
+
+    @following.setter
+    def following(self, value: bool) -> None:
+        self.query_one(CaptureList).following = value
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -194,8 +243,8 @@ class HookbinApp(App[None]):
         self.query_one(JsonTree).display = False
         self._render_urls()
         self._render_badge()
-        self._render_status()
         self._load_rows()
+        self._render_status()
         self._unsubscribe_store = self.store.subscribe(self._on_store_event)
         self._unsubscribe_responder = self.responder.subscribe(lambda: self.post_message(AnswerChanged()))
         table.focus()
@@ -221,7 +270,18 @@ class HookbinApp(App[None]):
             self.post_message(StoreWasCleared())
 
     @on(CapturesArrived)
+    def _captures_arrived(self) -> None:
+        wait = DRAIN_INTERVAL - (time.monotonic() - self._drained_at)
+        if wait > 0:
+            # Until the drain, the writer thread keeps queueing without posting more messages.
+            if self._drain_timer is None:
+                self._drain_timer = self.set_timer(wait, self._drain_inbox)
+            return
+        self._drain_inbox()
+
     def _drain_inbox(self) -> None:
+        self._drain_timer = None
+        self._drained_at = time.monotonic()
         with self._inbox_lock:
             arrived = list(self._inbox)
             self._inbox.clear()
@@ -262,26 +322,23 @@ class HookbinApp(App[None]):
 
     def _append_rows(self, captures: Iterable[Capture]) -> None:
         table = self.query_one(CaptureList)
-        captures = list(captures)
-        if not captures:
+        fresh = [capture for capture in captures if capture.id not in self._rows]
+        if not fresh:
             return
-        if len(captures) >= self.max_rows:
-            table.clear()
-            self._rows.clear()
-            captures = captures[-self.max_rows :]
-        for capture in captures:
-            if capture.id in self._rows:
-                continue
+        for capture in fresh:
             self._rows[capture.id] = capture
+        if len(self._rows) > self.max_rows + self.max_rows // 2:
+            # Trim back to the newest max_rows by rebuilding: Textual's remove_row re-indexes
+            # every row, so removing the oldest one at a time costs far more than one rebuild.
+            keep = list(self._rows.values())[-self.max_rows :]
+            self._rows = {capture.id: capture for capture in keep}
+            table.clear()
+            fresh = keep
+        for capture in fresh:
             table.add_row(*render.row_cells(capture), key=capture.id)
-        excess = len(self._rows) - self.max_rows
-        if excess > 0:
-            for old in list(self._rows)[:excess]:
-                del self._rows[old]
-                table.remove_row(old)
         if self.following:
-            table.move_cursor(row=table.row_count - 1, animate=False)
-            # Trimming can leave the cursor's index unchanged, which posts no highlight event.
+            table.follow()
+            # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
             newest = next(reversed(self._rows))
             if newest != self._selected:
                 self._follow_detail(self._rows[newest])
@@ -303,17 +360,16 @@ class HookbinApp(App[None]):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value if event.row_key is not None else None
-        table = self.query_one(CaptureList)
-        at_bottom = event.cursor_row >= table.row_count - 1
-        if not at_bottom and self.following and table.has_focus:
-            self.following = False  # the user moved up to look at something: stop jumping
-            self._render_status()
         if key == self._selected:
             return
-        if self.following and at_bottom and key in self._rows:
+        if self.following and key in self._rows:
             self._follow_detail(self._rows[key])
         else:
             self._show_detail(self._rows.get(key) if key else None)
+
+    @on(CaptureList.TailLeft)
+    def _tail_left(self) -> None:
+        self._render_status()
 
     def _follow_detail(self, capture: Capture) -> None:
         """Show the newest capture, but redraw the detail at most every DETAIL_INTERVAL.
@@ -482,8 +538,7 @@ class HookbinApp(App[None]):
             held, self._held = self._held, 0
             if held:
                 self._load_rows()
-            table = self.query_one(CaptureList)
-            table.move_cursor(row=table.row_count - 1, animate=False)
+            self.query_one(CaptureList).follow()
         self._render_status()
 
     def action_filter(self) -> None:
