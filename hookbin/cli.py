@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -172,7 +174,9 @@ async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: 
     unroute = route_parser_errors(lambda line: click.echo(f"hookbin: {line}", err=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # started under nohup: keep running when the terminal closes
         loop.add_signal_handler(sig, stop.set)
     admin = f", control API {server.admin_url}" if server.admin_url else ""
     click.echo(
@@ -203,9 +207,8 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
     app = HookbinApp(store, responder, url=server.url, admin_url=server.admin_url, public_url=public_url,
                      export_dir=default_db_path().parent / "exports")
     unroute = route_parser_errors(app.notice)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(sig, app.exit)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
+    signal.signal(signal.SIGHUP, _hangup_handler(store))
     try:
         await app.run_async()
     finally:
@@ -213,6 +216,24 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
         store.flush()
         unroute()
     click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
+
+
+def _hangup_handler(store: SQLiteStore) -> Any:
+    """What to do when the terminal goes away (window closed, tmux session killed).
+
+    Textual cannot restore a terminal that is gone, and its shutdown can block writing to
+    it, so a graceful exit may never finish. Every answered request is already committed;
+    give the writer a moment to commit what is queued, then leave at once. A plain signal
+    handler (not the event loop's) still runs when the loop itself is stuck.
+    """
+
+    def on_hangup(signum: int, frame: object) -> None:
+        flushed = threading.Event()
+        threading.Thread(target=lambda: (store.flush(), flushed.set()), daemon=True).start()
+        flushed.wait(2.0)
+        os._exit(ExitStatus.OK)
+
+    return on_hangup
 
 
 # ----------------------------------------------------------------------------------- ls / show

@@ -119,3 +119,29 @@ def test_port_in_use_is_one_line_before_the_screen_changes(tmp_path):
     lines = [line for line in screen.splitlines() if line.strip()]
     assert lines == [f"hookbin: error: catcher port {port} on 127.0.0.1 is already in use (try --port 0)",
                      "EXITED 1"]
+
+
+def test_closing_the_terminal_stops_hookbin_and_keeps_what_it_caught(tmp_path):
+    port = free_port()
+    db = tmp_path / "c.db"
+    command = (f"cd {tmp_path} && PYTHONPATH={Path(__file__).resolve().parent.parent} {sys.executable} "
+               f"-m hookbin serve --port {port} --db {db}")
+    tmux = Tmux(f"hookbin-hup-{os.getpid()}", command)
+    try:
+        tmux.wait_for("answering 200")
+        assert curl(f"http://127.0.0.1:{port}/before-close", "--data-binary", "x") == "200"
+        tmux.wait_for("/before-close")
+    finally:
+        tmux.close()  # the terminal disappears: SIGHUP
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("hookbin still listens after its terminal was closed")
+    from hookbin.store import open_store
+
+    with open_store(db) as store:
+        assert [c.path for c in store.list()] == ["/before-close"]
