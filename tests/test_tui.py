@@ -133,8 +133,8 @@ async def test_invalid_json_is_marked_and_explained(store, tmp_path):
         await pilot.press("3")
         body = view_text(app, "body")
         assert "invalid JSON" in body and "line 2" in body
-        row = app.query_one(CaptureList).get_row_at(0)
-        assert "⚠" in row[-1].plain
+        (row,) = app.query_one(CaptureList).get_row_at(0)
+        assert "⚠" in row.plain
 
 
 async def test_each_answer_key_changes_what_the_next_real_request_gets(tmp_path):

@@ -236,9 +236,7 @@ class HookbinApp(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(CaptureList)
-        for label, width in (("time", 12), ("method", 7), ("path", None), ("status", 6),
-                             ("size", 9), ("try", 4), ("", 2)):
-            table.add_column(label, width=width, key=label or "marks")
+        table.add_column(render.ROW_HEADER, key="request")
         self.query_one("#filter", Input).display = False
         self.query_one(JsonTree).display = False
         self._render_urls()
@@ -335,7 +333,7 @@ class HookbinApp(App[None]):
             table.clear()
             fresh = keep
         for capture in fresh:
-            table.add_row(*render.row_cells(capture), key=capture.id)
+            table.add_row(render.row_line(capture), key=capture.id)
         if self.following:
             table.follow()
             # A rebuild can leave the cursor's index unchanged, which posts no highlight event.

@@ -77,19 +77,32 @@ def _invalid_json(capture: Capture) -> bool:
     return False
 
 
-def row_cells(capture: Capture) -> tuple[Text, ...]:
-    """The list row: time, method, path, status, size, attempt, markers."""
+ROW_HEADER = f"{'time':<12}  {'method':<7} {'status':<6} {'size':>9} {'try':<4} {'':<2} path"
+"""The list's column header, aligned with `row_line`."""
+
+
+def row_line(capture: Capture) -> Text:
+    """The list row as one line: time, method, status, size, attempt, markers, path.
+
+    One cell per row rather than one per column: Textual measures every new cell, and
+    under a burst that measuring was the list's largest cost. The path comes last so a
+    narrow terminal cuts only the path.
+    """
     response = capture.response
-    status = status_text(capture)
-    return (
-        Text(local_time(capture.received_at), style="dim"),
-        Text(safe(capture.method, limit=10), style="bold"),
-        Text(safe(capture.url_path, limit=PATH_LIMIT)),
-        Text(status, style=status_style(response.status if response else None, response and response.fault)),
-        Text(format_size(capture.body_size), justify="right"),
-        Text(f"#{capture.attempt}" if capture.attempt else "", style="magenta" if (capture.attempt or 0) > 1 else "dim"),
-        _row_marker(capture),
-    )
+    attempt = capture.attempt or 0
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(local_time(capture.received_at), style="dim")
+    line.append(f"  {safe(capture.method, limit=7):<7} ", style="bold")
+    line.append(f"{status_text(capture):<6}",
+                style=status_style(response.status if response else None, response and response.fault))
+    line.append(f" {format_size(capture.body_size):>9} ")
+    line.append(f"{'#' + str(attempt) if attempt else '':<4}", style="magenta" if attempt > 1 else "dim")
+    marks = _row_marker(capture)
+    line.append(" ")
+    line.append_text(marks)
+    line.append(" " * (3 - marks.cell_len))
+    line.append(safe(capture.url_path, limit=PATH_LIMIT))
+    return line
 
 
 def _lines(lines: list[str]) -> Text:
