@@ -46,9 +46,9 @@ TREE_THRESHOLD = 50_000
 """Pretty JSON longer than this (characters) is shown as a tree instead of highlighted text."""
 TREE_CHILDREN = 500
 """Most children listed under one tree branch."""
-DRAIN_INTERVAL = 0.1
+DRAIN_INTERVAL = 0.2
 """New captures reach the list at most this often (seconds): a burst is one update, not many."""
-DETAIL_INTERVAL = 0.25
+DETAIL_INTERVAL = 0.5
 """While following a burst, the detail pane is redrawn at most this often (seconds)."""
 MAX_ROWS = 1000
 """Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
