@@ -41,7 +41,7 @@ import time
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # for `loadgen` when run as `python benchmarks/throughput.py`
@@ -471,21 +471,27 @@ def measure(args: argparse.Namespace) -> Report:
     return Report(args, loads, hookbin_exit, baseline_exit, stored)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run(name: str, parse: Callable[[list[str] | None], argparse.Namespace],
+        measure_with: Callable[[argparse.Namespace], Any], argv: list[str] | None = None) -> int:
+    """Parse, measure, print the table (or JSON); the exit status every benchmark here uses."""
+    args = parse(argv)
     try:
-        report = measure(args)
+        report = measure_with(args)
     except BenchmarkError as exc:
-        log(f"throughput: error: {exc}")
+        log(f"{name}: error: {exc}")
         return 1
     except KeyboardInterrupt:
-        log("throughput: interrupted")
+        log(f"{name}: interrupted")
         return 130
     if args.json:
         print(json.dumps(report.as_json()))
     else:
         print(report.table())
     return 0 if report.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run("throughput", parse_args, measure, argv)
 
 
 if __name__ == "__main__":

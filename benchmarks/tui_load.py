@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import re
 import select
@@ -605,20 +604,7 @@ def measure(args: argparse.Namespace) -> Report:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        report = measure(args)
-    except BenchmarkError as exc:
-        log(f"tui_load: error: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        log("tui_load: interrupted")
-        return 130
-    if args.json:
-        print(json.dumps(report.as_json()))
-    else:
-        print(report.table())
-    return 0 if report.ok else 1
+    return throughput.run("tui_load", parse_args, measure, argv)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@ from typing import Any, NoReturn
 import click
 
 from hookbin import __version__
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_or_fail
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_or_fail, reading
 from hookbin.config import DEFAULT_ADMIN, DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
 from hookbin.deliveries import KeySpecError, parse_key_spec
 from hookbin.durations import parse_size
 from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
-from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent
+from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreEvent
 from hookbin.textout import capture_line, capture_page, list_row
 
 
@@ -259,15 +259,10 @@ def ls_command(db: str, limit: int, offset: int, method: str | None, path: str |
       hookbin ls --status 5xx --path '/segmanta/*'
       hookbin ls --json | jq .path
     """
-    store = open_or_fail(db)
-    try:
+    with reading(db) as store:
         flt = Filter(method=method, path=path, status=status, text=text)
         captures = store.list(limit, offset, flt)
         total = store.count(flt)
-    except StoreError as exc:
-        raise Failure(str(exc), ExitStatus.USAGE) from None
-    finally:
-        store.close()
     for capture in captures:
         click.echo(json.dumps(capture.to_dict()) if as_json else list_row(capture))
     if not as_json:
@@ -283,13 +278,8 @@ def show(capture_id: str, db: str, as_json: bool) -> None:
 
     ID may be the full id or its last few characters.
     """
-    store = open_or_fail(db)
-    try:
+    with reading(db) as store:
         capture = store.get(capture_id)
-    except StoreError as exc:
-        raise Failure(str(exc), ExitStatus.USAGE) from None
-    finally:
-        store.close()
     if capture is None:
         raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
     click.echo(json.dumps(capture.to_dict(), indent=2) if as_json else capture_page(capture))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 # Tab underlines and scrolling animate by default; tests want the end state at once.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -38,3 +39,13 @@ async def start_hookbin(tmp_path):
 async def http():
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Run with the local time zone set to UTC (the TUI and `ls` show local times)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

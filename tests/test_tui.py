@@ -27,13 +27,7 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # times on screen are local: make them UTC
 
 
 def plain(renderable, width: int = 120) -> str:

@@ -6,7 +6,6 @@ and look at the SVGs before committing them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,7 @@ SAMPLE = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segm
 SIZE = (110, 36)
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # times on screen are local: make them UTC
 
 
 def app_with(*captures, spec: str = "500,500,200") -> HookbinApp:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from enum import IntEnum
+from typing import Iterator
 
 import click
 
@@ -43,3 +45,15 @@ def open_or_fail(db: str) -> SQLiteStore:
         return open_store(db)
     except StoreError as exc:
         raise Failure(str(exc)) from None
+
+
+@contextmanager
+def reading(db: str) -> Iterator[SQLiteStore]:
+    """The store at `db`, closed afterwards; a store error inside is a one-line usage failure."""
+    store = open_or_fail(db)
+    try:
+        yield store
+    except StoreError as exc:
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+    finally:
+        store.close()

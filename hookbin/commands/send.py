@@ -21,14 +21,13 @@ from hookbin.client.sender import (
     check_url,
     send,
 )
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, open_or_fail
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, reading
 from hookbin.config import db_from_env
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture, header_get
 from hookbin.responder import SpecError, parse_header_line
 from hookbin.segmanta import sample_bytes
 from hookbin.signatures import SignatureError, secret_key
-from hookbin.store import StoreError
 from hookbin.textsafe import safe
 
 __all__ = ["attempt_line", "sample_variants", "send_command", "summary_line"]
@@ -147,8 +146,7 @@ def _read_payload(path: str) -> bytes:
 
 
 def _captured(capture_ids: tuple[str, ...], db: str) -> list[Capture]:
-    store = open_or_fail(db)
-    try:
+    with reading(db) as store:
         found = []
         for capture_id in capture_ids:
             capture = store.get(capture_id)
@@ -156,10 +154,6 @@ def _captured(capture_ids: tuple[str, ...], db: str) -> list[Capture]:
                 raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
             found.append(capture)
         return found
-    except StoreError as exc:
-        raise Failure(str(exc), ExitStatus.USAGE) from None
-    finally:
-        store.close()
 
 
 # ---------------------------------------------------------------------------------- output
