@@ -227,3 +227,15 @@ async def test_a_sender_that_gives_up_during_a_delay_leaves_no_error_behind(star
     assert (await post(http, server.url + "/next"))[0] == 200
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
     assert server.store.count() == 2
+
+
+async def test_control_api_changes_body_and_type_separately_keeping_a_binary_body(start_hookbin, http):
+    server = await start_hookbin()
+    server.responder.set_body(b"\xff\x00", "application/octet-stream")
+    status, state = await api(http, server, "PUT", "/api/responder", {"content_type": "image/png"})
+    assert status == 200 and state["content_type"] == "image/png" and state["body_encoding"] == "base64"
+    assert server.responder.body == b"\xff\x00"
+    status, state = await api(http, server, "PUT", "/api/responder", {"body": "<ok/>", "headers": ["X-A: 1"]})
+    assert status == 200
+    status, headers, body = await post(http, server.url + "/")
+    assert body == b"<ok/>" and headers["Content-Type"] == "image/png" and headers["X-A"] == "1"

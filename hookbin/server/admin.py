@@ -106,9 +106,8 @@ def apply_update(responder: Responder, update: dict[str, Any]) -> None:
     if "rules" in update:
         responder.set_rules(update["rules"])
     if "body" in update or "content_type" in update:
-        current = responder.snapshot()
-        body = update.get("body", current["body"].encode("utf-8") if current["body"] is not None else None)
-        responder.set_body(body, update.get("content_type", current["content_type"]))
+        responder.set_body(update.get("body", responder.body),
+                           update.get("content_type", responder.content_type))
     if "headers" in update:
         responder.set_headers(update["headers"])
 
