@@ -10,7 +10,14 @@ import pytest
 HEADLESS = [
     "hookbin.model", "hookbin.bodies", "hookbin.deliveries", "hookbin.responder",
     "hookbin.durations", "hookbin.textsafe", "hookbin.textout", "hookbin.config", "hookbin.store",
+    "hookbin.segmanta", "hookbin.signatures", "hookbin.report", "hookbin.export",
 ]
+
+
+def test_the_server_runs_without_textual():
+    code = "import sys, hookbin.server.runner; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("module", HEADLESS)
