@@ -431,13 +431,12 @@ class Report:
 # --------------------------------------------------------------------------------------- main
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def load_parser(description: str, requests: int) -> argparse.ArgumentParser:
+    """The options every benchmark here shares: load size, rounds, tool, output."""
     tools = ["aiohttp"] + (["wrk"] if shutil.which("wrk") else [])
-    parser = argparse.ArgumentParser(
-        description="Requests/s of hookbin against a bare aiohttp server under the same load.",
-        epilog=f"Load tools available here: {', '.join(tools)}.",
-    )
-    parser.add_argument("--requests", "-n", type=int, default=5000, help="requests per round (5000)")
+    parser = argparse.ArgumentParser(description=description,
+                                     epilog=f"Load tools available here: {', '.join(tools)}.")
+    parser.add_argument("--requests", "-n", type=int, default=requests, help=f"requests per round ({requests})")
     parser.add_argument("--concurrency", "-c", type=int, default=32, help="requests in flight (32)")
     parser.add_argument("--rounds", "-r", type=int, default=3, help="measured rounds per server (3)")
     parser.add_argument("--warmup", type=int, default=1000,
@@ -447,9 +446,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=5,
                         help="with --tool wrk: seconds per round (5); wrk runs for a time, not a count")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    args = parser.parse_args(argv)
-    if args.tool not in tools:
+    return parser
+
+
+def check_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.tool == "wrk" and not shutil.which("wrk"):
         parser.error("--tool wrk needs `wrk` on PATH (e.g. apt-get install wrk)")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = load_parser("Requests/s of hookbin against a bare aiohttp server under the same load.", 5000)
+    args = parser.parse_args(argv)
+    check_tool(parser, args)
     if min(args.requests, args.concurrency, args.rounds, args.duration) < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency, --rounds and --duration must be at least 1, --warmup at least 0")
     return args

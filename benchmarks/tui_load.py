@@ -60,7 +60,6 @@ sys.path.insert(0, str(HERE))  # for `throughput` and `loadgen` when run as `pyt
 import throughput  # noqa: E402
 from throughput import (  # noqa: E402
     CLIENT_BOUND,
-    WRK_WARMUP_SECONDS,
     BenchmarkError,
     Load,
     Server,
@@ -508,26 +507,12 @@ class Report:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    tools = ["aiohttp"] + (["wrk"] if throughput.shutil.which("wrk") else [])
-    parser = argparse.ArgumentParser(
-        description="Requests/s of hookbin with its terminal UI running, against bare aiohttp and headless hookbin.",
-        epilog=f"Load tools available here: {', '.join(tools)}.",
-    )
-    parser.add_argument("--requests", "-n", type=int, default=3000, help="requests per round (3000)")
-    parser.add_argument("--concurrency", "-c", type=int, default=32, help="requests in flight (32)")
-    parser.add_argument("--rounds", "-r", type=int, default=3, help="measured rounds per server (3)")
-    parser.add_argument("--warmup", type=int, default=1000,
-                        help=f"warm-up requests per server (1000; wrk warms up {WRK_WARMUP_SECONDS} s); 0: none")
-    parser.add_argument("--tool", choices=["aiohttp", "wrk"], default="aiohttp",
-                        help="load generator: the aiohttp client (default) or wrk, if on PATH")
-    parser.add_argument("--duration", type=int, default=5,
-                        help="with --tool wrk: seconds per round (5); wrk runs for a time, not a count")
+    parser = throughput.load_parser(
+        "Requests/s of hookbin with its terminal UI running, against bare aiohttp and headless hookbin.", 3000)
     parser.add_argument("--no-headless", dest="headless", action="store_false",
                         help="leave out headless hookbin (baseline and TUI only: a shorter run)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
-    if args.tool not in tools:
-        parser.error("--tool wrk needs `wrk` on PATH (e.g. apt-get install wrk)")
+    throughput.check_tool(parser, args)
     if min(args.requests, args.concurrency, args.rounds, args.duration) < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency, --rounds and --duration must be at least 1, --warmup at least 0")
     return args

@@ -52,6 +52,12 @@ class Served:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
 
+    def send_raw(self, request: bytes) -> bytes:
+        """Send bytes as they are (no client tidies them up) and return the start of the answer."""
+        with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1]))) as sock:
+            sock.sendall(request)
+            return sock.recv(1000)
+
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
         out, err = self.proc.communicate(timeout=20)
@@ -88,9 +94,8 @@ def test_serve_json_prints_only_ndjson_on_stdout(tmp_path):
 
 def test_malformed_http_is_refused_with_one_line_not_a_traceback(tmp_path):
     served = Served("--no-tui", "--db", ":memory:")
-    with socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1]))) as sock:
-        sock.sendall(b"GET /\x1b]52;c;aGk=\x07 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        assert sock.recv(1000).startswith(b"HTTP/1.0 400")
+    answer = served.send_raw(b"GET /\x1b]52;c;aGk=\x07 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 400")
     status, _ = served.post("/after", b"still fine")
     code, out, err = served.stop()
     assert status == 200 and code == 0
@@ -103,10 +108,8 @@ def test_hostile_header_is_escaped_in_show(tmp_path):
     db = tmp_path / "c.db"
     served = Served("--no-tui", "--db", str(db))
     # C1 CSI (U+009B) and a right-to-left override, both legal bytes in a header value.
-    with socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1]))) as sock:
-        sock.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nX-Evil: a\xc2\x9b2Jb\xe2\x80\xaec[/x]\r\n"
-                     b"Content-Length: 4\r\nConnection: close\r\n\r\n\x1b[2J")
-        sock.recv(1000)
+    served.send_raw(b"POST /h HTTP/1.1\r\nHost: x\r\nX-Evil: a\xc2\x9b2Jb\xe2\x80\xaec[/x]\r\n"
+                    b"Content-Length: 4\r\nConnection: close\r\n\r\n\x1b[2J")
     assert served.stop()[0] == 0
     out = run("show", "--db", str(db), run("ls", "--db", str(db)).stdout.split()[-1]).stdout
     assert re.search(r"X-Evil +a\\x9b2Jb\\u202ec\[/x\]\n", out)
@@ -278,10 +281,8 @@ def test_json_output_escapes_everything_a_terminal_could_act_on(tmp_path):
     db = tmp_path / "c.db"
     served = Served("--json", "--db", str(db))
     # Undecodable bytes, a C1 CSI and a bidi override: legal in a header value.
-    with socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1]))) as sock:
-        sock.sendall(b"POST /j HTTP/1.1\r\nHost: x\r\nX-Evil: \xff\xc2\x9b2J\xe2\x80\xae\r\n"
-                     b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
-        sock.recv(1000)
+    served.send_raw(b"POST /j HTTP/1.1\r\nHost: x\r\nX-Evil: \xff\xc2\x9b2J\xe2\x80\xae\r\n"
+                    b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
     code, out, _ = served.stop()
     assert code == 0
     for text in (out, run("ls", "--json", "--db", str(db)).stdout, run("show", "--json", "--db", str(db),
