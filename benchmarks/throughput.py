@@ -308,7 +308,106 @@ CLIENT_BOUND = 0.9
 
 
 @dataclass
-class Report:
+class Stored:
+    """Rows in one hookbin's store against what it was sent."""
+
+    rows: int
+    answered: int
+    sent: int
+
+    @classmethod
+    def of(cls, server: str, loads: list[Load], rows: int, extra_sent: int = 0, extra_answered: int = 0) -> Stored:
+        """The rows counted for `server`, against every load (warm-up included) sent to it."""
+        mine = [load for load in loads if load.server == server]
+        return cls(rows, sum(load.answered for load in mine) + extra_answered,
+                   sum(load.sent for load in mine) + extra_sent)
+
+    @property
+    def all(self) -> bool:
+        """Every request hookbin answered is stored, and nothing it was not sent.
+
+        With the aiohttp client every request is answered, so this is rows == requests sent.
+        wrk stops with requests in flight: those may be stored or not (a connection closed
+        before hookbin read the request is no request), hence a range there.
+        """
+        return self.answered <= self.rows <= self.sent
+
+    def text(self) -> str:
+        if self.answered == self.sent:
+            return f"{self.rows}/{self.sent}"
+        return f"{self.rows} rows for {self.answered} answered of {self.sent} sent"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"rows": self.rows, "answered": self.answered, "sent": self.sent, "all": self.all}
+
+
+class LoadSummary:
+    """Figures over the measured rounds, shared by the benchmarks' reports (which hold `args`, `loads`)."""
+
+    args: argparse.Namespace
+    loads: list[Load]
+
+    def measured(self, server: str) -> list[Load]:
+        return [load for load in self.loads if load.server == server and load.label != "warm-up"]
+
+    def median_rps(self, server: str) -> float:
+        return statistics.median(load.rps for load in self.measured(server))
+
+    def client_busy(self, server: str) -> float | None:
+        shares = [load.client_busy for load in self.measured(server) if load.client_busy is not None]
+        return statistics.median(shares) if shares else None
+
+    @property
+    def failed(self) -> int:
+        return sum(load.failed for load in self.loads)
+
+    def round_size(self) -> str:
+        return f"{self.args.duration} s" if self.args.tool == "wrk" else f"{self.args.requests} requests"
+
+    def table_head(self) -> str:
+        head = f"{'':<10}" + "".join(f"{f'round {n}':>10}" for n in range(1, self.args.rounds + 1))
+        return head + f"{'median':>10}{'p50 ms':>9}{'p99 ms':>9}"
+
+    def server_row(self, server: str) -> str:
+        loads = self.measured(server)
+        return (f"{server:<10}" + "".join(f"{load.rps:>10.0f}" for load in loads)
+                + f"{self.median_rps(server):>10.0f}"
+                + f"{statistics.median(load.p50_ms for load in loads):>9.1f}"
+                + f"{statistics.median(load.p99_ms for load in loads):>9.1f}")
+
+    def server_json(self, server: str) -> dict[str, Any]:
+        loads = self.measured(server)
+        busy = self.client_busy(server)
+        return {
+            "rps_median": round(self.median_rps(server), 1),
+            "rps_rounds": [round(load.rps, 1) for load in loads],
+            "p50_ms_median": round(statistics.median(load.p50_ms for load in loads), 2),
+            "p99_ms_median": round(statistics.median(load.p99_ms for load in loads), 2),
+            "client_busy_median": None if busy is None else round(busy, 3),
+        }
+
+    def client_bound_note(self, ratio_words: str) -> str | None:
+        """A warning when the load generator, not aiohttp, set the baseline's pace."""
+        busy = self.client_busy("baseline")
+        if busy is None or busy < CLIENT_BOUND:
+            return None
+        return (f"note: the load generator used {busy:.0%} of a core in the baseline rounds: the client,\n"
+                f"      not aiohttp, set the baseline's pace, so {ratio_words} (try --tool wrk)")
+
+    def load_json(self) -> dict[str, Any]:
+        """The load settings, as both reports' JSON starts."""
+        return {
+            "tool": self.args.tool,
+            "requests": self.args.requests if self.args.tool == "aiohttp" else None,
+            "duration": self.args.duration if self.args.tool == "wrk" else None,
+            "concurrency": self.args.concurrency,
+            "rounds": self.args.rounds,
+            "warmup": self.args.warmup,
+        }
+
+
+@dataclass
+class Report(LoadSummary):
     """The loads run, hookbin's exit and row count, and what they add up to."""
 
     args: argparse.Namespace
@@ -317,76 +416,32 @@ class Report:
     baseline_exit: int
     stored: int
 
-    def measured(self, server: str) -> list[Load]:
-        return [load for load in self.loads if load.server == server and load.label != "warm-up"]
-
-    def median_rps(self, server: str) -> float:
-        return statistics.median(load.rps for load in self.measured(server))
-
     @property
     def ratio(self) -> float:
         baseline = self.median_rps("baseline")
         return self.median_rps("hookbin") / baseline if baseline else 0.0
 
-    def client_busy(self, server: str) -> float | None:
-        shares = [load.client_busy for load in self.measured(server) if load.client_busy is not None]
-        return statistics.median(shares) if shares else None
-
-    def _hookbin_total(self, attribute: str) -> int:
-        return sum(getattr(load, attribute) for load in self.loads if load.server == "hookbin")
-
     @property
-    def failed(self) -> int:
-        return sum(load.failed for load in self.loads)
-
-    @property
-    def all_stored(self) -> bool:
-        """Every request hookbin answered is stored, and nothing it was not sent.
-
-        With the aiohttp client every request is answered, so this is rows == requests sent.
-        wrk stops with requests in flight: those may be stored or not (a connection closed
-        before hookbin read the request is no request), hence a range there.
-        """
-        return self._hookbin_total("answered") <= self.stored <= self._hookbin_total("sent")
-
-    def stored_text(self) -> str:
-        answered, sent = self._hookbin_total("answered"), self._hookbin_total("sent")
-        if answered == sent:
-            return f"{self.stored}/{sent}"
-        return f"{self.stored} rows for {answered} answered of {sent} sent"
+    def hookbin_stored(self) -> Stored:
+        return Stored.of("hookbin", self.loads, self.stored)
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.all_stored and self.hookbin_exit == 0 and self.baseline_exit == 0
+        return (self.failed == 0 and self.hookbin_stored.all and self.hookbin_exit == 0
+                and self.baseline_exit == 0)
 
     def summary_line(self) -> str:
-        stored = "yes" if self.all_stored else "NO"
+        stored = self.hookbin_stored
         return (f"hookbin/baseline = {self.ratio:.2f} (target >= {TARGET}), every request stored: "
-                f"{stored} ({self.stored_text()})")
-
-    def round_size(self) -> str:
-        if self.args.tool == "wrk":
-            return f"{self.args.duration} s"
-        return f"{self.args.requests} requests"
+                f"{'yes' if stored.all else 'NO'} ({stored.text()})")
 
     def table(self) -> str:
-        rounds = self.args.rounds
-        head = f"{'':<10}" + "".join(f"{f'round {n}':>10}" for n in range(1, rounds + 1))
-        head += f"{'median':>10}{'p50 ms':>9}{'p99 ms':>9}"
         rows = [f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, "
-                f"load from {self.args.tool}", head]
-        for server in ("baseline", "hookbin"):
-            loads = self.measured(server)
-            rows.append(
-                f"{server:<10}" + "".join(f"{load.rps:>10.0f}" for load in loads)
-                + f"{self.median_rps(server):>10.0f}"
-                + f"{statistics.median(load.p50_ms for load in loads):>9.1f}"
-                + f"{statistics.median(load.p99_ms for load in loads):>9.1f}"
-            )
-        busy = self.client_busy("baseline")
-        if busy is not None and busy >= CLIENT_BOUND:
-            rows.append(f"note: the load generator used {busy:.0%} of a core in the baseline rounds: the client,\n"
-                        "      not aiohttp, set the baseline's pace, so the ratio reads high (try --tool wrk)")
+                f"load from {self.args.tool}", self.table_head()]
+        rows += [self.server_row(server) for server in ("baseline", "hookbin")]
+        note = self.client_bound_note("the ratio reads high")
+        if note:
+            rows.append(note)
         if self.failed:
             rows.append(f"FAILED: {self.failed} request(s) did not get a 200")
         if self.hookbin_exit != 0:
@@ -397,31 +452,14 @@ class Report:
         return "\n".join(rows)
 
     def as_json(self) -> dict[str, Any]:
-        def side(server: str) -> dict[str, Any]:
-            loads = self.measured(server)
-            busy = self.client_busy(server)
-            return {
-                "rps_median": round(self.median_rps(server), 1),
-                "rps_rounds": [round(load.rps, 1) for load in loads],
-                "p50_ms_median": round(statistics.median(load.p50_ms for load in loads), 2),
-                "p99_ms_median": round(statistics.median(load.p99_ms for load in loads), 2),
-                "client_busy_median": None if busy is None else round(busy, 3),
-            }
-
         return {
-            "tool": self.args.tool,
-            "requests": self.args.requests if self.args.tool == "aiohttp" else None,
-            "duration": self.args.duration if self.args.tool == "wrk" else None,
-            "concurrency": self.args.concurrency,
-            "rounds": self.args.rounds,
-            "warmup": self.args.warmup,
-            "baseline": side("baseline"),
-            "hookbin": side("hookbin"),
+            **self.load_json(),
+            "baseline": self.server_json("baseline"),
+            "hookbin": self.server_json("hookbin"),
             "ratio": round(self.ratio, 3),
             "target": TARGET,
             "failed_requests": self.failed,
-            "stored": {"rows": self.stored, "answered": self._hookbin_total("answered"),
-                       "sent": self._hookbin_total("sent"), "all": self.all_stored},
+            "stored": self.hookbin_stored.as_json(),
             "hookbin_exit": self.hookbin_exit,
             "baseline_exit": self.baseline_exit,
             "ok": self.ok,

@@ -39,7 +39,6 @@ import re
 import select
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -59,10 +58,11 @@ sys.path.insert(0, str(HERE))  # for `throughput` and `loadgen` when run as `pyt
 
 import throughput  # noqa: E402
 from throughput import (  # noqa: E402
-    CLIENT_BOUND,
     BenchmarkError,
     Load,
+    LoadSummary,
     Server,
+    Stored,
     baseline_command,
     count_rows,
     drive,
@@ -324,29 +324,7 @@ class TuiHookbin:
 
 
 @dataclass
-class Stored:
-    """Rows in one hookbin's store against what it was sent."""
-
-    rows: int
-    answered: int
-    sent: int
-
-    @property
-    def all(self) -> bool:
-        """Every answered request is stored, and nothing it was not sent (a range only with wrk)."""
-        return self.answered <= self.rows <= self.sent
-
-    def text(self) -> str:
-        if self.answered == self.sent:
-            return f"{self.rows}/{self.sent}"
-        return f"{self.rows} rows for {self.answered} answered of {self.sent} sent"
-
-    def as_json(self) -> dict[str, Any]:
-        return {"rows": self.rows, "answered": self.answered, "sent": self.sent, "all": self.all}
-
-
-@dataclass
-class Report:
+class Report(LoadSummary):
     args: argparse.Namespace
     servers: list[str]
     loads: list[Load]
@@ -360,25 +338,11 @@ class Report:
     list_states: dict[str, str]
     """The TUI list's state after each of its turns, by label: "following" unless something is off."""
 
-    def measured(self, server: str) -> list[Load]:
-        return [load for load in self.loads if load.server == server and load.label != "warm-up"]
-
-    def median_rps(self, server: str) -> float:
-        return statistics.median(load.rps for load in self.measured(server))
-
     def ratio(self, server: str) -> float | None:
         if server not in self.servers:
             return None
         baseline = self.median_rps("baseline")
         return self.median_rps(server) / baseline if baseline else 0.0
-
-    def client_busy(self, server: str) -> float | None:
-        shares = [load.client_busy for load in self.measured(server) if load.client_busy is not None]
-        return statistics.median(shares) if shares else None
-
-    @property
-    def failed(self) -> int:
-        return sum(load.failed for load in self.loads)
 
     @property
     def responsive(self) -> bool:
@@ -407,32 +371,20 @@ class Report:
                 + ("; list followed the load: yes" if self.followed
                    else f"; list followed the load: NO (stopped by itself, {self.paused_since()})"))
 
-    def round_size(self) -> str:
-        return f"{self.args.duration} s" if self.args.tool == "wrk" else f"{self.args.requests} requests"
-
     def table(self) -> str:
-        head = f"{'':<10}" + "".join(f"{f'round {n}':>10}" for n in range(1, self.args.rounds + 1))
-        head += f"{'median':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}"
         rows = [f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, "
-                f"load from {self.args.tool}; TUI in a {COLUMNS}x{ROWS} pty", head]
+                f"load from {self.args.tool}; TUI in a {COLUMNS}x{ROWS} pty", self.table_head() + f"{'ratio':>8}"]
         for server in self.servers:
-            loads = self.measured(server)
             ratio = self.ratio(server)
-            rows.append(
-                f"{server:<10}" + "".join(f"{load.rps:>10.0f}" for load in loads)
-                + f"{self.median_rps(server):>10.0f}"
-                + f"{statistics.median(load.p50_ms for load in loads):>9.1f}"
-                + f"{statistics.median(load.p99_ms for load in loads):>9.1f}"
-                + (f"{ratio:>8.2f}" if server != "baseline" and ratio is not None else f"{'':>8}")
-            )
+            rows.append(self.server_row(server)
+                        + (f"{ratio:>8.2f}" if server != "baseline" and ratio is not None else f"{'':>8}"))
         quit = f"; it quit {self.quit.seconds:.1f} s after `q`" if self.quit.by == "q" else ""
         rows.append(f"the TUI wrote {self.tui_output_bytes / 1e6:.1f} MB to its terminal{quit}")
         rows.append("the TUI's list after each turn: "
                     + ", ".join(f"{label} {state}" for label, state in self.list_states.items()))
-        busy = self.client_busy("baseline")
-        if busy is not None and busy >= CLIENT_BOUND:
-            rows.append(f"note: the load generator used {busy:.0%} of a core in the baseline rounds: the client,\n"
-                        "      not aiohttp, set the baseline's pace, so the ratios read high (try --tool wrk)")
+        note = self.client_bound_note("the ratios read high")
+        if note:
+            rows.append(note)
         if not self.followed:
             rows.append(f"WARNING: the TUI's list stopped following new requests by itself ({self.paused_since()}; no\n"
                         "      key was pressed): from then on it draws no new rows, which costs far less. The tui\n"
@@ -457,28 +409,13 @@ class Report:
 
     def as_json(self) -> dict[str, Any]:
         def side(server: str) -> dict[str, Any] | None:
-            if server not in self.servers:
-                return None
-            loads = self.measured(server)
-            busy = self.client_busy(server)
-            return {
-                "rps_median": round(self.median_rps(server), 1),
-                "rps_rounds": [round(load.rps, 1) for load in loads],
-                "p50_ms_median": round(statistics.median(load.p50_ms for load in loads), 2),
-                "p99_ms_median": round(statistics.median(load.p99_ms for load in loads), 2),
-                "client_busy_median": None if busy is None else round(busy, 3),
-            }
+            return self.server_json(server) if server in self.servers else None
 
         def rounded(value: float | None) -> float | None:
             return None if value is None else round(value, 3)
 
         return {
-            "tool": self.args.tool,
-            "requests": self.args.requests if self.args.tool == "aiohttp" else None,
-            "duration": self.args.duration if self.args.tool == "wrk" else None,
-            "concurrency": self.args.concurrency,
-            "rounds": self.args.rounds,
-            "warmup": self.args.warmup,
+            **self.load_json(),
             "terminal": f"{COLUMNS}x{ROWS}",
             "baseline": side("baseline"),
             "headless": side("headless"),
@@ -541,12 +478,6 @@ def alternate(servers: list[Any], tui: TuiHookbin, args: argparse.Namespace, wor
     return loads
 
 
-def _stored(server: str, loads: list[Load], rows: int, extra_sent: int = 0, extra_answered: int = 0) -> Stored:
-    mine = [load for load in loads if load.server == server]
-    return Stored(rows, sum(load.answered for load in mine) + extra_answered,
-                  sum(load.sent for load in mine) + extra_sent)
-
-
 def measure(args: argparse.Namespace) -> Report:
     with tempfile.TemporaryDirectory(prefix="hookbin-tui-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
@@ -573,7 +504,7 @@ def measure(args: argparse.Namespace) -> Report:
             log(f"  tui      exited 0 {quit.seconds:.1f} s after `q`")
         else:
             log(f"  tui      stopped by {quit.by}, exit {quit.exit}: {tui.screen_tail()}")
-        tui_stored = _stored("tui", loads, count_rows(tui.db), tui.probes_sent, tui.probes_answered)
+        tui_stored = Stored.of("tui", loads, count_rows(tui.db), tui.probes_sent, tui.probes_answered)
         output_bytes = tui.bytes_written
 
         headless_exit = headless_stored = None
@@ -581,7 +512,7 @@ def measure(args: argparse.Namespace) -> Report:
             headless_exit = headless.stop()
             if headless_exit != 0:
                 log(f"headless hookbin exited with {headless_exit}: {headless.stderr_tail()}")
-            headless_stored = _stored("headless", loads, count_rows(workdir / "headless.db"))
+            headless_stored = Stored.of("headless", loads, count_rows(workdir / "headless.db"))
         baseline_exit = baseline.stop()
     servers = [server.name for server in contenders]
     return Report(args, servers, loads, tui_stored, headless_stored, help_seconds, quit, headless_exit,
