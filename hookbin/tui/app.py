@@ -12,7 +12,7 @@ import collections
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -492,41 +492,31 @@ class HookbinApp(App[None]):
         self._set_spec(FAULT_CYCLE[self._fault_index])
 
     def action_answer_delay(self) -> None:
-        def check(value: str) -> str | None:
-            try:
-                parse_duration(value)
-            except ValueError as exc:
-                return str(exc)
-            return None
-
-        def chosen(value: str | None) -> None:
-            if value:
-                self._set_spec(f"200 delay={value.strip()}")
-
-        self.push_screen(
-            PromptScreen("Answer 200 after a delay of", "65s",
-                         "e.g. 2s, 250ms, 65s (longer than most senders wait), 10m", check),
-            chosen,
-        )
+        self._ask_for_answer("Answer 200 after a delay of", "65s",
+                             "e.g. 2s, 250ms, 65s (longer than most senders wait), 10m",
+                             parse_duration, lambda value: f"200 delay={value.strip()}")
 
     def action_answer_spec(self) -> None:
-        def check(value: str) -> str | None:
+        self._ask_for_answer("Response spec", self.responder.spec.text,
+                             "e.g. 503 · 500,500,200 · 429 retry-after=30 · 200 delay=65s · close · 30% 503",
+                             parse_spec, lambda value: value)
+
+    def _ask_for_answer(self, title: str, value: str, hint: str, parse: Callable[[str], object],
+                        to_spec: Callable[[str], str]) -> None:
+        """Prompt for a line, refuse it while `parse` raises, then answer with `to_spec(line)`."""
+
+        def check(line: str) -> str | None:
             try:
-                parse_spec(value)
-            except SpecError as exc:
+                parse(line)
+            except ValueError as exc:  # SpecError is a ValueError too
                 return str(exc)
             return None
 
-        def chosen(value: str | None) -> None:
-            if value:
-                self._set_spec(value)
+        def chosen(line: str | None) -> None:
+            if line:
+                self._set_spec(to_spec(line))
 
-        self.push_screen(
-            PromptScreen("Response spec", self.responder.spec.text,
-                         "e.g. 503 · 500,500,200 · 429 retry-after=30 · 200 delay=65s · close · 30% 503",
-                         check),
-            chosen,
-        )
+        self.push_screen(PromptScreen(title, value, hint, check), chosen)
 
     # -- list actions ------------------------------------------------------------------------
 
