@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .model import Headers, header_get, header_get_all
+from .model import Capture, Headers, header_get, header_get_all
 
-__all__ = ["MAX_DECODED_SIZE", "BodyView", "Part", "decode_body", "media_type"]
+__all__ = ["MAX_DECODED_SIZE", "BodyView", "Part", "decode_body", "decode_capture", "media_type"]
 
 MAX_DECODED_SIZE = 50 * 1024 * 1024
 """Most bytes Content-Encoding decoding may produce, so a gzip bomb cannot eat memory."""
@@ -165,6 +165,11 @@ def decode_body(body: bytes, headers: Headers, *, truncated: bool = False) -> Bo
 
 
 # --- headers ---------------------------------------------------------------------------
+
+def decode_capture(capture: Capture) -> BodyView:
+    """`decode_body` for a stored capture (its body, headers and truncation)."""
+    return decode_body(capture.body, capture.headers, truncated=capture.truncated)
+
 
 def _split_params(value: str, *, escapes: bool = True) -> tuple[str, dict[str, str]]:
     """`type/sub; a=1; b="x; y"` -> ("type/sub", {"a": "1", "b": "x; y"})."""

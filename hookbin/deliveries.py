@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterable
 
-from hookbin.bodies import decode_body
+from hookbin.bodies import decode_capture
 from hookbin.model import Capture, Headers, header_get
 
 ID_HEADERS = (
@@ -283,7 +283,7 @@ def retry_after_seconds(value: str | None, answered_at: datetime | None = None) 
 
 
 def _readable_body(capture: Capture) -> str:
-    view = decode_body(capture.body, capture.headers, truncated=capture.truncated)
+    view = decode_capture(capture)
     if view.kind == "binary":
         return view.hex_preview
     if view.pretty:

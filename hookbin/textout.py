@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hookbin.bodies import decode_body
+from hookbin.bodies import BodyView, decode_capture
 from hookbin.durations import format_size
 from hookbin.model import Capture
 from hookbin.segmanta import summarize, summary_lines, survey_name_of
@@ -59,7 +59,7 @@ def short_key(key: str | None) -> str:
 
 def json_document(capture: Capture) -> Any:
     """The body parsed as JSON (after Content-Encoding), or None."""
-    view = decode_body(capture.body, capture.headers, truncated=capture.truncated)
+    view = decode_capture(capture)
     return view.json if view.kind == "json" else None
 
 
@@ -92,12 +92,13 @@ def capture_page(capture: Capture) -> str:
     if capture.query:
         lines += ["", "Query"]
         lines += [f"  {safe(name)} = {safe(value)}" for name, value in capture.query]
-    summary = summarize(json_document(capture))
+    view = decode_capture(capture)
+    summary = summarize(view.json) if view.kind == "json" else None
     if summary is not None:
         lines += ["", "Summary"]
         lines += ["  " + safe(line) for line in summary_lines(summary)]
-    lines += ["", _body_heading(capture)]
-    lines += ["  " + line for line in body_text(capture).splitlines()]
+    lines += ["", _body_heading(capture, view)]
+    lines += ["  " + line for line in body_text(capture, view).splitlines()]
     response = capture.response
     if response is not None:
         lines += ["", "Response given"]
@@ -125,8 +126,7 @@ def capture_page(capture: Capture) -> str:
     return "\n".join(lines)
 
 
-def _body_heading(capture: Capture) -> str:
-    view = decode_body(capture.body, capture.headers, truncated=capture.truncated)
+def _body_heading(capture: Capture, view: BodyView) -> str:
     parts = [f"Body ({view.kind}, {format_size(capture.body_size)}"]
     if capture.truncated:
         parts.append(f", truncated: first {format_size(len(capture.body))} kept")
@@ -135,9 +135,13 @@ def _body_heading(capture: Capture) -> str:
     return "".join(parts) + ")"
 
 
-def body_text(capture: Capture) -> str:
-    """The decoded body as text: pretty JSON, form fields, parts, text, or a hex dump."""
-    view = decode_body(capture.body, capture.headers, truncated=capture.truncated)
+def body_text(capture: Capture, view: BodyView | None = None) -> str:
+    """The decoded body as text: pretty JSON, form fields, parts, text, or a hex dump.
+
+    Pass `view` when the caller has already decoded the body.
+    """
+    if view is None:
+        view = decode_capture(capture)
     notes = []
     if view.encoding_error:
         notes.append(f"! {safe(view.encoding_error)}")

@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
+from hookbin.bodies import decode_capture
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.export import needs_body_file, to_curl
@@ -406,7 +407,7 @@ class HookbinApp(App[None]):
             for view in views.values():
                 view.update(Text(f"Waiting for requests on {self.url}/ …", style="dim"))
             return
-        body = render.decoded(capture)
+        body = decode_capture(capture)
         views["summary"].update(render.summary_view(capture, body))
         views["headers"].update(render.headers_table(capture))
         tree = self.query_one(JsonTree)

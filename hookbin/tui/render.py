@@ -12,7 +12,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from hookbin.bodies import BodyView, decode_body
+from hookbin.bodies import BodyView, decode_capture
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.model import Capture
@@ -69,7 +69,7 @@ def _invalid_json(capture: Capture) -> bool:
     if not capture.body or len(capture.body) > JSON_SNIFF_LIMIT or "json" not in content_type:
         return False
     if "gzip" in capture.content_type or any(k.lower() == "content-encoding" for k, _ in capture.headers):
-        return decode_body(capture.body, capture.headers, truncated=capture.truncated).kind == "invalid_json"
+        return decode_capture(capture).kind == "invalid_json"
     try:
         json.loads(capture.body)
     except (ValueError, RecursionError):
@@ -124,7 +124,7 @@ def summary_view(capture: Capture, view: BodyView) -> RenderableType:
         return Group(head, Text(), Text(f"invalid JSON: {safe(view.json_error or '')}", style="red"))
     if view.kind == "form":
         return Group(head, Text(), _lines([f"{name} = {value}" for name, value in view.form]))
-    return Group(head, Text(), Text(safe(body_text(capture), multiline=True)[:RAW_LIMIT]))
+    return Group(head, Text(), Text(safe(body_text(capture, view), multiline=True)[:RAW_LIMIT]))
 
 
 def json_scalar(value: object) -> Text:
@@ -170,7 +170,7 @@ def body_view(capture: Capture, view: BodyView) -> RenderableType:
             where = f" (line {view.json_error_line}, column {view.json_error_col})"
         error = Text(f"⚠ invalid JSON: {safe(view.json_error or '')}{where}", style="bold red")
         return Group(*notes, error, Text(), Text(safe(view.pretty or "", multiline=True)[:RAW_LIMIT]))
-    return Group(*notes, Text(body_text(capture)[:RAW_LIMIT]))
+    return Group(*notes, Text(body_text(capture, view)[:RAW_LIMIT]))
 
 
 def query_view(capture: Capture) -> RenderableType:
@@ -270,9 +270,6 @@ def raw_view(capture: Capture) -> Text:
         text.append(f"\n… ({format_size(len(capture.body) - RAW_LIMIT)} more)", style="dim")
     return text
 
-
-def decoded(capture: Capture) -> BodyView:
-    return decode_body(capture.body, capture.headers, truncated=capture.truncated)
 
 
 def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
