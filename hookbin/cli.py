@@ -7,6 +7,7 @@ for bugs only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, AsyncIterator, NoReturn
 
 import click
 
@@ -162,59 +163,68 @@ def _printer(as_json: bool) -> Any:
     return on_event
 
 
-async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: bool, **options: Any) -> None:
-    from hookbin.server.runner import BindError, HookbinServer, route_parser_errors
+@contextlib.asynccontextmanager
+async def _listening(store: SQLiteStore, responder: Responder, **options: Any) -> AsyncIterator[Any]:
+    """Bind the catcher and control API (a taken port is one line); on the way out, let
+    in-flight requests finish and flush the store."""
+    from hookbin.server.runner import BindError, HookbinServer
 
     server = HookbinServer(store, responder, **options)
     try:
         await server.start()
     except BindError as exc:
         raise Failure(str(exc)) from None
-    unsubscribe = store.subscribe(_printer(as_json))
-    unroute = route_parser_errors(lambda line: click.echo(f"hookbin: {line}", err=True))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-            continue  # started under nohup: keep running when the terminal closes
-        loop.add_signal_handler(sig, stop.set)
-    admin = f", control API {server.admin_url}" if server.admin_url else ""
-    click.echo(
-        f"hookbin {__version__} listening on {server.url}/ (answering {responder.spec}){admin}\n"
-        f"storing in {store.path}; Ctrl+C to stop",
-        err=True,
-    )
     try:
-        await stop.wait()
+        yield server
     finally:
-        click.echo("hookbin: stopping, letting in-flight requests finish…", err=True)
         await server.stop()
         store.flush()
+
+
+async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: bool, **options: Any) -> None:
+    from hookbin.server.runner import route_parser_errors
+
+    unsubscribe = store.subscribe(_printer(as_json))
+    unroute = route_parser_errors(lambda line: click.echo(f"hookbin: {line}", err=True))
+    try:
+        async with _listening(store, responder, **options) as server:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started under nohup: keep running when the terminal closes
+                loop.add_signal_handler(sig, stop.set)
+            admin = f", control API {server.admin_url}" if server.admin_url else ""
+            click.echo(
+                f"hookbin {__version__} listening on {server.url}/ (answering {responder.spec}){admin}\n"
+                f"storing in {store.path}; Ctrl+C to stop",
+                err=True,
+            )
+            try:
+                await stop.wait()
+            finally:
+                click.echo("hookbin: stopping, letting in-flight requests finish…", err=True)
+    finally:
         unsubscribe()
         unroute()
 
 
 async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
     from hookbin.config import default_db_path
-    from hookbin.server.runner import BindError, HookbinServer, route_parser_errors
+    from hookbin.server.runner import route_parser_errors
     from hookbin.tui.app import HookbinApp
 
-    server = HookbinServer(store, responder, **options)
-    try:
-        await server.start()  # bind before the TUI takes the terminal: errors stay one line
-    except BindError as exc:
-        raise Failure(str(exc)) from None
-    app = HookbinApp(store, responder, url=server.url, admin_url=server.admin_url, public_url=public_url,
-                     export_dir=default_db_path().parent / "exports")
-    unroute = route_parser_errors(app.notice)
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
-    signal.signal(signal.SIGHUP, _hangup_handler(store))
-    try:
-        await app.run_async()
-    finally:
-        await server.stop()
-        store.flush()
-        unroute()
+    # Bind before the TUI takes the terminal, so a taken port stays one line.
+    async with _listening(store, responder, **options) as server:
+        app = HookbinApp(store, responder, url=server.url, admin_url=server.admin_url, public_url=public_url,
+                         export_dir=default_db_path().parent / "exports")
+        unroute = route_parser_errors(app.notice)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
+        signal.signal(signal.SIGHUP, _hangup_handler(store))
+        try:
+            await app.run_async()
+        finally:
+            unroute()
     click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
 
 
