@@ -23,7 +23,7 @@ from hookbin.client.sender import (
 from hookbin.commands.send import attempt_line, sample_variants, summary_line
 from hookbin.segmanta import sample_bytes
 from hookbin.model import header_get
-from hookbin.signatures import verify
+from hookbin.signatures import parse_verifier
 from hookbin.store import open_store
 from tests.factories import tcapture
 from tests.test_cli import Served, run
@@ -164,9 +164,10 @@ async def test_signed_deliveries_verify_on_the_receiving_side(start_hookbin):
     captures = oldest_first(server)
     assert len(captures) == 4
     for capture in captures:
-        result = verify(SECRET, capture.headers, capture.body)
-        assert result.ok, result.reason
-        assert not verify("whsec_" + "A" * 32, capture.headers, capture.body).ok
+        result = parse_verifier("standard:" + SECRET).check(capture.headers, capture.body, time.time())
+        assert result.valid, result.reason
+        other = parse_verifier("standard:whsec_" + "A" * 32).check(capture.headers, capture.body, time.time())
+        assert other.reason == "does not match"
     ids = [header_get(c.headers, "webhook-id") for c in captures]
     assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
     assert ids[0].startswith("msg_")
@@ -300,7 +301,7 @@ def test_cli_replays_a_capture_signed_and_warns_about_invalid_json(tmp_path):
     with open_store(db) as store:
         first, second = store.list_oldest_first()
     assert first.body == form and first.content_type == "application/x-www-form-urlencoded"
-    assert verify(SECRET, first.headers, first.body).ok
+    assert parse_verifier("standard:" + SECRET).check(first.headers, first.body, time.time()).valid
     assert second.body == b'{"survey_id": 1234,' and header_get(second.headers, "x-test") == "1"
 
 
