@@ -8,6 +8,7 @@ import time
 from email.utils import formatdate
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from hookbin import __version__
 from hookbin.client.sender import (
@@ -303,6 +304,27 @@ def test_cli_replays_a_capture_signed_and_warns_about_invalid_json(tmp_path):
     assert first.body == form and first.content_type == "application/x-www-form-urlencoded"
     assert parse_verifier("standard:" + SECRET).check(first.headers, first.body, time.time()).valid
     assert second.body == b'{"survey_id": 1234,' and header_get(second.headers, "x-test") == "1"
+
+
+def test_cli_signatures_verify_with_the_standardwebhooks_package(tmp_path):
+    """What `--help` promises: whsec_ secrets as they are, other secrets as their UTF-8 bytes."""
+    db = tmp_path / "catch.db"
+    served = Served("--no-tui", "--db", str(db))
+    try:
+        sent = [run("send", "--to", served.url, "--retry", "", "--sign", secret)
+                for secret in (SECRET, "plain shared secret")]
+    finally:
+        served.stop()
+    assert [r.returncode for r in sent] == [0, 0], [r.stderr for r in sent]
+    with open_store(db) as store:
+        whsec, plain = store.list_oldest_first()
+    Webhook(SECRET).verify(whsec.body, dict(whsec.headers))
+    Webhook(SECRET.removeprefix("whsec_")).verify(whsec.body, dict(whsec.headers))
+    Webhook(b"plain shared secret").verify(plain.body, dict(plain.headers))
+    with pytest.raises(WebhookVerificationError):
+        Webhook(b"another secret").verify(plain.body, dict(plain.headers))
+    help_text = " ".join(run("send", "--help").stdout.split())
+    assert "Webhook(SECRET.encode())" in help_text and "give --sign whsec_<it>" in help_text
 
 
 @pytest.mark.parametrize("args, says", [

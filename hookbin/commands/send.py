@@ -237,8 +237,12 @@ async def _countdown(seconds: float) -> None:
 @click.option("--header", "-H", "headers", multiple=True, callback=_header_lines, metavar="'NAME: VALUE'",
               help="Add a request header (replaces a default of the same name). Repeatable.")
 @click.option("--sign", "secret", default=None, callback=_secret, envvar="HOOKBIN_SIGN_SECRET",
-              metavar="whsec_...",
-              help="Sign each attempt the Standard Webhooks way with this secret.")
+              metavar="SECRET",
+              help="Sign each attempt the Standard Webhooks way. A whsec_<base64> secret keys with the "
+                   "decoded bytes, as in every Standard Webhooks library; any other SECRET keys with its "
+                   "UTF-8 bytes: Webhook(SECRET.encode()) in the standardwebhooks package. If your "
+                   "receiver passes a str without whsec_ to Webhook(), that str is base64: give "
+                   "--sign whsec_<it>.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per attempt, then a summary (NDJSON).")
 @click.pass_context
 def send_command(
