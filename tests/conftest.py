@@ -1,4 +1,5 @@
-"""Shared fixtures: a real hookbin (catcher + control API) on loopback port 0, and an HTTP client."""
+"""Shared fixtures: a real hookbin (catcher + control API) on loopback port 0, an HTTP client,
+and `invoke` to run a hookbin command in-process."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 import aiohttp  # noqa: E402
 import pytest  # noqa: E402
+from click.testing import CliRunner, Result  # noqa: E402
 
+from hookbin.cli import cli
 from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
@@ -49,3 +52,15 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def invoke():
+    """Run `hookbin ARGS` in-process with click's CliRunner: the same one-line errors and exit
+    statuses a user sees. Returns click's Result (`stdout`, `stderr`, `exit_code`)."""
+    runner = CliRunner()
+
+    def run(*args: str, **kwargs) -> Result:
+        return runner.invoke(cli, list(args), **kwargs)
+
+    return run

@@ -1,46 +1,18 @@
-"""The retry report: known schedules recovered, Retry-After, success, checks, renderings, CLI, a live run."""
+"""The retry report: known schedules recovered, Retry-After, success, checks, renderings, a live run
+(the `report` and `deliveries` commands: tests/commands/test_report.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from hookbin.deliveries import delivery_key, group_deliveries
-from hookbin.model import Capture, ResponseGiven
+from hookbin.deliveries import group_deliveries
+from hookbin.model import ResponseGiven
 from hookbin.report import build_report, check, render_markdown, render_text, status_class
-from hookbin.store import open_store
-from tests.factories import BASE_TIME, tcapture
-
-HOOKBIN = [sys.executable, "-m", "hookbin"]
-UA = "Segmanta-Webhooks/1.0"
-
-
-def attempt(at: float, key: str, number: int, *, ua: str | None = UA, status: int = 503,
-            response: ResponseGiven | None = None, path: str = "/segmanta/csat") -> Capture:
-    """Attempt `number` of delivery `key`, received `at` seconds after BASE_TIME."""
-    headers = (("Content-Type", "application/json"),) + ((("User-Agent", ua),) if ua else ())
-    body = json.dumps({"survey_id": 1234, "custom_params": {"crm_id": key}}).encode()
-    capture = tcapture(headers=headers, body=body, path=path, status=status,
-                       **({"response": response} if response else {}))
-    found, source = delivery_key(capture.method, capture.path, capture.headers, capture.body)
-    return replace(capture, received_at=BASE_TIME + timedelta(seconds=at), delivery_key=found,
-                   delivery_source=source, attempt=number)
-
-
-def schedule(starts, offsets, statuses, **kw) -> list[Capture]:
-    """One delivery per start time, its attempts at start + each offset, answered each status."""
-    return [
-        attempt(start + offset, f"CUST-{i}", n, status=status, **kw)
-        for i, start in enumerate(starts)
-        for n, (offset, status) in enumerate(zip(offsets, statuses), 1)
-    ]
+from tests.factories import BASE_TIME, UA, attempt, schedule
 
 
 def only(report):
@@ -244,116 +216,6 @@ def test_json_form():
     assert sender["stops_after_success"]["verdict"] == "yes"
     assert sender["retry_after"]["verdict"] == "n-a"
     assert len(sender["deliveries_detail"]) == 2
-
-
-# ----------------------------------------------------------------------------------------- CLI
-
-
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*HOOKBIN, *args], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "HOOKBIN_DB": "/nonexistent-dir-hookbin/never.db"})
-
-
-@pytest.fixture
-def db(tmp_path):
-    path = tmp_path / "captures.db"
-    store = open_store(path)
-    try:
-        for capture in schedule([0, 20], [0, 1, 3], [503, 503, 200]):
-            store.add(capture)
-        # A changed body on a retry, and a sender that sends escape sequences.
-        store.add(attempt(100, "evil", 1, ua="x\x1b[2J"))
-        body = b'{"survey_id": 1234, "custom_params": {"crm_id": "evil"}, "x": "\x1b[2J"}'
-        changed = replace(attempt(101, "evil", 2, ua="x\x1b[2J", status=200), body=body, body_size=len(body))
-        store.add(changed)
-    finally:
-        store.close()
-    return str(path)
-
-
-def test_cli_report_json(db):
-    result = run("report", "--db", db, "--format", "json")
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert data["deliveries"] == 3
-    by_sender = {s["sender"]: s for s in data["senders"]}
-    assert [(g["from"], g["to"], g["median"]) for g in by_sender[UA]["gaps"]] == [(1, 2, 1.0), (2, 3, 2.0)]
-    assert by_sender[UA]["retried_after"]["2xx"] == {"seen": 2, "yes": 0, "no": 2, "n-a": 0}
-
-
-def test_cli_report_text_and_markdown(db):
-    text = run("report", "--db", db)
-    assert text.returncode == 0, text.stderr
-    assert "#1 -> #2" in text.stdout and "\x1b" not in text.stdout
-    assert "sender x\\x1b[2J" in text.stdout
-    markdown = run("report", "--db", db, "--format", "markdown")
-    assert markdown.returncode == 0 and markdown.stdout.startswith("# hookbin retry report")
-
-
-def test_cli_report_expectation_violated_exits_1_with_one_line(db):
-    result = run("report", "--db", db, "--format", "json", "--expect-max-attempts", "2")
-    assert result.returncode == 1
-    assert json.loads(result.stdout)["deliveries"] == 3  # the report is still printed
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith(f"hookbin: expectation not met: {UA}: 2 of 2 deliveries took more than 2")
-
-    ok = run("report", "--db", db, "--expect-max-attempts", "3", "--expect-stop-after-success")
-    assert ok.returncode == 0, ok.stderr
-    assert ok.stderr == ""
-
-
-def test_cli_report_since(db):
-    since = (BASE_TIME + timedelta(seconds=50)).isoformat()
-    result = run("report", "--db", db, "--format", "json", "--since", since)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["deliveries"] == 1
-    recent = run("report", "--db", db, "--format", "json", "--since", "10m")  # the data is from March
-    assert json.loads(recent.stdout)["deliveries"] == 0
-    bad = run("report", "--db", db, "--since", "yesterday-ish")
-    assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and "bad --since 'yesterday-ish'" in bad.stderr
-
-
-def test_cli_store_error_is_one_line(tmp_path):
-    corrupt = tmp_path / "corrupt.db"
-    corrupt.write_bytes(b"this is not a database" * 100)
-    result = run("report", "--db", str(corrupt))
-    assert result.returncode == 1
-    assert result.stderr.startswith("hookbin: error: ") and result.stderr.count("\n") == 1
-
-
-def test_cli_deliveries(db):
-    result = run("deliveries", "--db", db)
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert "\x1b" not in out
-    blocks = out.split("\n\n")
-    assert len(blocks) == 3
-    first = blocks[0].splitlines()
-    assert first[0].startswith("sha256:") and f"POST /segmanta/csat  sender {UA}" in first[0]
-    assert first[1].split()[0] == "#1" and first[1].split()[-1] == "503"
-    assert first[2].split()[2:] == ["+1.00s", "503"]
-    assert first[3].split()[2:] == ["+2.00s", "200"]
-    assert first[4] == "  3 attempts, accepted at #3"
-    evil = blocks[2]
-    assert "sender x\\x1b[2J" in evil
-    assert "+1.00s  200  body changed" in evil
-    assert '"x": "\\x1b[2J"}' in evil  # the diff line (invalid JSON, so the text), made safe
-    assert "3 of 3 deliveries" in result.stderr
-
-    limited = run("deliveries", "--db", db, "--limit", "1")
-    assert limited.stdout.count("sha256:") == 1 and "sender x\\x1b[2J" in limited.stdout
-
-
-def test_cli_deliveries_json(db):
-    result = run("deliveries", "--db", db, "--json")
-    assert result.returncode == 0, result.stderr
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [len(r["attempts"]) for r in rows] == [3, 3, 2]
-    assert [a["since_previous"] for a in rows[0]["attempts"]] == [None, 1.0, 2.0]
-    assert rows[2]["attempts"][1]["body_changed"] is True
-    assert "\x1b" not in result.stdout  # JSON escapes it
 
 
 # ------------------------------------------------------------------------------- end to end

@@ -1,1 +1,5 @@
-"""Click commands that live outside `hookbin.cli`; `cli.py` registers them on its group."""
+"""Every `hookbin` command, one module per feature; `hookbin.cli` loads each one only when it runs.
+
+serve (serve.py), ls and show (captures.py), respond (respond.py), send (send.py), report and
+deliveries (report.py); common.py holds what they share: `--db`, opening the store, exit statuses.
+"""

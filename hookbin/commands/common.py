@@ -1,24 +1,39 @@
-"""What every hookbin command shares: exit statuses, one-line failures, `--db`, opening the store."""
+"""What every hookbin command shares: exit statuses, one-line failures, `--db`, opening the store.
+
+Kept light on purpose: `hookbin.cli` imports it for every run, `--version` included, so the
+store is imported only when a command opens it.
+"""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import click
 
 from hookbin.config import db_from_env
-from hookbin.store import SQLiteStore, StoreError, open_store
+
+if TYPE_CHECKING:
+    from hookbin.model import Capture
+    from hookbin.store import SQLiteStore
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class ExitStatus(IntEnum):
+    """How a hookbin command ended, as its process exit status."""
+
     OK = 0
     ERROR = 1
+    """Something failed: a delivery not accepted, an expectation not met, a port taken."""
     USAGE = 2
+    """Bad options or arguments (click uses 2 for its own usage errors too)."""
     NOT_FOUND = 3
+    """No capture with the id given."""
+    STORE = 4
+    """The database is missing, unreadable, or not one hookbin can use."""
     INTERRUPTED = 130
 
 
@@ -27,7 +42,11 @@ class Failure(click.ClickException):
 
     def __init__(self, message: str, status: ExitStatus = ExitStatus.ERROR) -> None:
         super().__init__(message)
-        self.exit_code = int(status)
+        self.status = status
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # click's is per class; ours is per failure
+        return int(self.status)
 
 
 db_option = click.option(
@@ -37,23 +56,43 @@ db_option = click.option(
     show_default="HOOKBIN_DB or the user data directory",
     help="SQLite file with the captures (`:memory:` keeps nothing).",
 )
-
-
-def open_or_fail(db: str) -> SQLiteStore:
-    """Open the store, turning a store problem into a one-line failure."""
-    try:
-        return open_store(db)
-    except StoreError as exc:
-        raise Failure(str(exc)) from None
+"""The one `--db` option, for every command that reads or writes captures."""
 
 
 @contextmanager
-def reading(db: str) -> Iterator[SQLiteStore]:
-    """The store at `db`, closed afterwards; a store error inside is a one-line usage failure."""
-    store = open_or_fail(db)
+def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
+    """The store at `db`, closed afterwards; any store problem is one line with `ExitStatus.STORE`.
+
+    Args:
+        create: make the file if it is missing (`serve`); read commands leave it to `serve`,
+            so a mistyped path is refused instead of answered with an empty list.
+    """
+    from hookbin.store import StoreError, open_store
+    from hookbin.store.sqlite import MEMORY
+
+    if not create and db != MEMORY and not os.path.exists(db):
+        raise Failure(f"no database at {db}: nothing has been caught there (hookbin serve creates it)",
+                      ExitStatus.STORE)
+    try:
+        store = open_store(db)
+    except StoreError as exc:
+        raise Failure(str(exc), ExitStatus.STORE) from None
     try:
         yield store
     except StoreError as exc:
-        raise Failure(str(exc), ExitStatus.USAGE) from None
+        raise Failure(str(exc), ExitStatus.STORE) from None
     finally:
         store.close()
+
+
+def find_capture(store: SQLiteStore, capture_id: str, db: str) -> Capture:
+    """The capture `capture_id` names (in full or by its last few characters), or a one-line failure."""
+    from hookbin.store import StoreError
+
+    try:
+        capture = store.get(capture_id)
+    except StoreError as exc:  # a partial id that matches several captures
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+    if capture is None:
+        raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
+    return capture

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import click
 
-from hookbin.commands.common import CONTEXT, Failure, db_option, open_or_fail
+from hookbin.commands.common import CONTEXT, ExitStatus, db_option, open_db
 from hookbin.deliveries import Attempt, Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.model import utcnow
 from hookbin.report import build_report, check, render_markdown, render_text, seconds_text
-from hookbin.store import Filter, StoreError
+from hookbin.store import Filter
 from hookbin.textout import local_time
 from hookbin.textsafe import safe
+
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """`10m`, `2h`, `90s` (that long before `now`) or an ISO time (local when it names no zone), in UTC.
@@ -58,13 +59,8 @@ since_option = click.option(
 
 
 def _load(db: str, since: datetime | None) -> list[Delivery]:
-    store = open_or_fail(db)
-    try:
+    with open_db(db) as store:
         captures = store.list_oldest_first(Filter(since=since))
-    except StoreError as exc:
-        raise Failure(str(exc)) from None
-    finally:
-        store.close()
     return group_deliveries(captures)
 
 
@@ -116,7 +112,7 @@ def report_command(
     for violation in violations:
         click.echo(f"hookbin: expectation not met: {violation}", err=True)
     if violations:
-        ctx.exit(1)
+        ctx.exit(ExitStatus.ERROR)
 
 
 # --------------------------------------------------------------------------------- deliveries

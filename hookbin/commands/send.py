@@ -1,7 +1,7 @@
 """`hookbin send`: play Segmanta against your own receiver, retries and signatures included.
 
-Registered on the `hookbin` group by `hookbin.cli`. Errors a user can cause are click
-exceptions, which `hookbin.cli.main` prints as one `hookbin: error: ...` line.
+Loaded by `hookbin.cli` when it runs. Errors a user can cause are click exceptions, which the
+`hookbin` group prints as one `hookbin: error: ...` line.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from hookbin.client.sender import (
     check_url,
     send,
 )
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, reading
-from hookbin.config import db_from_env
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture, header_get
 from hookbin.responder import SpecError, parse_header_line
@@ -146,14 +145,8 @@ def _read_payload(path: str) -> bytes:
 
 
 def _captured(capture_ids: tuple[str, ...], db: str) -> list[Capture]:
-    with reading(db) as store:
-        found = []
-        for capture_id in capture_ids:
-            capture = store.get(capture_id)
-            if capture is None:
-                raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
-            found.append(capture)
-        return found
+    with open_db(db) as store:
+        return [find_capture(store, capture_id, db) for capture_id in capture_ids]
 
 
 # ---------------------------------------------------------------------------------- output
@@ -226,8 +219,7 @@ async def _countdown(seconds: float) -> None:
               help="Send this file's bytes instead of the sample. Repeatable: deliveries take turns.")
 @click.option("--from-capture", "capture_ids", multiple=True, metavar="ID",
               help="Send the body of a stored capture instead of the sample. Repeatable.")
-@click.option("--db", default=db_from_env, metavar="PATH", show_default="HOOKBIN_DB or the user data directory",
-              help="Where --from-capture looks for captures.")
+@db_option
 @click.option("--count", "-n", default=1, show_default=True, type=click.IntRange(1, 10_000),
               help="How many deliveries, sent one after another.")
 @click.option("--retry", "retry", default=DEFAULT_SCHEDULE, show_default=True, callback=_schedule,
@@ -316,5 +308,5 @@ def send_command(
         _emit(json.dumps({**report.to_dict(), "to": to}))
     else:
         _emit(summary_line(report))
-    ctx.exit(0 if report.ok else ExitStatus.ERROR)
+    ctx.exit(ExitStatus.OK if report.ok else ExitStatus.ERROR)
 

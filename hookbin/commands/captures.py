@@ -1,0 +1,69 @@
+"""`hookbin ls` and `hookbin show`: what was caught, read straight from the store.
+
+Neither needs the server or the TUI, so neither imports aiohttp or Textual.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from hookbin.commands.common import CONTEXT, db_option, find_capture, open_db
+from hookbin.store import Filter, StoreError, parse_filter
+from hookbin.textout import capture_page, list_row
+
+
+def _status_word(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check `--status` before the store is opened, so a typo is a usage error."""
+    word = "".join((value or "").split())
+    if not word:
+        return None
+    try:
+        return parse_filter(f"status:{word}").status
+    except StoreError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command("ls", context_settings=CONTEXT)
+@db_option
+@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1), help="How many to list.")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many newest first.")
+@click.option("--method", default=None, help="Only this method.")
+@click.option("--path", default=None, help="Only paths matching this glob, e.g. '/segmanta/*'.")
+@click.option("--status", default=None, callback=_status_word, help="Only this status answered: 503 or 5xx.")
+@click.option("--grep", "text", default=None, help="Only captures containing this text.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per capture (NDJSON).")
+def ls_command(db: str, limit: int, offset: int, method: str | None, path: str | None,
+               status: str | None, text: str | None, as_json: bool) -> None:
+    """List captures, newest first: time, method, path, status answered, size, attempt,
+    delivery (a short key; attempts of one delivery share it), Segmanta survey name, id.
+
+    \b
+    Examples:
+      hookbin ls -n 20
+      hookbin ls --status 5xx --path '/segmanta/*'
+      hookbin ls --json | jq .path
+    """
+    with open_db(db) as store:
+        flt = Filter(method=method, path=path, status=status, text=text)
+        captures = store.list(limit, offset, flt)
+        total = store.count(flt)
+    for capture in captures:
+        click.echo(json.dumps(capture.to_dict()) if as_json else list_row(capture))
+    if not as_json:
+        click.echo(f"{len(captures)} of {total} capture(s)", err=True)
+
+
+@click.command("show", context_settings=CONTEXT)
+@click.argument("capture_id", metavar="ID")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="The capture as one JSON object.")
+def show_command(capture_id: str, db: str, as_json: bool) -> None:
+    """Show one capture: headers, decoded body, and what hookbin answered.
+
+    ID may be the full id or its last few characters.
+    """
+    with open_db(db) as store:
+        capture = find_capture(store, capture_id, db)
+    click.echo(json.dumps(capture.to_dict(), indent=2) if as_json else capture_page(capture))

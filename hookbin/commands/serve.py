@@ -1,0 +1,231 @@
+"""`hookbin serve`: catch webhooks, answer as configured, and show them (TUI or log lines).
+
+The composition root for a running hookbin: it builds the responder from the options, opens the
+store, binds the catcher and control API, then hands both to the TUI or to the headless printer.
+aiohttp and Textual are imported only once serving starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import click
+
+from hookbin import __version__
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db
+from hookbin.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
+from hookbin.deliveries import KeySpecError, parse_key_spec
+from hookbin.durations import parse_size
+from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
+from hookbin.store import CapturesAdded, SQLiteStore, StoreEvent
+from hookbin.textout import capture_line
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _build_responder(
+    respond: str, rules: tuple[str, ...], body: str | None, body_file: str | None,
+    content_type: str | None, headers: tuple[str, ...], seed: int | None,
+) -> Responder:
+    try:
+        spec = parse_spec(respond)
+        parsed_rules = [parse_rule(rule) for rule in rules]
+        parsed_headers = [parse_header_line(line) for line in headers]
+    except SpecError as exc:
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+    payload: bytes | None = None
+    if body is not None and body_file is not None:
+        raise Failure("give --body or --body-file, not both", ExitStatus.USAGE)
+    if body is not None:
+        payload = body.encode("utf-8")
+    elif body_file is not None:
+        try:
+            payload = Path(body_file).read_bytes()
+        except OSError as exc:
+            raise Failure(f"cannot read --body-file {body_file}: {exc.strerror or exc}") from None
+        if content_type is None:
+            import mimetypes
+
+            content_type = mimetypes.guess_type(body_file)[0] or "application/octet-stream"
+    if payload is not None and content_type is None:
+        content_type = "text/plain; charset=utf-8"
+    return Responder(
+        spec, parsed_rules, body=payload, content_type=content_type, headers=parsed_headers, seed=seed
+    )
+
+
+@click.command("serve", context_settings=CONTEXT)
+@click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="HOOKBIN_HOST",
+              help="Address to listen on; 0.0.0.0 exposes hookbin to your network.")
+@click.option("--port", "-p", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
+              envvar="HOOKBIN_PORT", help="Catcher port; 0 picks a free one and prints it.")
+@db_option
+@click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, callback=_size,
+              envvar="HOOKBIN_MAX_BODY", help="Largest body kept whole (512k, 2m); larger ones get 413.")
+@click.option("--respond", "-r", default="200", show_default=True, envvar="HOOKBIN_RESPOND",
+              help="What to answer, e.g. 503 or '500,500,200' (see README: response specs).")
+@click.option("--rule", "rules", multiple=True, metavar="'[METHOD] GLOB => SPEC'",
+              help="Answer matching requests differently; first match wins. Repeatable.")
+@click.option("--body", default=None, help="Response body text.")
+@click.option("--body-file", default=None, type=click.Path(dir_okay=False),
+              help="Response body from a file (content type from its extension).")
+@click.option("--content-type", default=None, help="Content type of --body/--body-file.")
+@click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="Add a response header. Repeatable.")
+@click.option("--seed", type=int, default=None, envvar="HOOKBIN_SEED",
+              help="Seed for chance specs such as '30% 503', for repeatable runs.")
+@click.option("--delivery-key", default=None, envvar="HOOKBIN_DELIVERY_KEY", metavar="header:NAME|json:PATH",
+              help="Where a delivery's id is, when the sender's is not a known one.")
+@click.option("--admin-port", type=click.IntRange(0, 65535), default=None, envvar="HOOKBIN_ADMIN_PORT",
+              help="Control API port on 127.0.0.1 [default: port + 1]; 0 disables it.")
+@click.option("--public-url", default=None, envvar="HOOKBIN_PUBLIC_URL",
+              help="Your tunnel's URL (ngrok, cloudflared), shown in the TUI as the one to paste into Segmanta.")
+@click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
+@click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
+def serve_command(
+    host: str, port: int, db: str, max_body: int, respond: str, rules: tuple[str, ...],
+    body: str | None, body_file: str | None, content_type: str | None, headers: tuple[str, ...],
+    seed: int | None, delivery_key: str | None, admin_port: int | None, public_url: str | None,
+    no_tui: bool, as_json: bool,
+) -> None:
+    """Catch webhooks: accept any method on any path, store it, answer as configured.
+
+    \b
+    Examples:
+      hookbin serve --no-tui                       log each request, answer 200
+      hookbin serve --respond 503                  make every delivery fail
+      hookbin serve --respond '500,500,200'        fail twice per delivery, then accept
+      hookbin serve --rule 'POST /segmanta/* => 429 retry-after=30'
+      hookbin serve --port 0 --db :memory: --json  throwaway, NDJSON on stdout
+    """
+    responder = _build_responder(respond, rules, body, body_file, content_type, headers, seed)
+    try:
+        key_spec = parse_key_spec(delivery_key) if delivery_key else None
+    except KeySpecError as exc:
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+    headless = no_tui or as_json
+    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise Failure("the terminal UI needs a terminal: use --no-tui (or --json) when piping", ExitStatus.USAGE)
+    options = dict(host=host, port=port, admin_port=admin_port, max_body=max_body, key_spec=key_spec)
+    with open_db(db, create=True) as store:
+        if headless:
+            asyncio.run(_serve_headless(store, responder, as_json=as_json, **options))
+        else:
+            asyncio.run(_serve_tui(store, responder, public_url=public_url, **options))
+
+
+def _printer(as_json: bool) -> Any:
+    def on_event(event: StoreEvent) -> None:
+        if isinstance(event, CapturesAdded):
+            if as_json:
+                lines = [json.dumps(capture.to_dict()) for capture in event.captures]
+            else:
+                lines = [capture_line(capture) for capture in event.captures]
+            try:
+                sys.stdout.write("\n".join(lines) + "\n")
+                sys.stdout.flush()  # once per committed batch, not once per request
+            except (BrokenPipeError, ValueError):
+                pass
+
+    return on_event
+
+
+@contextlib.asynccontextmanager
+async def _listening(store: SQLiteStore, responder: Responder, **options: Any) -> AsyncIterator[Any]:
+    """Bind the catcher and control API (a taken port is one line); on the way out, let
+    in-flight requests finish and flush the store."""
+    from hookbin.server.runner import BindError, HookbinServer
+
+    server = HookbinServer(store, responder, **options)
+    try:
+        await server.start()
+    except BindError as exc:
+        raise Failure(str(exc)) from None
+    try:
+        yield server
+    finally:
+        await server.stop()
+        store.flush()
+
+
+async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: bool, **options: Any) -> None:
+    from hookbin.server.runner import route_parser_errors
+
+    unsubscribe = store.subscribe(_printer(as_json))
+    unroute = route_parser_errors(lambda line: click.echo(f"hookbin: {line}", err=True))
+    try:
+        async with _listening(store, responder, **options) as server:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started under nohup: keep running when the terminal closes
+                loop.add_signal_handler(sig, stop.set)
+            admin = f", control API {server.admin_url}" if server.admin_url else ""
+            click.echo(
+                f"hookbin {__version__} listening on {server.url}/ (answering {responder.spec}){admin}\n"
+                f"storing in {store.path}; Ctrl+C to stop",
+                err=True,
+            )
+            try:
+                await stop.wait()
+            finally:
+                click.echo("hookbin: stopping, letting in-flight requests finish…", err=True)
+    finally:
+        unsubscribe()
+        unroute()
+
+
+async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
+    from hookbin.config import default_db_path
+    from hookbin.server.runner import route_parser_errors
+    from hookbin.tui.app import HookbinApp
+
+    # Bind before the TUI takes the terminal, so a taken port stays one line.
+    async with _listening(store, responder, **options) as server:
+        app = HookbinApp(store, responder, url=server.url, admin_url=server.admin_url, public_url=public_url,
+                         export_dir=default_db_path().parent / "exports")
+        unroute = route_parser_errors(app.notice)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
+        signal.signal(signal.SIGHUP, _hangup_handler(store))
+        try:
+            await app.run_async()
+        finally:
+            unroute()
+    click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
+
+
+def _hangup_handler(store: SQLiteStore) -> Any:
+    """What to do when the terminal goes away (window closed, tmux session killed).
+
+    Textual cannot restore a terminal that is gone, and its shutdown can block writing to
+    it, so a graceful exit may never finish. Every answered request is already committed;
+    give the writer a moment to commit what is queued, then leave at once. A plain signal
+    handler (not the event loop's) still runs when the loop itself is stuck.
+    """
+
+    def on_hangup(signum: int, frame: object) -> None:
+        flushed = threading.Event()
+
+        def flush() -> None:
+            store.flush()
+            flushed.set()
+
+        threading.Thread(target=flush, daemon=True).start()
+        flushed.wait(2.0)
+        os._exit(ExitStatus.OK)
+
+    return on_hangup

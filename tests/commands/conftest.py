@@ -1,0 +1,82 @@
+"""Fixtures for the command tests that need a real process: `hookbin serve` and `hookbin CMD`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+HOOKBIN = [sys.executable, "-m", "hookbin"]
+
+
+def _run(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*HOOKBIN, *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+class Served:
+    """A `hookbin serve` subprocess and the URLs it printed."""
+
+    def __init__(self, *args: str, env: dict | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [*HOOKBIN, "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        line = self.proc.stderr.readline()
+        match = re.search(r"listening on (http://\S+?)/ ", line)
+        assert match, line + self.proc.stderr.read()
+        self.url = match.group(1)
+        admin = re.search(r"control API (http://\S+)", line)
+        self.admin = admin.group(1) if admin else None
+
+    def post(self, path: str, body: bytes, headers: dict | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path, data=body, headers=headers or {}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def send_raw(self, request: bytes) -> bytes:
+        """Send bytes as they are (no client tidies them up) and return the start of the answer."""
+        with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1]))) as sock:
+            sock.sendall(request)
+            return sock.recv(1000)
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def hookbin():
+    """Run `python -m hookbin ARGS` as a process; returns the CompletedProcess (text)."""
+    return _run
+
+
+@pytest.fixture
+def serve():
+    """Start `hookbin serve --port 0 ARGS` as a process (a `Served`); any left running are killed."""
+    started: list[Served] = []
+
+    def start(*args: str, env: dict | None = None) -> Served:
+        served = Served(*args, env=env)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.proc.poll() is None:
+            served.proc.kill()
+            served.proc.communicate()
