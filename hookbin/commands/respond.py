@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -12,26 +13,51 @@ import click
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure
 from hookbin.config import DEFAULT_ADMIN
 from hookbin.responder import SpecError, parse_rule, parse_spec
+from hookbin.textsafe import safe
 
 
-def _admin_call(admin: str, method: str, path: str, payload: Any = None) -> Any:
+def _not_the_control_api(admin: str, answered: str) -> Failure:
+    return Failure(
+        f"{admin} is not a hookbin control API (it answered {answered}); use the control API "
+        "address `hookbin serve` prints, by default the catcher's port + 1",
+        ExitStatus.USAGE,
+    )
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _responder_call(admin: str, method: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`method` /api/responder on the control API at `admin`: the responder state it returns.
+
+    Anything else that answers (the catcher port, another web server) is one clear line: the
+    control API's answers are the responder state (with `spec`) or `{"error": …}`.
+    """
     data = None if payload is None else json.dumps(payload).encode("utf-8")
     request = urllib.request.Request(
-        admin.rstrip("/") + path, data=data, method=method,
+        admin.rstrip("/") + "/api/responder", data=data, method=method,
         headers={"Content-Type": "application/json"} if data is not None else {},
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
+            state = _json_or_none(response.read())
+            status = f"{response.status} {safe(response.reason)}"
     except urllib.error.HTTPError as exc:
-        try:
-            message = json.loads(exc.read()).get("error") or exc.reason
-        except ValueError:
-            message = exc.reason
-        raise Failure(str(message), ExitStatus.USAGE if exc.code == 400 else ExitStatus.ERROR) from None
-    except (urllib.error.URLError, OSError) as exc:
+        error = _json_or_none(exc.read())
+        if isinstance(error, dict) and set(error) == {"error"} and isinstance(error["error"], str):
+            raise Failure(safe(error["error"]), ExitStatus.USAGE if exc.code == 400 else ExitStatus.ERROR) from None
+        raise _not_the_control_api(admin, f"{exc.code} {safe(str(exc.reason))}") from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise Failure(f"cannot reach hookbin's control API at {admin}: {reason}") from None
+        raise Failure(f"cannot reach hookbin's control API at {admin}: {reason or type(exc).__name__}") from None
+    if not (isinstance(state, dict) and isinstance(state.get("spec"), str)
+            and isinstance(state.get("rules", []), list)):
+        raise _not_the_control_api(admin, f"{status} with something else")
+    return state
 
 
 @click.command("respond", context_settings=CONTEXT)
@@ -66,9 +92,10 @@ def respond_command(spec: str | None, rules: tuple[str, ...], clear_rules: bool,
                 parse_rule(rule)
         except SpecError as exc:
             raise Failure(str(exc), ExitStatus.USAGE) from None
-        state = _admin_call(admin, "PUT", "/api/responder", update)
+        state = _responder_call(admin, "PUT", update)
     else:
-        state = _admin_call(admin, "GET", "/api/responder")
-    click.echo(f"answering: {state['spec']}")
+        state = _responder_call(admin, "GET")
+    # The answer came over the network from wherever --admin points: through the text gate.
+    click.echo(f"answering: {safe(state['spec'])}")
     for rule in state.get("rules", []):
-        click.echo(f"rule:      {rule}")
+        click.echo(f"rule:      {safe(str(rule))}")
