@@ -9,9 +9,9 @@ import time
 # Tab underlines and scrolling animate by default; tests want the end state at once.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
-import aiohttp  # noqa: E402
-import pytest  # noqa: E402
-from click.testing import CliRunner, Result  # noqa: E402
+import aiohttp
+import pytest
+from click.testing import CliRunner, Result
 
 from hookbin.cli import cli
 from hookbin.responder import Responder

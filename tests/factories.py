@@ -61,5 +61,5 @@ def schedule(starts: list[float], offsets: list[float], statuses: list[int], **k
     return [
         attempt(start + offset, f"CUST-{i}", n, status=status, **kw)
         for i, start in enumerate(starts)
-        for n, (offset, status) in enumerate(zip(offsets, statuses), 1)
+        for n, (offset, status) in enumerate(zip(offsets, statuses, strict=True), 1)
     ]

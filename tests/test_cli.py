@@ -74,6 +74,5 @@ def test_version_ls_and_show_import_neither_aiohttp_nor_textual(db_with_one):
 
 
 def test_python_dash_m_hookbin_runs_the_same_cli():
-    result = subprocess.run([sys.executable, "-m", "hookbin", "--version"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([sys.executable, "-m", "hookbin", "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout == f"hookbin, version {__version__}\n"

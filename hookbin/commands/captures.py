@@ -34,8 +34,16 @@ def _status_word(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--status", default=None, callback=_status_word, help="Only this status answered: 503 or 5xx.")
 @click.option("--grep", "text", default=None, help="Only captures containing this text.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture (NDJSON).")
-def ls_command(db: str, limit: int, offset: int, method: str | None, path: str | None,
-               status: str | None, text: str | None, as_json: bool) -> None:
+def ls_command(
+    db: str,
+    limit: int,
+    offset: int,
+    method: str | None,
+    path: str | None,
+    status: str | None,
+    text: str | None,
+    as_json: bool,
+) -> None:
     """List captures, newest first: time, method, path, status answered, size, attempt,
     delivery (a short key; attempts of one delivery share it), Segmanta survey name, id.
 

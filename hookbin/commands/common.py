@@ -7,9 +7,10 @@ store is imported only when a command opens it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import click
 
@@ -71,8 +72,9 @@ def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
     from hookbin.store.sqlite import MEMORY
 
     if not create and db != MEMORY and not os.path.exists(db):
-        raise Failure(f"no database at {db}: nothing has been caught there (hookbin serve creates it)",
-                      ExitStatus.STORE)
+        raise Failure(
+            f"no database at {db}: nothing has been caught there (hookbin serve creates it)", ExitStatus.STORE
+        )
     try:
         store = open_store(db)
     except StoreError as exc:

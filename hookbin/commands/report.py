@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -40,7 +40,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a time as the user reads clocks: local
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _since_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -53,7 +53,10 @@ def _since_option(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 since_option = click.option(
-    "--since", default=None, callback=_since_option, metavar="10m|ISO-TIME",
+    "--since",
+    default=None,
+    callback=_since_option,
+    metavar="10m|ISO-TIME",
     help="Only captures from this long ago (10m, 2h) or since this time (2026-03-01T14:05).",
 )
 
@@ -70,20 +73,46 @@ def _load(db: str, since: datetime | None) -> list[Delivery]:
 @click.command("report", context_settings=CONTEXT)
 @db_option
 @since_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="How to print the report.")
-@click.option("--expect-max-attempts", type=click.IntRange(1), default=None, metavar="N",
-              help="Fail if any delivery took more than N attempts.")
-@click.option("--expect-min-attempts", type=click.IntRange(1), default=None, metavar="N",
-              help="Fail if a delivery never accepted was tried fewer than N times.")
-@click.option("--expect-retry-after-honoured", is_flag=True,
-              help="Fail unless every retry after a Retry-After waited that long (0.5 s tolerance).")
-@click.option("--expect-stop-after-success", is_flag=True,
-              help="Fail if a delivery was tried again after hookbin answered 2xx.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the report.",
+)
+@click.option(
+    "--expect-max-attempts",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Fail if any delivery took more than N attempts.",
+)
+@click.option(
+    "--expect-min-attempts",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Fail if a delivery never accepted was tried fewer than N times.",
+)
+@click.option(
+    "--expect-retry-after-honoured",
+    is_flag=True,
+    help="Fail unless every retry after a Retry-After waited that long (0.5 s tolerance).",
+)
+@click.option(
+    "--expect-stop-after-success", is_flag=True, help="Fail if a delivery was tried again after hookbin answered 2xx."
+)
 @click.pass_context
 def report_command(
-    ctx: click.Context, db: str, since: datetime | None, fmt: str, expect_max_attempts: int | None,
-    expect_min_attempts: int | None, expect_retry_after_honoured: bool, expect_stop_after_success: bool,
+    ctx: click.Context,
+    db: str,
+    since: datetime | None,
+    fmt: str,
+    expect_max_attempts: int | None,
+    expect_min_attempts: int | None,
+    expect_retry_after_honoured: bool,
+    expect_stop_after_success: bool,
 ) -> None:
     """How each sender retried: attempts, gaps between them, reactions to each answer.
 
@@ -150,8 +179,7 @@ def delivery_block(delivery: Delivery) -> str:
         lines.append(line)
         lines += [f"        {safe(diff_line)}" for diff_line in attempt.diff]
     count = len(delivery.attempts)
-    outcome = (f"accepted at #{delivery.accepted_at_attempt}" if delivery.accepted
-               else "never accepted")
+    outcome = f"accepted at #{delivery.accepted_at_attempt}" if delivery.accepted else "never accepted"
     lines.append(f"  {count} attempt{'s' if count != 1 else ''}, {outcome}")
     return "\n".join(lines)
 
@@ -159,8 +187,9 @@ def delivery_block(delivery: Delivery) -> str:
 @click.command("deliveries", context_settings=CONTEXT)
 @db_option
 @since_option
-@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1),
-              help="Show the newest N deliveries.")
+@click.option(
+    "--limit", "-n", default=50, show_default=True, type=click.IntRange(1), help="Show the newest N deliveries."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery (NDJSON).")
 def deliveries_command(db: str, since: datetime | None, limit: int, as_json: bool) -> None:
     """Each delivery with its attempts: when, the gap since the one before, what hookbin answered.

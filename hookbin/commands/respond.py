@@ -39,7 +39,9 @@ def _responder_call(admin: str, method: str, payload: dict[str, Any] | None = No
     """
     data = None if payload is None else json.dumps(payload).encode("utf-8")
     request = urllib.request.Request(
-        admin.rstrip("/") + "/api/responder", data=data, method=method,
+        admin.rstrip("/") + "/api/responder",
+        data=data,
+        method=method,
         headers={"Content-Type": "application/json"} if data is not None else {},
     )
     try:
@@ -54,19 +56,30 @@ def _responder_call(admin: str, method: str, payload: dict[str, Any] | None = No
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise Failure(f"cannot reach hookbin's control API at {admin}: {reason or type(exc).__name__}") from None
-    if not (isinstance(state, dict) and isinstance(state.get("spec"), str)
-            and isinstance(state.get("rules", []), list)):
+    if not (
+        isinstance(state, dict) and isinstance(state.get("spec"), str) and isinstance(state.get("rules", []), list)
+    ):
         raise _not_the_control_api(admin, f"{status} with something else")
     return state
 
 
 @click.command("respond", context_settings=CONTEXT)
 @click.argument("spec", required=False)
-@click.option("--rule", "rules", multiple=True, metavar="'[METHOD] GLOB => SPEC'",
-              help="Replace the rules with these. Repeatable.")
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="'[METHOD] GLOB => SPEC'",
+    help="Replace the rules with these. Repeatable.",
+)
 @click.option("--clear-rules", is_flag=True, help="Remove every rule.")
-@click.option("--admin", default=DEFAULT_ADMIN, show_default=True, envvar="HOOKBIN_ADMIN",
-              help="The running hookbin's control API.")
+@click.option(
+    "--admin",
+    default=DEFAULT_ADMIN,
+    show_default=True,
+    envvar="HOOKBIN_ADMIN",
+    help="The running hookbin's control API.",
+)
 def respond_command(spec: str | None, rules: tuple[str, ...], clear_rules: bool, admin: str) -> None:
     """Change what a running hookbin answers, from another shell.
 

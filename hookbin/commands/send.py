@@ -36,6 +36,7 @@ EVENTS = ("question", "survey")
 MAX_SAMPLE_VARIANTS = 1000
 """Distinct copies of a built-in sample made for --count; later deliveries reuse them in turn."""
 
+
 def _warn(message: str) -> None:
     click.echo(f"hookbin: warning: {message}", err=True)
 
@@ -60,8 +61,7 @@ def _schedule(ctx: click.Context, param: click.Parameter, value: str) -> list[fl
             delays.append(parse_duration(part.strip()))
         except ValueError:
             raise click.BadParameter(
-                f"bad schedule {value!r}: {part.strip()!r} is not a wait; write e.g. 5s,30s,2m, "
-                "or '' for no retries"
+                f"bad schedule {value!r}: {part.strip()!r} is not a wait; write e.g. 5s,30s,2m, or '' for no retries"
             ) from None
     return delays
 
@@ -139,9 +139,7 @@ def _read_payload(path: str) -> bytes:
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as exc:
-        raise click.BadParameter(
-            f"cannot read {path}: {exc.strerror or exc}", param_hint="'--payload'"
-        ) from None
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror or exc}", param_hint="'--payload'") from None
 
 
 def _captured(capture_ids: tuple[str, ...], db: str) -> list[Capture]:
@@ -210,37 +208,94 @@ async def _countdown(seconds: float) -> None:
 
 
 @click.command("send", context_settings=CONTEXT)
-@click.option("--to", "to", required=True, callback=_url, metavar="URL",
-              help="The receiver to deliver to (http:// or https://).")
-@click.option("--event", type=click.Choice(EVENTS), default="survey", show_default=True,
-              help="Which built-in Segmanta sample: On Question or On Survey Completion.")
-@click.option("--payload", "payload_files", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, readable=True), metavar="FILE",
-              help="Send this file's bytes instead of the sample. Repeatable: deliveries take turns.")
-@click.option("--from-capture", "capture_ids", multiple=True, metavar="ID",
-              help="Send the body of a stored capture instead of the sample. Repeatable.")
+@click.option(
+    "--to", "to", required=True, callback=_url, metavar="URL", help="The receiver to deliver to (http:// or https://)."
+)
+@click.option(
+    "--event",
+    type=click.Choice(EVENTS),
+    default="survey",
+    show_default=True,
+    help="Which built-in Segmanta sample: On Question or On Survey Completion.",
+)
+@click.option(
+    "--payload",
+    "payload_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    metavar="FILE",
+    help="Send this file's bytes instead of the sample. Repeatable: deliveries take turns.",
+)
+@click.option(
+    "--from-capture",
+    "capture_ids",
+    multiple=True,
+    metavar="ID",
+    help="Send the body of a stored capture instead of the sample. Repeatable.",
+)
 @db_option
-@click.option("--count", "-n", default=1, show_default=True, type=click.IntRange(1, 10_000),
-              help="How many deliveries, sent one after another.")
-@click.option("--retry", "retry", default=DEFAULT_SCHEDULE, show_default=True, callback=_schedule,
-              metavar="SCHEDULE", help="Waits before retry 1, 2, ... after a failure; '' for none.")
-@click.option("--timeout", default="10s", show_default=True, callback=_timeout, metavar="DURATION",
-              help="How long an attempt may take before it counts as failed.")
-@click.option("--header", "-H", "headers", multiple=True, callback=_header_lines, metavar="'NAME: VALUE'",
-              help="Add a request header (replaces a default of the same name). Repeatable.")
-@click.option("--sign", "secret", default=None, callback=_secret, envvar="HOOKBIN_SIGN_SECRET",
-              metavar="SECRET",
-              help="Sign each attempt the Standard Webhooks way. A whsec_<base64> secret keys with the "
-                   "decoded bytes, as in every Standard Webhooks library; any other SECRET keys with its "
-                   "UTF-8 bytes: Webhook(SECRET.encode()) in the standardwebhooks package. If your "
-                   "receiver passes a str without whsec_ to Webhook(), that str is base64: give "
-                   "--sign whsec_<it>.")
+@click.option(
+    "--count",
+    "-n",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="How many deliveries, sent one after another.",
+)
+@click.option(
+    "--retry",
+    "retry",
+    default=DEFAULT_SCHEDULE,
+    show_default=True,
+    callback=_schedule,
+    metavar="SCHEDULE",
+    help="Waits before retry 1, 2, ... after a failure; '' for none.",
+)
+@click.option(
+    "--timeout",
+    default="10s",
+    show_default=True,
+    callback=_timeout,
+    metavar="DURATION",
+    help="How long an attempt may take before it counts as failed.",
+)
+@click.option(
+    "--header",
+    "-H",
+    "headers",
+    multiple=True,
+    callback=_header_lines,
+    metavar="'NAME: VALUE'",
+    help="Add a request header (replaces a default of the same name). Repeatable.",
+)
+@click.option(
+    "--sign",
+    "secret",
+    default=None,
+    callback=_secret,
+    envvar="HOOKBIN_SIGN_SECRET",
+    metavar="SECRET",
+    help="Sign each attempt the Standard Webhooks way. A whsec_<base64> secret keys with the "
+    "decoded bytes, as in every Standard Webhooks library; any other SECRET keys with its "
+    "UTF-8 bytes: Webhook(SECRET.encode()) in the standardwebhooks package. If your "
+    "receiver passes a str without whsec_ to Webhook(), that str is base64: give "
+    "--sign whsec_<it>.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per attempt, then a summary (NDJSON).")
 @click.pass_context
 def send_command(
-    ctx: click.Context, to: str, event: str, payload_files: tuple[str, ...], capture_ids: tuple[str, ...],
-    db: str, count: int, retry: list[float], timeout: float, headers: list[tuple[str, str]],
-    secret: str | None, as_json: bool,
+    ctx: click.Context,
+    to: str,
+    event: str,
+    payload_files: tuple[str, ...],
+    capture_ids: tuple[str, ...],
+    db: str,
+    count: int,
+    retry: list[float],
+    timeout: float,
+    headers: list[tuple[str, str]],
+    secret: str | None,
+    as_json: bool,
 ) -> None:
     """Deliver webhooks to your receiver the way a sender does: POST, retry, give up.
 
@@ -271,8 +326,10 @@ def send_command(
         captures = _captured(capture_ids, db) if capture_ids else []
         for capture in captures:
             if capture.truncated:
-                _warn(f"capture {capture.id} was cut at {format_size(len(capture.body))} "
-                      f"of {format_size(capture.body_size)}; sending what was kept")
+                _warn(
+                    f"capture {capture.id} was cut at {format_size(len(capture.body))} "
+                    f"of {format_size(capture.body_size)}; sending what was kept"
+                )
             payloads.append(capture.body)
         # A capture's own Content-Type is the honest one to replay (Segmanta's is JSON anyway).
         types = {header_get(c.headers, "content-type") or "" for c in captures}
@@ -284,8 +341,13 @@ def send_command(
         payloads = sample_variants(sample_bytes(event), count)
         label = f"the {event} sample"
     options = SendOptions(
-        to=to, payloads=payloads, count=count, retry=retry, timeout=timeout,
-        headers=headers, sign_secret=secret,
+        to=to,
+        payloads=payloads,
+        count=count,
+        retry=retry,
+        timeout=timeout,
+        headers=headers,
+        sign_secret=secret,
     )
     if not as_json:
         schedule = ", ".join(format_duration(d) for d in retry) if retry else "none"
@@ -309,4 +371,3 @@ def send_command(
     else:
         _emit(summary_line(report))
     ctx.exit(ExitStatus.OK if report.ok else ExitStatus.ERROR)
-

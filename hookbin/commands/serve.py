@@ -14,8 +14,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import click
 
@@ -37,8 +38,13 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 
 def _build_responder(
-    respond: str, rules: tuple[str, ...], body: str | None, body_file: str | None,
-    content_type: str | None, headers: tuple[str, ...], seed: int | None,
+    respond: str,
+    rules: tuple[str, ...],
+    body: str | None,
+    body_file: str | None,
+    content_type: str | None,
+    headers: tuple[str, ...],
+    seed: int | None,
 ) -> Responder:
     try:
         spec = parse_spec(respond)
@@ -62,44 +68,107 @@ def _build_responder(
             content_type = mimetypes.guess_type(body_file)[0] or "application/octet-stream"
     if payload is not None and content_type is None:
         content_type = "text/plain; charset=utf-8"
-    return Responder(
-        spec, parsed_rules, body=payload, content_type=content_type, headers=parsed_headers, seed=seed
-    )
+    return Responder(spec, parsed_rules, body=payload, content_type=content_type, headers=parsed_headers, seed=seed)
 
 
 @click.command("serve", context_settings=CONTEXT)
-@click.option("--host", default=DEFAULT_HOST, show_default=True, envvar="HOOKBIN_HOST",
-              help="Address to listen on; 0.0.0.0 exposes hookbin to your network.")
-@click.option("--port", "-p", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
-              envvar="HOOKBIN_PORT", help="Catcher port; 0 picks a free one and prints it.")
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    envvar="HOOKBIN_HOST",
+    help="Address to listen on; 0.0.0.0 exposes hookbin to your network.",
+)
+@click.option(
+    "--port",
+    "-p",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    envvar="HOOKBIN_PORT",
+    help="Catcher port; 0 picks a free one and prints it.",
+)
 @db_option
-@click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, callback=_size,
-              envvar="HOOKBIN_MAX_BODY", help="Largest body kept whole (512k, 2m); larger ones get 413.")
-@click.option("--respond", "-r", default="200", show_default=True, envvar="HOOKBIN_RESPOND",
-              help="What to answer, e.g. 503 or '500,500,200' (see README: response specs).")
-@click.option("--rule", "rules", multiple=True, metavar="'[METHOD] GLOB => SPEC'",
-              help="Answer matching requests differently; first match wins. Repeatable.")
+@click.option(
+    "--max-body",
+    default=DEFAULT_MAX_BODY,
+    show_default=True,
+    callback=_size,
+    envvar="HOOKBIN_MAX_BODY",
+    help="Largest body kept whole (512k, 2m); larger ones get 413.",
+)
+@click.option(
+    "--respond",
+    "-r",
+    default="200",
+    show_default=True,
+    envvar="HOOKBIN_RESPOND",
+    help="What to answer, e.g. 503 or '500,500,200' (see README: response specs).",
+)
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="'[METHOD] GLOB => SPEC'",
+    help="Answer matching requests differently; first match wins. Repeatable.",
+)
 @click.option("--body", default=None, help="Response body text.")
-@click.option("--body-file", default=None, type=click.Path(dir_okay=False),
-              help="Response body from a file (content type from its extension).")
+@click.option(
+    "--body-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Response body from a file (content type from its extension).",
+)
 @click.option("--content-type", default=None, help="Content type of --body/--body-file.")
-@click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
-              help="Add a response header. Repeatable.")
-@click.option("--seed", type=int, default=None, envvar="HOOKBIN_SEED",
-              help="Seed for chance specs such as '30% 503', for repeatable runs.")
-@click.option("--delivery-key", default=None, envvar="HOOKBIN_DELIVERY_KEY", metavar="header:NAME|json:PATH",
-              help="Where a delivery's id is, when the sender's is not a known one.")
-@click.option("--admin-port", type=click.IntRange(0, 65535), default=None, envvar="HOOKBIN_ADMIN_PORT",
-              help="Control API port on 127.0.0.1 [default: port + 1]; 0 disables it.")
-@click.option("--public-url", default=None, envvar="HOOKBIN_PUBLIC_URL",
-              help="Your tunnel's URL (ngrok, cloudflared), shown in the TUI as the one to paste into Segmanta.")
+@click.option(
+    "--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'", help="Add a response header. Repeatable."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    envvar="HOOKBIN_SEED",
+    help="Seed for chance specs such as '30% 503', for repeatable runs.",
+)
+@click.option(
+    "--delivery-key",
+    default=None,
+    envvar="HOOKBIN_DELIVERY_KEY",
+    metavar="header:NAME|json:PATH",
+    help="Where a delivery's id is, when the sender's is not a known one.",
+)
+@click.option(
+    "--admin-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="HOOKBIN_ADMIN_PORT",
+    help="Control API port on 127.0.0.1 [default: port + 1]; 0 disables it.",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    envvar="HOOKBIN_PUBLIC_URL",
+    help="Your tunnel's URL (ngrok, cloudflared), shown in the TUI as the one to paste into Segmanta.",
+)
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve_command(
-    host: str, port: int, db: str, max_body: int, respond: str, rules: tuple[str, ...],
-    body: str | None, body_file: str | None, content_type: str | None, headers: tuple[str, ...],
-    seed: int | None, delivery_key: str | None, admin_port: int | None, public_url: str | None,
-    no_tui: bool, as_json: bool,
+    host: str,
+    port: int,
+    db: str,
+    max_body: int,
+    respond: str,
+    rules: tuple[str, ...],
+    body: str | None,
+    body_file: str | None,
+    content_type: str | None,
+    headers: tuple[str, ...],
+    seed: int | None,
+    delivery_key: str | None,
+    admin_port: int | None,
+    public_url: str | None,
+    no_tui: bool,
+    as_json: bool,
 ) -> None:
     """Catch webhooks: accept any method on any path, store it, answer as configured.
 
@@ -196,8 +265,14 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
 
     # Bind before the TUI takes the terminal, so a taken port stays one line.
     async with _listening(store, responder, **options) as server:
-        app = HookbinApp(store, responder, url=server.url, admin_url=server.admin_url, public_url=public_url,
-                         export_dir=default_db_path().parent / "exports")
+        app = HookbinApp(
+            store,
+            responder,
+            url=server.url,
+            admin_url=server.admin_url,
+            public_url=public_url,
+            export_dir=default_db_path().parent / "exports",
+        )
         unroute = route_parser_errors(app.notice)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
         signal.signal(signal.SIGHUP, _hangup_handler(store))

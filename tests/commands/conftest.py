@@ -18,7 +18,10 @@ HOOKBIN = [sys.executable, "-m", "hookbin"]
 
 def _run(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*HOOKBIN, *args], capture_output=True, text=True, timeout=timeout,
+        [*HOOKBIN, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -29,7 +32,9 @@ class Served:
     def __init__(self, *args: str, env: dict | None = None) -> None:
         self.proc = subprocess.Popen(
             [*HOOKBIN, "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         line = self.proc.stderr.readline()

@@ -20,8 +20,16 @@ def filled_db(tmp_path) -> Path:
     with open_store(db) as store:
         store.add(tcapture(seq=1, path="/segmanta/a", status=503, attempt=1, delivery_key="k"))
         store.add(tcapture(seq=2, path="/other", method="GET", body=b"", headers=(), status=200))
-        store.add(tcapture(seq=3, path="/segmanta/a", body=b'{"survey_id": 5,', status=200, attempt=2,
-                           headers=(("Content-Type", "application/json"), ("X-Evil", "[red]\x1b[2J"))))
+        store.add(
+            tcapture(
+                seq=3,
+                path="/segmanta/a",
+                body=b'{"survey_id": 5,',
+                status=200,
+                attempt=2,
+                headers=(("Content-Type", "application/json"), ("X-Evil", "[red]\x1b[2J")),
+            )
+        )
     return db
 
 
@@ -45,8 +53,10 @@ def test_ls_reads_the_database_named_by_hookbin_db(filled_db, invoke):
 def test_ls_bad_status_is_a_usage_error(filled_db, invoke):
     result = invoke("ls", "--db", str(filled_db), "--status", "huh")
     assert result.exit_code == ExitStatus.USAGE
-    assert result.stderr == ("hookbin: error: Invalid value for '--status': bad status filter 'huh': "
-                             "use e.g. 503 or 5xx (see `hookbin ls --help`)\n")
+    assert result.stderr == (
+        "hookbin: error: Invalid value for '--status': bad status filter 'huh': "
+        "use e.g. 503 or 5xx (see `hookbin ls --help`)\n"
+    )
 
 
 def test_show_renders_headers_body_and_answer_safely(filled_db, invoke):
@@ -75,8 +85,16 @@ def test_ls_shows_delivery_and_survey_columns_and_show_summarises(tmp_path, invo
     db = tmp_path / "c.db"
     with open_store(db) as store:
         for seq, attempt in ((1, 1), (2, 2)):
-            store.add(tcapture(seq=seq, path="/segmanta/csat", body=sample_bytes("survey"), attempt=attempt,
-                               delivery_key="sha256:1696daea75797a7e", delivery_source="hash"))
+            store.add(
+                tcapture(
+                    seq=seq,
+                    path="/segmanta/csat",
+                    body=sample_bytes("survey"),
+                    attempt=attempt,
+                    delivery_key="sha256:1696daea75797a7e",
+                    delivery_source="hash",
+                )
+            )
     rows = invoke("ls", "--db", str(db)).stdout.splitlines()
     assert all("1696daea " in row and "Customer Satisfaction Survey" in row for row in rows)
     assert ["#2" in rows[0], "#1" in rows[1]] == [True, True]
@@ -85,17 +103,24 @@ def test_ls_shows_delivery_and_survey_columns_and_show_summarises(tmp_path, invo
     assert "Custom params: crm_id=CUST-1042" in page
 
 
-@pytest.mark.parametrize("command", [
-    ["ls"], ["show", "abcd"], ["report"], ["deliveries"],
-    ["send", "--to", "http://127.0.0.1:1/", "--from-capture", "abcd"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ls"],
+        ["show", "abcd"],
+        ["report"],
+        ["deliveries"],
+        ["send", "--to", "http://127.0.0.1:1/", "--from-capture", "abcd"],
+    ],
+)
 def test_read_commands_refuse_a_missing_database_without_creating_it(tmp_path, invoke, command):
     db = tmp_path / "does-not-exist.db"
     result = invoke(*command, "--db", str(db))
     assert result.exit_code == ExitStatus.STORE
     assert result.stdout == ""
-    assert result.stderr == (f"hookbin: error: no database at {db}: nothing has been caught there "
-                             "(hookbin serve creates it)\n")
+    assert result.stderr == (
+        f"hookbin: error: no database at {db}: nothing has been caught there (hookbin serve creates it)\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

@@ -38,7 +38,8 @@ def test_serve_json_prints_only_ndjson_on_stdout(tmp_path, serve):
     assert code == 0, err
     objects = [json.loads(line) for line in out.splitlines()]
     assert [(o["path"], o["body"], o["body_encoding"]) for o in objects] == [
-        ("/a", "one", "utf-8"), ("/b", "/wA=", "base64"),
+        ("/a", "one", "utf-8"),
+        ("/b", "/wA=", "base64"),
     ]
     assert objects[0]["response"]["status"] == 200
 
@@ -48,7 +49,7 @@ def test_malformed_http_is_refused_with_one_line_not_a_traceback(tmp_path, serve
     answer = served.send_raw(b"GET /\x1b]52;c;aGk=\x07 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.0 400")
     status, _ = served.post("/after", b"still fine")
-    code, out, err = served.stop()
+    code, _, err = served.stop()
     assert status == 200 and code == 0
     assert "Traceback" not in err and "\x1b" not in err
     refused = [line for line in err.splitlines() if "refused" in line]
@@ -59,8 +60,10 @@ def test_hostile_header_is_escaped_in_show(tmp_path, serve, invoke):
     db = tmp_path / "c.db"
     served = serve("--no-tui", "--db", str(db))
     # C1 CSI (U+009B) and a right-to-left override, both legal bytes in a header value.
-    served.send_raw(b"POST /h HTTP/1.1\r\nHost: x\r\nX-Evil: a\xc2\x9b2Jb\xe2\x80\xaec[/x]\r\n"
-                    b"Content-Length: 4\r\nConnection: close\r\n\r\n\x1b[2J")
+    served.send_raw(
+        b"POST /h HTTP/1.1\r\nHost: x\r\nX-Evil: a\xc2\x9b2Jb\xe2\x80\xaec[/x]\r\n"
+        b"Content-Length: 4\r\nConnection: close\r\n\r\n\x1b[2J"
+    )
     assert served.stop()[0] == 0
     out = invoke("show", "--db", str(db), invoke("ls", "--db", str(db)).stdout.split()[-1]).stdout
     assert re.search(r"X-Evil +a\\x9b2Jb\\u202ec\[/x\]\n", out)
@@ -150,8 +153,19 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, serve):
 def test_body_file_and_headers_shape_the_answer(tmp_path, serve, invoke):
     page = tmp_path / "answer.xml"
     page.write_text("<ok/>")
-    served = serve("--no-tui", "--db", ":memory:", "--respond", "201", "--body-file", str(page),
-                    "--header", "X-Test: one", "--header", "X-Test: two")
+    served = serve(
+        "--no-tui",
+        "--db",
+        ":memory:",
+        "--respond",
+        "201",
+        "--body-file",
+        str(page),
+        "--header",
+        "X-Test: one",
+        "--header",
+        "X-Test: two",
+    )
     request = urllib.request.Request(served.url + "/", data=b"{}", method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201 and response.read() == b"<ok/>"
@@ -171,7 +185,9 @@ def test_delivery_key_option_groups_by_a_json_field(tmp_path, serve, invoke):
     assert (first[0], second[0], code) == (500, 200, 0)
     objects = [json.loads(line) for line in out.splitlines()]
     assert [(o["delivery_key"], o["delivery_source"], o["attempt"]) for o in objects] == [
-        ("R-1", "json:data.ref", 1), ("R-1", "json:data.ref", 2)]
+        ("R-1", "json:data.ref", 1),
+        ("R-1", "json:data.ref", 2),
+    ]
     bad = invoke("serve", "--no-tui", "--db", ":memory:", "--delivery-key", "cookie:x")
     assert bad.exit_code == ExitStatus.USAGE and "bad delivery key 'cookie:x'" in bad.stderr
 
@@ -180,8 +196,10 @@ def test_json_output_escapes_everything_a_terminal_could_act_on(tmp_path, serve,
     db = tmp_path / "c.db"
     served = serve("--json", "--db", str(db))
     # Undecodable bytes, a C1 CSI and a bidi override: legal in a header value.
-    served.send_raw(b"POST /j HTTP/1.1\r\nHost: x\r\nX-Evil: \xff\xc2\x9b2J\xe2\x80\xae\r\n"
-                    b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+    served.send_raw(
+        b"POST /j HTTP/1.1\r\nHost: x\r\nX-Evil: \xff\xc2\x9b2J\xe2\x80\xae\r\n"
+        b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
     code, out, _ = served.stop()
     assert code == 0
     shown = invoke("show", "--json", "--db", str(db), json.loads(out)["id"]).stdout
