@@ -30,6 +30,10 @@ COMMANDS = {
 """Command name -> `module:attribute` of its click command, in the order help lists them."""
 
 
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+"""What click 8.2+ raises for a group run without a command; older clicks print the help themselves."""
+
+
 class HookbinGroup(click.Group):
     """The `hookbin` group: commands load lazily (click's LazyGroup pattern), errors are one line."""
 
@@ -64,6 +68,9 @@ class HookbinGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             result = super().main(args, prog_name or "hookbin", complete_var, standalone_mode=False, **extra)
+        except _NO_ARGS_IS_HELP as exc:  # a bare `hookbin`: the help, as click shows it
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             message = exc.format_message()
             if isinstance(exc, click.UsageError) and exc.ctx is not None:

@@ -31,6 +31,13 @@ def test_every_command_is_found_where_the_table_says():
         assert isinstance(command, click.Command) and command.name == name
 
 
+def test_no_command_shows_the_help_not_an_error(invoke):
+    result = invoke()
+    assert result.exit_code == ExitStatus.USAGE  # click's convention for a group run bare
+    assert result.stderr.startswith("Usage: hookbin [OPTIONS] COMMAND [ARGS]...\n")
+    assert "hookbin: error" not in result.stderr and "Commands:" in result.stderr
+
+
 def test_an_unknown_command_is_one_line(invoke):
     result = invoke("lss")
     assert result.exit_code == ExitStatus.USAGE
