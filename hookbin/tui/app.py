@@ -28,7 +28,7 @@ from textual.widgets.tree import TreeNode
 from hookbin.bodies import decode_capture
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
-from hookbin.export import needs_body_file, to_curl
+from hookbin.export import save_curl
 from hookbin.model import Capture
 from hookbin.responder import Responder, SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
@@ -599,14 +599,8 @@ class HookbinApp(App[None]):
         if capture is None:
             self.notify("select a request first", severity="warning", markup=False)
             return
-        self.export_dir.mkdir(parents=True, exist_ok=True)
-        body_file = self.export_dir / f"{capture.id}.body"
-        command = to_curl(capture, self.url, body_file=str(body_file))
-        if needs_body_file(capture):
-            body_file.write_bytes(capture.body)
-        path = self.export_dir / f"{capture.id}.curl.sh"
-        path.write_bytes(command.encode("utf-8", "surrogateescape") + b"\n")
-        self.copy_to_clipboard(command.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        command, path = save_curl(capture, self.url, self.export_dir)
+        self.copy_to_clipboard(command)
         self.notify(f"curl copied to the clipboard and saved to {path}", markup=False)
 
     def action_copy_body(self) -> None:
