@@ -1,4 +1,4 @@
-"""Parsing and formatting of the durations and sizes users type: `250ms`, `1m30s`, `10MiB`.
+"""Parsing and formatting of durations and sizes: `250ms`, `1m30s`, `10MiB`, and Retry-After values.
 
 Durations are seconds as floats; sizes are whole bytes. Parsing is exact (decimal
 arithmetic), so `parse_duration(format_duration(x)) == x` for every finite `x >= 0`.
@@ -8,16 +8,29 @@ with units `h`, `m`, `s`, `ms`, largest first, each at most once (`1h30m`, `1m30
 `1.5s`, `250ms`). Sizes: a number with an optional unit `k`, `m`, `g` or `t`
 (powers of 1024) and an optional `b` or `ib` suffix (`512k`, `10MiB`, `1.5m`,
 `100`). Both are case-insensitive.
+
+Retry-After (RFC 9110 section 10.2.3) is delay-seconds (ASCII digits, nothing else) or an
+HTTP date in one of the three forms of section 5.6.7; `parse_retry_after` is the one reader
+that the sender simulator and the deliveries view share.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-__all__ = ["parse_duration", "format_duration", "parse_size", "format_size"]
+__all__ = [
+    "HTTP_DATE",
+    "format_duration",
+    "format_size",
+    "parse_duration",
+    "parse_http_date",
+    "parse_retry_after",
+    "parse_size",
+]
 
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _BARE = re.compile(_NUMBER, re.ASCII)
@@ -144,3 +157,73 @@ def format_size(n: int) -> str:
     if value.endswith(".0"):
         value = value[:-2]
     return f"{value} {_SIZE_NAMES[power]}"
+
+
+HTTP_DATE = re.compile(
+    r"""(?:
+        [a-z]{3},[ \t]+[0-9]{1,2}[ \t]+[a-z]{3}[ \t]+[0-9]{4}[ \t]+[0-9]{1,2}:[0-9]{2}:[0-9]{2}[ \t]+gmt
+      | [a-z]{6,9},[ \t]+[0-9]{1,2}-[a-z]{3}-[0-9]{2}[ \t]+[0-9]{1,2}:[0-9]{2}:[0-9]{2}[ \t]+gmt
+      | [a-z]{3}[ \t]+[a-z]{3}[ \t]+[0-9]{1,2}[ \t]+[0-9]{1,2}:[0-9]{2}:[0-9]{2}[ \t]+[0-9]{4}
+    )""",
+    re.ASCII | re.IGNORECASE | re.VERBOSE,
+)
+"""The three HTTP date forms (RFC 9110 section 5.6.7): IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`,
+RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994`. Case and the
+width of spacing are not checked, as recipients are asked to be lenient; the values are."""
+
+_DELAY_SECONDS = re.compile(r"[0-9]+", re.ASCII)
+_DATE_PARTS = re.compile(r"[a-z]+|[0-9]+", re.ASCII)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def parse_http_date(text: str, now: datetime) -> datetime | None:
+    """The moment an HTTP date names, in UTC; None when `text` is not one of the three forms.
+
+    `now` only settles the century of an RFC 850 date's two-digit year: RFC 9110 reads a
+    year more than 50 years ahead of `now` as the most recent past year with those digits.
+    """
+    if not HTTP_DATE.fullmatch(text):
+        return None
+    parts = _DATE_PARTS.findall(text.lower())
+    if parts[1].isalpha():  # asctime: weekday month day hh mm ss year
+        month, day, hour, minute, second, year = parts[1], parts[2], *parts[3:6], parts[6]
+    else:  # IMF-fixdate and RFC 850: weekday day month year hh mm ss gmt
+        day, month, year, hour, minute, second = parts[1], parts[2], parts[3], *parts[4:7]
+    if month not in _MONTHS or int(second) > 60:
+        return None
+    number = int(year)
+    if len(year) == 2:
+        now_year = now.year
+        number += now_year - now_year % 100
+        if number > now_year + 50:
+            number -= 100
+    try:
+        # A leap second (60) is the first moment of the next minute.
+        start = datetime(number, _MONTHS.index(month) + 1, int(day), int(hour), int(minute), tzinfo=timezone.utc)
+        return start + timedelta(seconds=int(second))
+    except (ValueError, OverflowError):
+        return None
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds a Retry-After value asks the sender to wait; None when missing or unreadable.
+
+    The value is delay-seconds, ASCII digits only (no sign, fraction or exponent: `1.5`,
+    `-5` and `+5` are unreadable), or an HTTP date counted from `now`, the moment the
+    answer was sent (a date already past means 0). Spaces and tabs around it are ignored.
+    A naive `now` is taken as UTC.
+    """
+    if value is None:
+        return None
+    text = value.strip(" \t")
+    if _DELAY_SECONDS.fullmatch(text):
+        try:
+            return float(int(text))
+        except (ValueError, OverflowError):  # more digits than int() or a float can hold
+            return None
+    when = parse_http_date(text, now)
+    if when is None:
+        return None
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - now).total_seconds())

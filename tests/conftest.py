@@ -1,10 +1,13 @@
 """Shared fixtures: a real hookbin (catcher + control API) on loopback port 0, an HTTP client,
-and `invoke` to run a hookbin command in-process."""
+`invoke` to run a hookbin command in-process, and the Retry-After cases every reader runs."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.utils import format_datetime
 
 # Tab underlines and scrolling animate by default; tests want the end state at once.
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
@@ -64,3 +67,52 @@ def invoke():
         return runner.invoke(cli, list(args), **kwargs)
 
     return run
+
+
+def _imf(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True)
+
+
+def _rfc850(moment: datetime) -> str:
+    return moment.strftime("%A, %d-%b-%y %H:%M:%S GMT")
+
+
+def _asctime(moment: datetime) -> str:
+    return f"{moment:%a %b} {moment.day:>2} {moment:%H:%M:%S %Y}"
+
+
+RETRY_AFTER_CASES: list[tuple[str, Callable[[datetime], str], float | None]] = [
+    # (id, the header value given the moment of the answer, the seconds it asks for or None)
+    ("seconds", lambda now: "120", 120.0),
+    ("zero", lambda now: "0", 0.0),
+    ("padded", lambda now: " 30 ", 30.0),
+    ("past-the-sender-cap", lambda now: "7200", 7200.0),
+    # Cases the two old parsers disagreed on (deliveries read them with float(), the sender did not):
+    ("fraction", lambda now: "1.5", None),
+    ("plus-sign", lambda now: "+5", None),
+    ("exponent", lambda now: "1e3", None),
+    ("underscore", lambda now: "1_000", None),
+    ("non-ascii-digits", lambda now: "\u0661\u0662", None),
+    # Unreadable for both, before and after:
+    ("negative", lambda now: "-5", None),
+    ("word", lambda now: "soon", None),
+    ("infinity", lambda now: "inf", None),
+    ("too-long", lambda now: "9" * 400, None),
+    # HTTP dates (RFC 9110 section 5.6.7), counted from the answer:
+    ("imf-date", lambda now: _imf(now + timedelta(seconds=90)), 90.0),
+    ("imf-date-past", lambda now: _imf(now - timedelta(seconds=90)), 0.0),
+    ("rfc850-date", lambda now: _rfc850(now + timedelta(seconds=60)), 60.0),
+    ("asctime-date", lambda now: _asctime(now + timedelta(seconds=30)), 30.0),
+    # Both old parsers took any email date; these are not HTTP dates:
+    ("numeric-zone", lambda now: _imf(now + timedelta(seconds=90)).replace("GMT", "+0000"), None),
+    ("no-weekday", lambda now: _imf(now + timedelta(seconds=90))[5:], None),
+]
+
+
+@pytest.fixture(params=RETRY_AFTER_CASES, ids=[case[0] for case in RETRY_AFTER_CASES])
+def retry_after_case(request):
+    """One Retry-After case: (id, value given the answer's moment, seconds asked or None).
+
+    Every reader of Retry-After (the parser, the deliveries view, the sender) runs the same cases.
+    """
+    return request.param

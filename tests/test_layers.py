@@ -8,7 +8,7 @@ import sys
 import pytest
 
 HEADLESS = [
-    "hookbin.model", "hookbin.bodies", "hookbin.deliveries", "hookbin.responder",
+    "hookbin.model", "hookbin.bodies", "hookbin.deliveries", "hookbin.responder", "hookbin.spec",
     "hookbin.durations", "hookbin.textsafe", "hookbin.textout", "hookbin.config", "hookbin.store",
     "hookbin.segmanta", "hookbin.signatures", "hookbin.report", "hookbin.export",
 ]

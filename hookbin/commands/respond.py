@@ -12,7 +12,7 @@ import click
 
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure
 from hookbin.config import DEFAULT_ADMIN
-from hookbin.responder import SpecError, parse_rule, parse_spec
+from hookbin.spec import SpecError, parse_rule, parse_spec
 from hookbin.textsafe import safe
 
 

@@ -24,8 +24,8 @@ from hookbin.client.sender import (
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture, header_get
-from hookbin.responder import SpecError, parse_header_line
 from hookbin.segmanta import sample_bytes
+from hookbin.spec import SpecError, parse_header_line
 from hookbin.signatures import SignatureError, secret_key
 from hookbin.textsafe import safe
 

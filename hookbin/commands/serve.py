@@ -25,7 +25,8 @@ from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, ope
 from hookbin.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
 from hookbin.deliveries import KeySpecError, parse_key_spec
 from hookbin.durations import parse_size
-from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
+from hookbin.responder import Responder
+from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import CapturesAdded, SQLiteStore, StoreEvent
 from hookbin.textout import capture_line
 

@@ -23,7 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from hookbin import __version__
-from hookbin.responder import Responder, SpecError, parse_header_line, parse_rule, parse_spec
+from hookbin.responder import Responder
+from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import Filter, SQLiteStore, StoreError
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}

@@ -30,7 +30,8 @@ from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.export import save_curl
 from hookbin.model import Capture
-from hookbin.responder import Responder, SpecError, parse_spec
+from hookbin.responder import Responder
+from hookbin.spec import SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
 from hookbin.textsafe import safe
 from hookbin.tui import render
