@@ -12,15 +12,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from hookbin.bodies import decode_capture
+from hookbin.durations import parse_retry_after
 from hookbin.model import Capture, Headers, header_get
 
 ID_HEADERS = (
@@ -260,28 +259,6 @@ class Delivery:
         }
 
 
-def retry_after_seconds(value: str | None, answered_at: datetime | None = None) -> float | None:
-    """Seconds a Retry-After value asks for: delta-seconds, or an HTTP date relative to `answered_at`."""
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = None
-    if seconds is not None:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or answered_at is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - answered_at).total_seconds())
-
-
 def _readable_body(capture: Capture) -> str:
     view = decode_capture(capture)
     if view.kind == "binary":
@@ -327,7 +304,7 @@ def _attempts(captures: list[Capture]) -> tuple[Attempt, ...]:
         retry_after = None
         if response is not None:
             answered_at = capture.received_at + timedelta(milliseconds=delay_ms)
-            retry_after = retry_after_seconds(header_get(response.headers, "retry-after"), answered_at)
+            retry_after = parse_retry_after(header_get(response.headers, "retry-after"), answered_at)
         changed = previous is not None and previous.body != capture.body
         attempts.append(
             Attempt(

@@ -12,7 +12,6 @@ from hookbin.deliveries import (
     delivery_key,
     group_deliveries,
     parse_key_spec,
-    retry_after_seconds,
 )
 from hookbin.model import Capture, ResponseGiven
 from tests.factories import BASE_TIME, tcapture
@@ -157,16 +156,14 @@ def test_acceptance_sender_and_answer_details():
     assert not bare.accepted and bare.accepted_at_attempt is None
 
 
-def test_retry_after_as_seconds_or_http_date():
-    assert retry_after_seconds("120") == 120.0
-    assert retry_after_seconds(" 1.5 ") == 1.5
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds("-3") is None
-    answered = BASE_TIME.replace(microsecond=0)
-    date = "Sun, 01 Mar 2026 14:06:09 GMT"  # BASE_TIME is 14:05:09 UTC
-    assert retry_after_seconds(date, answered) == 60.0
-    assert retry_after_seconds(date, answered + timedelta(hours=1)) == 0.0
+def test_retry_after_is_read_from_the_answer_given(retry_after_case):
+    _, make, expected = retry_after_case
+    received = BASE_TIME.replace(microsecond=0)
+    answered = received + timedelta(seconds=2)  # a date counts from the answer, after its delay
+    response = ResponseGiven(status=429, delay_ms=2000, headers=(("Retry-After", make(answered)),))
+    capture = replace(tcapture(response=response), received_at=received)
+    (delivery,) = group_deliveries([capture])
+    assert delivery.attempts[0].retry_after == expected
 
 
 def test_body_change_gives_a_unified_diff_of_the_pretty_json():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from email.utils import formatdate
+from datetime import datetime, timezone
 
 import pytest
 
@@ -17,10 +17,10 @@ from hookbin.client.sender import (
     SendOptions,
     SendReport,
     check_url,
-    parse_retry_after,
     send,
 )
 from hookbin.commands.send import attempt_line
+from hookbin.deliveries import group_deliveries
 from hookbin.model import header_get
 from hookbin.signatures import parse_verifier
 
@@ -192,13 +192,25 @@ async def test_other_bad_options_are_refused():
         await send(SendOptions("http://127.0.0.1:1/", [BODY], sign_secret="whsec_!"), lambda r: None)
 
 
-def test_retry_after_values():
-    now = 1_772_373_909.0
-    assert parse_retry_after("120") == 120
-    assert parse_retry_after(" 0 ") == 0
-    assert parse_retry_after("999999") == MAX_RETRY_AFTER
-    assert parse_retry_after(formatdate(now + 90, usegmt=True), now=now) == 90
-    assert parse_retry_after(formatdate(now - 90, usegmt=True), now=now) == 0
-    assert parse_retry_after(formatdate(now + 86400, usegmt=True), now=now) == MAX_RETRY_AFTER
-    for junk in (None, "", "soon", "-5", "1.5"):
-        assert parse_retry_after(junk, now=now) is None, junk
+async def test_retry_after_cases_as_the_sender_and_the_deliveries_view_read_them(start_hookbin, retry_after_case):
+    _, make, expected = retry_after_case
+    server = await start_hookbin("429,200")
+    value = make(datetime.now(timezone.utc).replace(microsecond=0))
+    server.responder.set_headers([("Retry-After", value)])
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    seen: list[AttemptResult] = []
+    await send(SendOptions(server.url, [BODY], retry=[0.25]), seen.append, sleep=fake_sleep)
+    (attempt,) = group_deliveries(server.store.list())[0].attempts[:1]
+    if expected is None:
+        assert (seen[0].retry_after, waits) == (False, [0.25])
+        assert attempt.retry_after is None
+        return
+    # A date counts from the answer, up to a second after the whole second it was made from.
+    assert seen[0].retry_after is True
+    capped = min(expected, MAX_RETRY_AFTER)
+    assert capped - 2 < waits[0] <= capped
+    assert expected - 2 < attempt.retry_after <= expected

@@ -20,8 +20,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,7 +28,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from hookbin import __version__
-from hookbin.durations import format_duration
+from hookbin.durations import format_duration, parse_retry_after
 from hookbin.signatures import secret_key, sign
 
 __all__ = [
@@ -42,7 +41,6 @@ __all__ = [
     "SendOptions",
     "SendReport",
     "check_url",
-    "parse_retry_after",
     "send",
 ]
 
@@ -178,30 +176,6 @@ def check_url(url: str) -> str:
     return url
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` value (delta seconds or an HTTP date), capped at an hour.
-
-    Returns None for a missing or unreadable value. A date in the past means 0.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isascii() and text.isdigit():
-        seconds = float(int(text))
-    else:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        current = time.time() if now is None else now
-        seconds = max(0.0, when.timestamp() - current)
-    return min(seconds, MAX_RETRY_AFTER)
-
-
 def _check(options: SendOptions) -> None:
     check_url(options.to)
     if not options.payloads:
@@ -305,10 +279,9 @@ async def send(
                 )
                 retries_left = attempt <= len(options.retry)
                 if not result.accepted and retries_left:
-                    wait = parse_retry_after(retry_after_value)
-                    honoured = wait is not None
-                    if wait is None:
-                        wait = options.retry[attempt - 1]
+                    asked = parse_retry_after(retry_after_value, datetime.now(timezone.utc))
+                    honoured = asked is not None
+                    wait = options.retry[attempt - 1] if asked is None else min(asked, MAX_RETRY_AFTER)
                     result = replace(result, next_retry=wait, retry_after=honoured)
                 attempts.append(result)
                 on_attempt(result)
