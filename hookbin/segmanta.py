@@ -3,7 +3,7 @@
 Segmanta posts JSON shaped `{custom_params, results: [question pages], survey_id, survey_name}`
 (see `examples/segmanta/README.md`). Real deliveries are treated loosely: any field may be
 missing, null or of another type, unknown fields and page types appear. Nothing here raises
-for any JSON-like value; odd shapes give generic fallbacks and a warning instead.
+for any value `json.loads` makes; odd shapes give generic fallbacks and a warning instead.
 
 Everything returned is display text built from untrusted input. It is *not* made safe for a
 terminal here: callers pass it through `hookbin.textsafe` like any other sender text.
@@ -13,21 +13,18 @@ Standard library only.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
+
+from hookbin.jsonlines import compact, scalar_text
 
 __all__ = [
     "AnswerSummary",
     "PageSummary",
     "QuestionSummary",
-    "SAMPLES",
     "SegmantaSummary",
     "TYPE_LABELS",
-    "generic_lines",
     "looks_like_segmanta",
-    "sample_bytes",
     "summarize",
     "summary_lines",
     "survey_name_of",
@@ -44,12 +41,6 @@ TYPE_LABELS: dict[str, str] = {
     "MultiRatingQuestionPage": "Multi rating",
 }
 """Human labels for the documented page `type` strings (plus one guessed name)."""
-
-SAMPLES: dict[str, str] = {
-    "question": "segmanta-question.json",
-    "survey": "segmanta-survey.json",
-}
-"""The synthetic sample deliveries shipped in `hookbin/samples/`, by event kind."""
 
 NO_ANSWER_VALUE = "(no answer value)"
 """`AnswerSummary.value_text` for an answer that carries neither item, subject nor value."""
@@ -191,105 +182,17 @@ def looks_like_segmanta(document: Any) -> bool:
 
 def survey_name_of(document: Any) -> str | None:
     """The survey name of a Segmanta delivery (for a column in `hookbin ls`), else None."""
-    try:
-        if not looks_like_segmanta(document):
-            return None
-        name = document.get("survey_name")
-        if isinstance(name, str):
-            return name
-        if isinstance(name, (int, float)) and not isinstance(name, bool):
-            return _number_text(name)
+    if not looks_like_segmanta(document):
         return None
-    except Exception:  # never let a column break a listing
-        return None
+    name = document.get("survey_name")
+    if isinstance(name, str):
+        return name
+    if isinstance(name, (int, float)) and not isinstance(name, bool):
+        return str(name)
+    return None
 
 
 # --------------------------------------------------------------------------- display text
-
-
-def _number_text(value: int | float) -> str:
-    try:
-        return str(value)
-    except ValueError:  # an int past Python's digit limit
-        return f"<integer of {value.bit_length()} bits>"
-
-
-def _scalar_text(value: Any) -> str:
-    """A scalar as JSON writes it (strings unquoted); anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _number_text(value)
-    return _compact(value)
-
-
-def _compact(value: Any, limit: int = 200) -> str:
-    """Compact JSON-like text of any value, bounded in length and depth, never raising."""
-    out: list[str] = []
-    budget = [limit]
-
-    def put(text: str) -> bool:
-        out.append(text)
-        budget[0] -= len(text)
-        return budget[0] > 0
-
-    def walk(node: Any, depth: int) -> bool:
-        if isinstance(node, dict):
-            if depth > 6:
-                return put("{…}")
-            if not put("{"):
-                return False
-            for index, (key, child) in enumerate(node.items()):
-                if index and not put(", "):
-                    return False
-                if not put(_quote(key if isinstance(key, str) else _scalar_text(key)) + ": "):
-                    return False
-                if not walk(child, depth + 1):
-                    return False
-            return put("}")
-        if isinstance(node, (list, tuple)):
-            if depth > 6:
-                return put("[…]")
-            if not put("["):
-                return False
-            for index, child in enumerate(node):
-                if index and not put(", "):
-                    return False
-                if not walk(child, depth + 1):
-                    return False
-            return put("]")
-        if isinstance(node, str):
-            return put(_quote(node[: limit + 1]))
-        if node is None or isinstance(node, (bool, int, float)):
-            return put(_scalar_text(node))
-        return put(_other_text(node))
-
-    try:
-        complete = walk(value, 0)
-    except Exception:  # a hostile object's __repr__, a dict changed while read, ...
-        complete = False
-    text = "".join(out)
-    if not complete or len(text) > limit:
-        text = text[:limit] + "…"
-    return text
-
-
-def _quote(text: str) -> str:
-    try:
-        return json.dumps(text, ensure_ascii=False)
-    except Exception:
-        return '"' + text + '"'
-
-
-def _other_text(value: Any) -> str:
-    try:
-        return str(value)[:200]
-    except Exception:
-        return f"<{type(value).__name__}>"
 
 
 def _kind(value: Any) -> str:
@@ -301,11 +204,7 @@ def _kind(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return type(value).__name__
+    return "an object" if isinstance(value, dict) else "a list"
 
 
 class _Reader:
@@ -322,9 +221,9 @@ class _Reader:
         value = holder.get(key)
         if value is None:
             return None
-        if isinstance(value, (dict, list, tuple)):
+        if isinstance(value, (dict, list)):
             self.warn(f"{where}.{key}: {_kind(value)}, expected a single value")
-        return _scalar_text(value)
+        return scalar_text(value)
 
     def named(self, holder: dict[str, Any], key: str, where: str) -> str | None:
         """An `item` or `subject` object's name (documented `{id, name, tag}`), as text."""
@@ -333,26 +232,24 @@ class _Reader:
             return None
         if isinstance(value, dict):
             name = value.get("name")
-            if isinstance(name, (dict, list, tuple)):
+            if isinstance(name, (dict, list)):
                 self.warn(f"{where}.{key}.name: {_kind(name)}, expected a string")
-                return _compact(name)
+                return compact(name)
             if name is not None:
-                return _scalar_text(name)
+                return scalar_text(name)
             ident = value.get("id")
             self.warn(f"{where}.{key}: no name")
-            if ident is not None and not isinstance(ident, (dict, list, tuple)):
-                return f"{key} {_scalar_text(ident)}"
+            if ident is not None and not isinstance(ident, (dict, list)):
+                return f"{key} {scalar_text(ident)}"
             return f"({key} without a name)"
         self.warn(f"{where}.{key}: {_kind(value)}, expected an object")
-        return _scalar_text(value)
+        return scalar_text(value)
 
     def items(self, holder: dict[str, Any], key: str, where: str) -> list[Any]:
         """`holder[key]` as a list: a lone object is read as a list of one."""
         value = holder.get(key)
         if isinstance(value, list):
             return value
-        if isinstance(value, tuple):
-            return list(value)
         if key not in holder:
             self.warn(f"{where}: no {key}")
         elif isinstance(value, dict):
@@ -393,10 +290,7 @@ class _Reader:
         if not isinstance(value, dict):
             self.warn(f"custom_params: {_kind(value)}, expected an object; ignored")
             return ()
-        return tuple(
-            (key if isinstance(key, str) else _scalar_text(key), _scalar_text(val))
-            for key, val in value.items()
-        )
+        return tuple((key, scalar_text(val)) for key, val in value.items())
 
     def page(self, page: dict[str, Any], where: str) -> PageSummary:
         raw_type = page.get("type")
@@ -449,7 +343,7 @@ class _Reader:
                 answers.append(self.answer(raw, awhere))
             elif isinstance(raw, (str, int, float)):  # bool included: shown as true/false
                 self.warn(f"{awhere}: {_kind(raw)}, not an object; shown as the value")
-                text = _scalar_text(raw)
+                text = scalar_text(raw)
                 answers.append(AnswerSummary(id=None, value_text=text, value=text))
             else:
                 self.warn(f"{awhere}: {_kind(raw)}, not an object; skipped")
@@ -612,93 +506,3 @@ def _append_answers(lines: list[str], question: QuestionSummary, indent: str) ->
         lines.append(f"{indent}(no answers)")
     for answer in question.answers:
         lines.append(indent + _answer_line(answer))
-
-
-# --------------------------------------------------------------------------- any JSON
-
-
-def _key_segment(key: Any) -> str:
-    if isinstance(key, str) and key.isidentifier():
-        return "." + (key if len(key) <= 60 else key[:60] + "…")
-    text = key if isinstance(key, str) else _scalar_text(key)
-    if len(text) > 60:
-        text = text[:60] + "…"
-    return f"[{_quote(text)}]"
-
-
-def _join_path(prefix: str, segment: str) -> str:
-    path = prefix + segment
-    if len(path) > 160:  # keep the start and the end of very deep paths
-        path = path[:50] + "…" + path[-100:]
-    return path
-
-
-def _leaf_text(value: Any, max_value: int) -> str:
-    if isinstance(value, str):
-        text = _quote(value[: max_value + 1])
-    elif isinstance(value, dict):
-        return "{}"
-    elif isinstance(value, (list, tuple)):
-        return "[]"
-    elif value is None or isinstance(value, (bool, int, float)):
-        text = _scalar_text(value)
-    else:
-        text = _other_text(value)
-    if len(text) > max_value:
-        text = text[:max_value] + "…"
-    return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def generic_lines(document: Any, *, max_lines: int = 200, max_value: int = 120) -> list[str]:
-    """A compact `path = value` view of any JSON value (`a.b[0].c = "text"`), depth first.
-
-    Strings are shown JSON-quoted, empty objects and lists as `{}` and `[]`. Values are cut
-    at `max_value` characters; after `max_lines` lines one more says how many were left out.
-    Works iteratively, so any nesting depth is fine. Never raises.
-    """
-    max_lines = max(1, max_lines)
-    lines: list[str] = []
-    hidden = 0
-    # Each stack entry: (path shown so far, value), in reverse so pops go in document order.
-    stack: list[tuple[str, Any]] = [("", document)]
-    try:
-        while stack:
-            path, value = stack.pop()
-            children: list[tuple[str, Any]] = []
-            full = len(lines) >= max_lines  # past the limit: only count leaves, build no paths
-            if isinstance(value, dict) and value:
-                if full:
-                    children = [("", child) for child in value.values()]
-                else:
-                    children = [(_join_path(path, _key_segment(k)), v) for k, v in value.items()]
-            elif isinstance(value, (list, tuple)) and value:
-                if full:
-                    children = [("", child) for child in value]
-                else:
-                    children = [(_join_path(path, f"[{i}]"), v) for i, v in enumerate(value)]
-            if children:
-                stack.extend(reversed(children))
-                continue
-            if len(lines) >= max_lines:
-                hidden += 1
-                continue
-            shown = path[1:] if path.startswith(".") else path
-            lines.append(f"{shown or '(document)'} = {_leaf_text(value, max_value)}")
-    except Exception as exc:  # e.g. a dict changed while read: keep what was made
-        lines.append(f"… (could not read further: {type(exc).__name__})")
-        return lines
-    if hidden:
-        lines.append(f"… {hidden} more {'value' if hidden == 1 else 'values'} not shown")
-    return lines
-
-
-# --------------------------------------------------------------------------- samples
-
-
-def sample_bytes(kind: str) -> bytes:
-    """The bytes of a synthetic sample delivery: `kind` is `question` or `survey`.
-
-    The samples are built from Segmanta's documented structure, not captured from Segmanta.
-    Raises KeyError for another kind.
-    """
-    return resources.files("hookbin").joinpath("samples", SAMPLES[kind]).read_bytes()

@@ -262,7 +262,7 @@ async def test_report_recovers_the_schedule_of_hookbin_send(start_hookbin):
     """The issue's own experiment: `send --retry` against `serve --respond 503,503,200`, then `report`."""
     from hookbin.client.sender import SendOptions, send
     from hookbin.commands.send import sample_variants
-    from hookbin.segmanta import sample_bytes
+    from hookbin.samples import sample_bytes
 
     server = await start_hookbin("503,503,200")
     options = SendOptions(to=server.url + "/segmanta/csat", payloads=sample_variants(sample_bytes("survey"), 2),

@@ -24,15 +24,15 @@ from hookbin.client.sender import (
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture, header_get
-from hookbin.segmanta import sample_bytes
-from hookbin.spec import SpecError, parse_header_line
+from hookbin.samples import SAMPLES, sample_bytes
 from hookbin.signatures import SignatureError, secret_key
+from hookbin.spec import SpecError, parse_header_line
 from hookbin.textsafe import safe
 
 __all__ = ["attempt_line", "sample_variants", "send_command", "summary_line"]
 
 DEFAULT_SCHEDULE = "5s,30s,2m"
-EVENTS = ("question", "survey")
+EVENTS = tuple(SAMPLES)
 MAX_SAMPLE_VARIANTS = 1000
 """Distinct copies of a built-in sample made for --count; later deliveries reuse them in turn."""
 

@@ -16,7 +16,8 @@ from hookbin.bodies import BodyView, decode_capture
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.model import Capture
-from hookbin.segmanta import generic_lines, summarize, summary_lines
+from hookbin.jsonlines import generic_lines
+from hookbin.segmanta import summarize, summary_lines
 from hookbin.spec import Spec
 from hookbin.textout import body_text, local_time, status_text
 from hookbin.textsafe import safe, safe_bytes

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hookbin.commands.common import ExitStatus
-from hookbin.segmanta import sample_bytes
+from hookbin.samples import sample_bytes
 from hookbin.store import open_store
 from tests.factories import tcapture
 

@@ -13,7 +13,7 @@ from hookbin.client.sender import AttemptResult, DeliveryReport, SendReport
 from hookbin.commands.common import ExitStatus
 from hookbin.commands.send import attempt_line, sample_variants, summary_line
 from hookbin.model import header_get
-from hookbin.segmanta import sample_bytes
+from hookbin.samples import sample_bytes
 from hookbin.signatures import parse_verifier
 from hookbin.store import open_store
 from tests.factories import tcapture
