@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 from hookbin.bodies import decode_capture
 from hookbin.durations import parse_retry_after
-from hookbin.model import Capture, Headers, header_get
+from hookbin.model import DROPS, Capture, Headers, header_get, outcome_text
 
 ID_HEADERS = (
     "webhook-id",  # Standard Webhooks
@@ -205,6 +205,11 @@ class Attempt:
     """How long hookbin held its answer back (`delay=`, `timeout`)."""
 
     @property
+    def outcome(self) -> str:
+        """What the sender got: the status, `close`/`reset`, or `---` (see `model.outcome_text`)."""
+        return outcome_text(self.status, self.fault)
+
+    @property
     def accepted(self) -> bool:
         """hookbin answered 2xx (and did not drop the connection)."""
         return self.status is not None and 200 <= self.status < 300
@@ -299,7 +304,7 @@ def _attempts(captures: list[Capture]) -> tuple[Attempt, ...]:
     for position, capture in enumerate(captures, 1):
         response = capture.response
         fault = response.fault if response else None
-        status = response.status if response and fault not in ("close", "reset") else None
+        status = response.status if response and fault not in DROPS else None
         delay_ms = response.delay_ms if response else 0.0
         retry_after = None
         if response is not None:

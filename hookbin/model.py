@@ -68,6 +68,18 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+DROPS = ("close", "reset")
+"""The faults that drop the connection, so that the sender gets no status at all."""
+
+
+def outcome_text(status: int | None, fault: str | None) -> str:
+    """What the sender got, in one word: `close` or `reset` for a dropped connection, else
+    the status sent, or `---` when nothing is known."""
+    if fault in DROPS:
+        return fault
+    return "---" if status is None else str(status)
+
+
 def header_get(headers: Headers, name: str, default: str | None = None) -> str | None:
     """The first value of header `name` (case-insensitive), or `default`."""
     lname = name.lower()
@@ -109,6 +121,11 @@ class ResponseGiven:
     """Why hookbin answered so when no spec did, e.g. `body too large`."""
     duration_ms: float = 0.0
     """Time from the request's arrival until the answer was decided and stored."""
+
+    @property
+    def outcome(self) -> str:
+        """`close`/`reset` for a dropped connection, else the status sent (see `outcome_text`)."""
+        return outcome_text(self.status, self.fault)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -182,6 +199,11 @@ class Capture:
     @property
     def content_type(self) -> str:
         return header_get(self.headers, "content-type", "") or ""
+
+    @property
+    def outcome(self) -> str:
+        """What the sender got: the status, `close`/`reset`, or `---` when no answer is recorded."""
+        return self.response.outcome if self.response else outcome_text(None, None)
 
     @property
     def url_path(self) -> str:

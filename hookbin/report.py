@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from hookbin.deliveries import Attempt, Delivery
+from hookbin.model import DROPS
 from hookbin.textout import local_time
 from hookbin.textsafe import safe
 
@@ -50,7 +51,7 @@ def status_class(attempt: Attempt) -> str:
     trickled out (`drip`) is `timeout`, whatever its status, since the sender may have given
     up before seeing it; 410 and 429 have classes of their own.
     """
-    if attempt.fault in ("close", "reset"):
+    if attempt.fault in DROPS:
         return "fault"
     if attempt.delay_ms > 0 or attempt.fault == "drip":
         return "timeout"

@@ -24,15 +24,6 @@ def local_time(moment: datetime, *, date: bool = False) -> str:
     return (local.strftime("%Y-%m-%d ") + text) if date else text
 
 
-def status_text(capture: Capture) -> str:
-    response = capture.response
-    if response is None:
-        return "---"
-    if response.fault in ("close", "reset"):
-        return response.fault
-    return str(response.status)
-
-
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -43,7 +34,7 @@ def capture_line(capture: Capture, *, date: bool = False) -> str:
     attempt = f"#{capture.attempt}" if capture.attempt else ""
     return (
         f"{local_time(capture.received_at, date=date)}  {safe(capture.method, limit=10):<7} "
-        f"{_fit(safe(capture.url_path), PATH_WIDTH):<{PATH_WIDTH}} {status_text(capture):>5}  "
+        f"{_fit(safe(capture.url_path), PATH_WIDTH):<{PATH_WIDTH}} {capture.outcome:>5}  "
         f"{size:>9} {attempt:>4}  {capture.id}"
     )
 
@@ -68,7 +59,7 @@ def list_row(capture: Capture) -> str:
     survey = survey_name_of(json_document(capture)) or ""
     return (
         f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
-        f"{_fit(safe(capture.url_path), 32):<32} {status_text(capture):>5}  "
+        f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  "
         f"{format_size(capture.body_size) + ('!' if capture.truncated else ''):>9} "
         f"{('#' + str(capture.attempt)) if capture.attempt else '':>4}  {short_key(capture.delivery_key):<14} "
         f"{_fit(safe(survey), 28):<28}  {capture.id}"
@@ -102,8 +93,7 @@ def capture_page(capture: Capture) -> str:
     response = capture.response
     if response is not None:
         lines += ["", "Response given"]
-        outcome = status_text(capture)
-        details = [f"status {outcome}"]
+        details = [f"status {response.outcome}"]
         if response.delay_ms:
             details.append(f"after {response.delay_ms / 1000:g}s")
         if response.fault == "drip":

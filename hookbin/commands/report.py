@@ -148,12 +148,6 @@ def report_command(
 
 
 def _answer_text(attempt: Attempt) -> str:
-    if attempt.fault in ("close", "reset"):
-        text = attempt.fault
-    elif attempt.status is None:
-        text = "---"
-    else:
-        text = str(attempt.status)
     extras = []
     if attempt.delay_ms:
         extras.append(f"delay={seconds_text(attempt.delay_ms / 1000)}")
@@ -161,7 +155,7 @@ def _answer_text(attempt: Attempt) -> str:
         extras.append("drip")
     if attempt.retry_after is not None:
         extras.append(f"retry-after={seconds_text(attempt.retry_after)}")
-    return " ".join([text, *extras])
+    return " ".join([attempt.outcome, *extras])
 
 
 def delivery_block(delivery: Delivery) -> str:

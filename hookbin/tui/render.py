@@ -15,11 +15,11 @@ from rich.text import Text
 from hookbin.bodies import BodyView, decode_capture
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
-from hookbin.model import Capture
 from hookbin.jsonlines import generic_lines
+from hookbin.model import Capture, outcome_text
 from hookbin.segmanta import summarize, summary_lines
 from hookbin.spec import Spec
-from hookbin.textout import body_text, local_time, status_text
+from hookbin.textout import body_text, local_time
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_LIMIT = 200
@@ -94,7 +94,7 @@ def row_line(capture: Capture) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(local_time(capture.received_at), style="dim")
     line.append(f"  {safe(capture.method, limit=7):<7} ", style="bold")
-    line.append(f"{status_text(capture):<6}",
+    line.append(f"{capture.outcome:<6}",
                 style=status_style(response.status if response else None, response and response.fault))
     line.append(f" {format_size(capture.body_size):>9} ")
     line.append(f"{'#' + str(attempt) if attempt else '':<4}", style="magenta" if attempt > 1 else "dim")
@@ -191,7 +191,7 @@ def response_view(capture: Capture) -> RenderableType:
         return Text("(no answer recorded)", style="dim")
     out = Text()
     out.append("Answered ", style="bold")
-    out.append(status_text(capture), style=status_style(response.status, response.fault))
+    out.append(response.outcome, style=status_style(response.status, response.fault))
     facts: list[str] = []
     if response.delay_ms:
         facts.append(f"after a delay of {response.delay_ms / 1000:g}s")
@@ -225,9 +225,7 @@ def response_view(capture: Capture) -> RenderableType:
 
 
 def attempt_status(status: int | None, fault: str | None) -> Text:
-    if fault in ("close", "reset"):
-        return Text(fault, style=status_style(None, fault))
-    return Text(str(status) if status is not None else "---", style=status_style(status, fault))
+    return Text(outcome_text(status, fault), style=status_style(status, fault))
 
 
 def delivery_view(delivery: Delivery | None, selected_id: str | None) -> RenderableType:

@@ -173,8 +173,7 @@ class DeliveriesScreen(ModalScreen[str | None]):
         for delivery in self._deliveries:
             gaps = " ".join(f"+{a.since_previous.total_seconds():.1f}s" for a in delivery.attempts
                             if a.since_previous is not None)
-            answers = " ".join(a.fault if a.fault in ("close", "reset") else str(a.status or "---")
-                               for a in delivery.attempts)
+            answers = " ".join(attempt.outcome for attempt in delivery.attempts)
             outcome = (Text(f"accepted #{delivery.accepted_at_attempt}", style="green") if delivery.accepted
                        else Text("not accepted", style="red"))
             table.add_row(
