@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hookbin.durations import parse_size
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_MAX_BODY = "10m"
+"""The body size kept and accepted, as `--max-body` shows it."""
+DEFAULT_MAX_BODY_BYTES = parse_size(DEFAULT_MAX_BODY)
+"""The same limit in bytes, for the server's own default."""
 DEFAULT_ADMIN = "http://127.0.0.1:8081"
-ENV_PREFIX = "HOOKBIN"
 
 
 def default_db_path() -> Path:

@@ -10,6 +10,8 @@ import sqlite3
 import pytest
 from yarl import URL
 
+from hookbin.config import DEFAULT_MAX_BODY, DEFAULT_MAX_BODY_BYTES
+from hookbin.durations import parse_size
 from hookbin.model import ID_LENGTH
 
 
@@ -116,6 +118,16 @@ async def test_body_over_limit_gets_413_and_is_recorded_truncated(start_hookbin,
     assert capture.body_size == 5000
     assert capture.body and body.startswith(capture.body)
     assert capture.response.status == 413
+
+
+async def test_the_default_limit_is_the_one_serve_shows(start_hookbin, http):
+    server = await start_hookbin()
+    assert DEFAULT_MAX_BODY_BYTES == parse_size(DEFAULT_MAX_BODY) == 10 * 1024 * 1024
+    async with http.post(server.url + "/at-limit", data=b"a" * DEFAULT_MAX_BODY_BYTES) as r:
+        assert r.status == 200
+    async with http.post(server.url + "/over", data=b"a" * (DEFAULT_MAX_BODY_BYTES + 1)) as r:
+        assert r.status == 413
+        assert f"{DEFAULT_MAX_BODY_BYTES} byte limit" in (await r.json())["error"]
 
 
 async def test_chunked_body_over_limit_gets_413(start_hookbin, http):

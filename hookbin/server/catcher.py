@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from multidict import CIMultiDict
 
+from hookbin.config import DEFAULT_MAX_BODY_BYTES
 from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
 from hookbin.model import Capture, ResponseGiven, new_id, utcnow
 from hookbin.responder import Decision, Responder
@@ -98,7 +99,7 @@ class Catcher:
         store: SQLiteStore,
         responder: Responder,
         *,
-        max_body: int = 10 * 1024 * 1024,
+        max_body: int = DEFAULT_MAX_BODY_BYTES,
         key_spec: KeySpec | None = None,
         attempts: AttemptCounter | None = None,
     ) -> None:

@@ -12,6 +12,7 @@ from typing import Callable
 
 from aiohttp import web
 
+from hookbin.config import DEFAULT_MAX_BODY_BYTES
 from hookbin.deliveries import AttemptCounter, KeySpec
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
@@ -105,7 +106,7 @@ class HookbinServer:
         host: str = "127.0.0.1",
         port: int = 8080,
         admin_port: int | None = None,
-        max_body: int = 10 * 1024 * 1024,
+        max_body: int = DEFAULT_MAX_BODY_BYTES,
         key_spec: KeySpec | None = None,
     ) -> None:
         self.store = store
