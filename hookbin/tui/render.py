@@ -132,11 +132,8 @@ def json_scalar(value: object) -> Text:
     """A JSON leaf value, coloured by type, cut to one short line."""
     style = ("green" if isinstance(value, str) else "magenta" if isinstance(value, bool) or value is None
              else "yellow")
-    try:
-        shown = json.dumps(value, ensure_ascii=False)
-    except ValueError:  # an integer past Python's digit limit
-        shown = "<huge number>"
-    return Text(safe(shown, limit=200), style=style)
+    # Leaves come from json.loads, so json.dumps can write each one back.
+    return Text(safe(json.dumps(value, ensure_ascii=False), limit=200), style=style)
 
 
 def headers_table(capture: Capture) -> Table:
