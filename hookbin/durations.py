@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
@@ -199,7 +199,7 @@ def parse_http_date(text: str, now: datetime) -> datetime | None:
             number -= 100
     try:
         # A leap second (60) is the first moment of the next minute.
-        start = datetime(number, _MONTHS.index(month) + 1, int(day), int(hour), int(minute), tzinfo=timezone.utc)
+        start = datetime(number, _MONTHS.index(month) + 1, int(day), int(hour), int(minute), tzinfo=UTC)
         return start + timedelta(seconds=int(second))
     except (ValueError, OverflowError):
         return None
@@ -225,5 +225,5 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when is None:
         return None
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())

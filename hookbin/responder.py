@@ -314,7 +314,7 @@ class Responder:
         for callback in callbacks:
             try:
                 callback()
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others ran
+            except Exception as exc:
                 if error is None:
                     error = exc
         if error is not None:

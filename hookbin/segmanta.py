@@ -19,11 +19,11 @@ from typing import Any
 from hookbin.jsonlines import compact, scalar_text
 
 __all__ = [
+    "TYPE_LABELS",
     "AnswerSummary",
     "PageSummary",
     "QuestionSummary",
     "SegmantaSummary",
-    "TYPE_LABELS",
     "looks_like_segmanta",
     "summarize",
     "summary_lines",

@@ -140,8 +140,9 @@ def _seconds(name: str, value: Any) -> float:
     return seconds
 
 
-def _step_problem(status: int, fault: str | None, drip: float, retry_after: str | None,
-                  *, status_given: bool) -> str | None:
+def _step_problem(
+    status: int, fault: str | None, drip: float, retry_after: str | None, *, status_given: bool
+) -> str | None:
     """What is wrong with a step's values, or None. `status_given`: a status was written."""
     if not STATUS_MIN <= status <= STATUS_MAX:
         return f"status {status} is not between {STATUS_MIN} and {STATUS_MAX}"
@@ -192,10 +193,7 @@ def _rule_problem(method: Any, glob: Any) -> str | None:
     if any(char.isspace() for char in glob):
         return f"glob {glob!r} contains whitespace"
     if glob[0] not in "/*?[":
-        return (
-            f"glob {glob!r} never matches: paths start with '/' "
-            f"(write e.g. '{glob} /* => 500' or '/{glob} => 500')"
-        )
+        return f"glob {glob!r} never matches: paths start with '/' (write e.g. '{glob} /* => 500' or '/{glob} => 500')"
     return None
 
 
@@ -227,8 +225,7 @@ class Step:
         object.__setattr__(self, "delay", _seconds("delay", self.delay))
         object.__setattr__(self, "drip", _seconds("drip", self.drip))
         # Built in code, a close/reset step's status can only show it was given by differing from 200.
-        problem = _step_problem(self.status, self.fault, self.drip, self.retry_after,
-                                status_given=self.status != 200)
+        problem = _step_problem(self.status, self.fault, self.drip, self.retry_after, status_given=self.status != 200)
         if problem:
             raise SpecError(f"bad step: {problem}", problem)
         object.__setattr__(self, "text", _step_text(self))
@@ -262,8 +259,9 @@ class Spec:
             if isinstance(chance, bool) or not isinstance(chance, (int, float)):
                 raise TypeError(f"chance must be a number, not {type(chance).__name__}")
             chance = float(chance)
-        problem = _spec_problem(len(steps), self.mode, chance, self.else_step is not None,
-                                mode_given=self.mode != "delivery")
+        problem = _spec_problem(
+            len(steps), self.mode, chance, self.else_step is not None, mode_given=self.mode != "delivery"
+        )
         if problem:
             raise SpecError(f"bad response spec: {problem}", problem)
         object.__setattr__(self, "steps", steps)
@@ -418,17 +416,18 @@ def _parse_step(words: list[str]) -> Step:
             raise _Bad(f"a chance ({word!r}) must start the spec and has no sequence, e.g. '30% 503'")
         else:
             raise _Bad(f"{word!r} {_WORDS_HINT}")
-    problem = _step_problem(200 if status is None else status, fault, drip, retry_after,
-                            status_given=status is not None)
+    problem = _step_problem(
+        200 if status is None else status, fault, drip, retry_after, status_given=status is not None
+    )
     if problem:
         raise _Bad(f"{problem} ({whole!r})")
-    return Step(status=200 if status is None else status, delay=delay or 0.0, fault=fault, drip=drip,
-                retry_after=retry_after)
+    return Step(
+        status=200 if status is None else status, delay=delay or 0.0, fault=fault, drip=drip, retry_after=retry_after
+    )
 
 
 def _spec(steps: list[Step], mode: str | None, chance: float | None = None, else_step: Step | None = None) -> Spec:
-    problem = _spec_problem(len(steps), mode or "delivery", chance, else_step is not None,
-                            mode_given=mode is not None)
+    problem = _spec_problem(len(steps), mode or "delivery", chance, else_step is not None, mode_given=mode is not None)
     if problem:
         raise _Bad(problem)
     return Spec(steps=tuple(steps), mode=mode or "delivery", chance=chance, else_step=else_step)

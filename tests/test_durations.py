@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -18,7 +18,7 @@ from hookbin.durations import (
     parse_size,
 )
 
-NOW = datetime(2026, 3, 1, 14, 5, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 14, 5, 9, tzinfo=UTC)
 
 # --------------------------------------------------------------------------- durations
 
@@ -72,9 +72,7 @@ def test_bad_duration_message_names_the_text():
     assert str(info.value) == "bad duration '2x': use e.g. 250ms, 2s, 1m30s"
 
 
-@pytest.mark.parametrize(
-    "text", ["", "-1s", "-5", "2x", "s", "1e3", "inf", "nan", "1s1m", "1m1m", "1.s", "1 s"]
-)
+@pytest.mark.parametrize("text", ["", "-1s", "-5", "2x", "s", "1e3", "inf", "nan", "1s1m", "1m1m", "1.s", "1 s"])
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError, match="bad duration") as info:
         parse_duration(text)
@@ -162,18 +160,30 @@ def test_parse_retry_after_without_a_header_or_with_a_naive_now():
 
 @pytest.mark.parametrize(
     "text",
-    ["Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
-     "sun, 06 nov 1994 08:49:37 gmt", "Sun, 6 Nov 1994 08:49:37 GMT"],
+    [
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+        "sun, 06 nov 1994 08:49:37 gmt",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+    ],
 )
 def test_the_three_http_date_forms_name_one_moment(text):
-    assert parse_http_date(text, NOW) == datetime(1994, 11, 6, 8, 49, 37, tzinfo=timezone.utc)
+    assert parse_http_date(text, NOW) == datetime(1994, 11, 6, 8, 49, 37, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Sun, 06 Xyz 1994 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
-     "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37 +0000",
-     "1994-11-06T08:49:37Z", "Sun, 06 Nov 0000 08:49:37 GMT"],
+    [
+        "Sun, 06 Xyz 1994 08:49:37 GMT",
+        "Sun, 31 Feb 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 08:49:61 GMT",
+        "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 06 Nov 1994 08:49:37 +0000",
+        "1994-11-06T08:49:37Z",
+        "Sun, 06 Nov 0000 08:49:37 GMT",
+    ],
 )
 def test_other_dates_are_not_http_dates(text):
     assert parse_http_date(text, NOW) is None
@@ -191,4 +201,4 @@ def test_a_leap_second_is_the_next_minute():
 def test_http_date_pattern_matches_where_a_spec_word_starts():
     text = "429 retry-after=Sun, 06 Nov 1994 08:49:37 GMT,200"
     match = HTTP_DATE.match(text, len("429 retry-after="))
-    assert match is not None and text[match.end():] == ",200"
+    assert match is not None and text[match.end() :] == ",200"

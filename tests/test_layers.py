@@ -10,7 +10,8 @@ import pytest
 HEADLESS = [
     "hookbin.model", "hookbin.bodies", "hookbin.deliveries", "hookbin.responder", "hookbin.spec",
     "hookbin.durations", "hookbin.textsafe", "hookbin.textout", "hookbin.config", "hookbin.store",
-    "hookbin.segmanta", "hookbin.jsonlines", "hookbin.samples", "hookbin.signatures", "hookbin.report", "hookbin.export",
+    "hookbin.segmanta", "hookbin.jsonlines", "hookbin.samples", "hookbin.signatures", "hookbin.report",
+    "hookbin.export",
 ]
 
 

@@ -46,10 +46,7 @@ def test_each_rule_keeps_its_own_counters():
 
 def test_per_delivery_sequence_with_interleaved_deliveries():
     responder = Responder("500,500,200")
-    answers = [
-        (key, responder.decide("POST", "/hook", key))
-        for key in ["A", "B", "A", "B", "A", "A"]
-    ]
+    answers = [(key, responder.decide("POST", "/hook", key)) for key in ["A", "B", "A", "B", "A", "A"]]
     assert [(key, d.status) for key, d in answers] == [
         ("A", 500),
         ("B", 500),

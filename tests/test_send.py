@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -195,7 +195,7 @@ async def test_other_bad_options_are_refused():
 async def test_retry_after_cases_as_the_sender_and_the_deliveries_view_read_them(start_hookbin, retry_after_case):
     _, make, expected = retry_after_case
     server = await start_hookbin("429,200")
-    value = make(datetime.now(timezone.utc).replace(microsecond=0))
+    value = make(datetime.now(UTC).replace(microsecond=0))
     server.responder.set_headers([("Retry-After", value)])
     waits: list[float] = []
 
