@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -255,35 +256,38 @@ def hold_write_lock(db: Path) -> sqlite3.Connection:
     return holder
 
 
-def test_a_locked_crm_answers_503_and_the_retry_attaches_once(receiver):
-    crm = receiver("--busy-timeout", "0.1")
-    crm.add_customer("CUST-1042", "Ada Lovelace", "u-88")
-    holder = hold_write_lock(crm.db)
+def send_through_a_lock(db: Path, url: str, while_locked: Callable[[dict[str, Any]], None] | None = None) -> list[Any]:
+    """`hookbin send --retry` the survey to `url` while another writer holds the CRM's lock, released
+    once the first attempt is answered (and `while_locked(first attempt)` has run); the lines it printed."""
+    holder = hold_write_lock(db)
     sender = subprocess.Popen(
-        [
-            *HOOKBIN,
-            "send",
-            "--to",
-            crm.url + "/segmanta",
-            "--payload",
-            str(SURVEY),
-            "--retry",
-            "1s,1s,1s,1s,1s",
-            "--json",
-        ],
+        [*HOOKBIN, "send", "--to", url + "/segmanta", "--payload", str(SURVEY), "--retry", "1s,1s,1s,1s,1s", "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    first = json.loads(sender.stdout.readline())
-    assert (first["attempt"], first["status"], first["accepted"]) == (1, 503, False)
-    assert crm.responses("CUST-1042") == {}  # reads go on meanwhile; nothing was written
-    holder.execute("ROLLBACK")
-    holder.close()
+    try:
+        first = json.loads(sender.stdout.readline())
+        if while_locked:
+            while_locked(first)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
     out, err = sender.communicate(timeout=60)
-    lines = [first, *map(json.loads, out.splitlines())]
     assert sender.returncode == 0, err
+    return [first, *map(json.loads, out.splitlines())]
+
+
+def test_a_locked_crm_answers_503_and_the_retry_attaches_once(receiver):
+    crm = receiver("--busy-timeout", "0.1")
+    crm.add_customer("CUST-1042", "Ada Lovelace", "u-88")
+
+    def first_attempt_wrote_nothing(first: dict[str, Any]) -> None:
+        assert (first["attempt"], first["status"], first["accepted"]) == (1, 503, False)
+        assert crm.responses("CUST-1042") == {}  # reads go on meanwhile; nothing was written
+
+    lines = send_through_a_lock(crm.db, crm.url, first_attempt_wrote_nothing)
     assert statuses(lines)[-1] == 200 and set(statuses(lines)[:-1]) == {503}
     responses = crm.responses("CUST-1042")
     assert len(responses) == 10 and {r["deliveries"] for r in responses.values()} == {1}
@@ -465,33 +469,11 @@ def test_hookbin_forwarding_in_front_of_the_receiver_passes_its_503_to_the_sende
     hookbin_db = tmp_path / "captures.db"
     served = Served("--no-tui", "--db", str(hookbin_db), "--forward", crm.url)
     try:
-        holder = hold_write_lock(crm.db)
-        sender = subprocess.Popen(
-            [
-                *HOOKBIN,
-                "send",
-                "--to",
-                served.url + "/segmanta",
-                "--payload",
-                str(SURVEY),
-                "--retry",
-                "1s,1s,1s,1s,1s",
-                "--json",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        first = json.loads(sender.stdout.readline())
-        holder.execute("ROLLBACK")
-        holder.close()
-        out, err = sender.communicate(timeout=60)
-        assert sender.returncode == 0, err
+        lines = send_through_a_lock(crm.db, served.url)
     finally:
         assert served.stop()[0] == 0
-    assert first["status"] == 503  # the receiver's real answer, so the sender retried
-    assert statuses([json.loads(line) for line in out.splitlines()])[-1] == 200
+    # The receiver's real answer reached the sender, so it retried until the CRM was free.
+    assert statuses(lines)[0] == 503 and statuses(lines)[-1] == 200
     assert len(captured_ids(hookbin_db)) >= 2  # every attempt is kept by hookbin
     responses = crm.responses("CUST-1042")
     assert len(responses) == 10 and {r["deliveries"] for r in responses.values()} == {1}
