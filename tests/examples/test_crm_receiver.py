@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_cli import HOOKBIN, Served, run
+from tests.commands.conftest import HOOKBIN
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "examples" / "crm_receiver" / "app.py"
@@ -99,24 +99,29 @@ def receiver(tmp_path):
         assert "Traceback" not in log, log
 
 
-def send(url: str, *payloads: Path, count: int | None = None, retry: str = "") -> list[dict[str, Any]]:
-    """`hookbin send --json` each payload in turn; the attempt objects, the summary last."""
-    args = [arg for path in payloads for arg in ("--payload", str(path))]
-    result = run(
-        "send",
-        "--to",
-        url + "/segmanta",
-        *args,
-        "--count",
-        str(count or len(payloads)),
-        "--retry",
-        retry,
-        "--json",
-        timeout=60,
-    )
-    lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert lines and lines[-1]["type"] == "summary", result.stderr
-    return lines
+@pytest.fixture
+def deliver(hookbin):
+    """`hookbin send --json` each payload in turn to URL/segmanta; the attempt objects, the summary last."""
+
+    def send(url: str, *payloads: Path, count: int | None = None, retry: str = "") -> list[dict[str, Any]]:
+        args = [arg for path in payloads for arg in ("--payload", str(path))]
+        result = hookbin(
+            "send",
+            "--to",
+            url + "/segmanta",
+            *args,
+            "--count",
+            str(count or len(payloads)),
+            "--retry",
+            retry,
+            "--json",
+            timeout=60,
+        )
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert lines and lines[-1]["type"] == "summary", result.stderr
+        return lines
+
+    return send
 
 
 def statuses(lines: list[dict[str, Any]]) -> list[int | None]:
@@ -141,14 +146,14 @@ def question_deliveries(survey: dict[str, Any], tmp_path: Path) -> list[Path]:
 
 
 @cache
-def hookbin_has(*command: str) -> bool:
+def hookbin_has(hookbin: Callable[..., Any], *command: str) -> bool:
     """Whether this hookbin has a command or option (issue 10 adds replay and serve --forward)."""
-    result = run(*command[:-1], "--help")
+    result = hookbin(*command[:-1], "--help")
     return result.returncode == 0 and command[-1] in result.stdout
 
 
-def needs(*command: str) -> None:
-    if not hookbin_has(*command):
+def needs(hookbin: Callable[..., Any], *command: str) -> None:
+    if not hookbin_has(hookbin, *command):
         pytest.skip(f"`hookbin {' '.join(command)}` is not available in this hookbin yet (issue 10)")
 
 
@@ -162,11 +167,11 @@ def customer_1042(receiver):
 # ------------------------------------------------------------------------------ question types
 
 
-def test_every_question_type_is_attached_in_readable_form(receiver):
+def test_every_question_type_is_attached_in_readable_form(receiver, deliver):
     crm = receiver()
     crm.add_customer("CUST-1042", "Ada Lovelace", "u-88")
     crm.add_customer("CUST-0077", "Grace Hopper", "u-77")  # found by seg_erid: no crm_id in the link
-    lines = send(crm.url, SURVEY, PAYLOADS / "survey-other-shapes.json")
+    lines = deliver(crm.url, SURVEY, PAYLOADS / "survey-other-shapes.json")
     assert statuses(lines) == [200, 200]
 
     ada = crm.responses("CUST-1042")
@@ -204,14 +209,14 @@ def test_every_question_type_is_attached_in_readable_form(receiver):
 # ------------------------------------------------------------------- duplicates and versions
 
 
-def test_question_then_survey_completion_attaches_each_answer_once(customer_1042, tmp_path):
+def test_question_then_survey_completion_attaches_each_answer_once(customer_1042, tmp_path, deliver):
     crm = customer_1042
     survey = json.loads(SURVEY.read_text())
     questions = question_deliveries(survey, tmp_path)
-    assert statuses(send(crm.url, *questions)) == [200] * 8
+    assert statuses(deliver(crm.url, *questions)) == [200] * 8
     assert crm.responses("CUST-1042")[90002]["comment"] == ""
 
-    assert statuses(send(crm.url, SURVEY)) == [200]
+    assert statuses(deliver(crm.url, SURVEY)) == [200]
     responses = crm.responses("CUST-1042")
     assert len(responses) == 10
     assert all(r["deliveries"] == 2 for r in responses.values())
@@ -219,12 +224,12 @@ def test_question_then_survey_completion_attaches_each_answer_once(customer_1042
     assert {k: r["changes"] for k, r in responses.items() if r["changes"]} == {90002: 1}
 
     # A late retry of the question completion is older than what is attached: it changes nothing.
-    assert statuses(send(crm.url, PAYLOADS / "question-channel.json")) == [200]
+    assert statuses(deliver(crm.url, PAYLOADS / "question-channel.json")) == [200]
     channel = crm.responses("CUST-1042")[90002]
     assert (channel["comment"], channel["deliveries"], channel["changes"]) == ("fast", 3, 1)
 
 
-def test_a_later_updated_time_replaces_and_an_earlier_one_does_not(customer_1042, tmp_path):
+def test_a_later_updated_time_replaces_and_an_earlier_one_does_not(customer_1042, tmp_path, deliver):
     crm = customer_1042
     changed = json.loads(SURVEY.read_text())
     answer = changed["results"][0]["questions"][0]["answers"][0]
@@ -232,15 +237,15 @@ def test_a_later_updated_time_replaces_and_an_earlier_one_does_not(customer_1042
     later = tmp_path / "later.json"
     later.write_text(json.dumps(changed))
 
-    assert statuses(send(crm.url, SURVEY, later, SURVEY)) == [200, 200, 200]
+    assert statuses(deliver(crm.url, SURVEY, later, SURVEY)) == [200, 200, 200]
     csat = crm.responses("CUST-1042")[90001]
     assert (csat["answer"], csat["comment"], csat["updated"]) == ("2", "Second thoughts.", answer["updated"])
     assert (csat["deliveries"], csat["changes"]) == (3, 1)
 
 
-def test_retried_deliveries_attach_nothing_twice(customer_1042):
+def test_retried_deliveries_attach_nothing_twice(customer_1042, deliver):
     crm = customer_1042
-    assert statuses(send(crm.url, SURVEY, count=3)) == [200, 200, 200]
+    assert statuses(deliver(crm.url, SURVEY, count=3)) == [200, 200, 200]
     responses = crm.responses("CUST-1042")
     assert len(responses) == 10
     assert {(r["deliveries"], r["changes"]) for r in responses.values()} == {(3, 0)}
@@ -294,24 +299,24 @@ def test_a_locked_crm_answers_503_and_the_retry_attaches_once(receiver):
     assert "503 CRM database" in crm.stop() and "database is locked" in crm.log.read_text()
 
 
-def test_a_missing_crm_database_answers_503_not_2xx(customer_1042):
+def test_a_missing_crm_database_answers_503_not_2xx(customer_1042, deliver):
     crm = customer_1042
     moved = crm.db.with_name("elsewhere.db")
     crm.db.rename(moved)
-    assert statuses(send(crm.url, SURVEY)) == [503]
+    assert statuses(deliver(crm.url, SURVEY)) == [503]
     crm.db.unlink()
     moved.rename(crm.db)
-    assert statuses(send(crm.url, SURVEY)) == [200]
+    assert statuses(deliver(crm.url, SURVEY)) == [200]
     assert len(crm.responses("CUST-1042")) == 10
 
 
 # --------------------------------------------------------------------- never usable: review
 
 
-def test_an_unknown_customer_is_parked_then_attached_once_added(receiver):
+def test_an_unknown_customer_is_parked_then_attached_once_added(receiver, deliver):
     crm = receiver()
     unknown = PAYLOADS / "unknown-customer.json"
-    lines = send(crm.url, unknown)
+    lines = deliver(crm.url, unknown)
     assert statuses(lines) == [202] and lines[-1]["ok"]  # acknowledged: no retry could help
     [parked] = crm.review()
     assert parked["reason"] == 'unknown customer: crm_id "CUST-2001" matches no customer'
@@ -328,7 +333,7 @@ def test_an_unknown_customer_is_parked_then_attached_once_added(receiver):
     assert crm.call("POST", "/review/999/retry")[0] == 404
 
 
-def test_payloads_that_can_never_be_used_are_acknowledged_and_kept(customer_1042, tmp_path):
+def test_payloads_that_can_never_be_used_are_acknowledged_and_kept(customer_1042, tmp_path, deliver):
     crm = customer_1042
     survey = json.loads(SURVEY.read_text())
     no_customer = {**survey, "custom_params": {"utm_source": "mail"}}
@@ -347,7 +352,7 @@ def test_payloads_that_can_never_be_used_are_acknowledged_and_kept(customer_1042
     for name, body in bodies.items():
         (tmp_path / name).write_bytes(body)
 
-    lines = send(crm.url, *(tmp_path / name for name in bodies))
+    lines = deliver(crm.url, *(tmp_path / name for name in bodies))
     assert statuses(lines) == [202, 202, 202, 202, 202, 200] and lines[-1]["ok"]
     parked = {row["reason"].split(":")[0]: row for row in reversed(crm.review())}
     assert list(parked) == [
@@ -368,10 +373,10 @@ def test_payloads_that_can_never_be_used_are_acknowledged_and_kept(customer_1042
     assert "\x1b" not in log and "\u202e" not in log and "\\u001b]52" in log
 
 
-def test_a_body_over_the_limit_is_parked_not_refused(customer_1042, tmp_path):
+def test_a_body_over_the_limit_is_parked_not_refused(customer_1042, tmp_path, deliver):
     huge = tmp_path / "huge.json"
     huge.write_bytes(b" " * (10 * 1024 * 1024) + SURVEY.read_bytes())  # aiohttp alone would answer 413
-    assert statuses(send(customer_1042.url, huge)) == [202]
+    assert statuses(deliver(customer_1042.url, huge)) == [202]
     [parked] = customer_1042.review()
     assert parked["reason"] == "body over 10485760 bytes; the first 10485760 kept"
     assert len(parked["body"]) == 10 * 1024 * 1024
@@ -427,33 +432,33 @@ def test_start_up_errors_are_one_line(tmp_path):
 # ---------------------------------------------------------- replay and forward (issue 10)
 
 
-def captured_ids(db: Path) -> list[str]:
-    result = run("ls", "--json", env={"HOOKBIN_DB": str(db)})
+def captured_ids(hookbin: Callable[..., Any], db: Path) -> list[str]:
+    result = hookbin("ls", "--json", env={"HOOKBIN_DB": str(db)})
     return [json.loads(line)["id"] for line in result.stdout.splitlines()][::-1]
 
 
-def test_replaying_captured_deliveries_into_the_receiver(receiver, tmp_path):
-    needs("replay", "--to")
+def test_replaying_captured_deliveries_into_the_receiver(receiver, tmp_path, hookbin, serve, deliver):
+    needs(hookbin, "replay", "--to")
     crm = receiver("--busy-timeout", "0.1")
     crm.add_customer("CUST-1042", "Ada Lovelace", "u-88")
     hookbin_db = tmp_path / "captures.db"
-    served = Served("--no-tui", "--db", str(hookbin_db))
+    served = serve("--no-tui", "--db", str(hookbin_db))
     try:
-        send(served.url, *question_deliveries(json.loads(SURVEY.read_text()), tmp_path), SURVEY)
+        deliver(served.url, *question_deliveries(json.loads(SURVEY.read_text()), tmp_path), SURVEY)
     finally:
         assert served.stop()[0] == 0
-    ids = captured_ids(hookbin_db)
+    ids = captured_ids(hookbin, hookbin_db)
     assert len(ids) == 9
 
     holder = hold_write_lock(crm.db)
-    locked = run("replay", ids[-1], "--to", crm.url, env={"HOOKBIN_DB": str(hookbin_db)})
+    locked = hookbin("replay", ids[-1], "--to", crm.url, env={"HOOKBIN_DB": str(hookbin_db)})
     holder.execute("ROLLBACK")
     holder.close()
     assert "503" in locked.stdout + locked.stderr, locked.stdout + locked.stderr  # the receiver's answer, shown
     assert crm.responses("CUST-1042") == {}
 
     for capture_id in [*ids, ids[-1]]:  # in order, then the survey completion once more
-        replayed = run("replay", capture_id, "--to", crm.url, env={"HOOKBIN_DB": str(hookbin_db)})
+        replayed = hookbin("replay", capture_id, "--to", crm.url, env={"HOOKBIN_DB": str(hookbin_db)})
         assert replayed.returncode == 0 and "200" in replayed.stdout + replayed.stderr, (
             replayed.stdout + replayed.stderr
         )
@@ -462,18 +467,18 @@ def test_replaying_captured_deliveries_into_the_receiver(receiver, tmp_path):
     assert {r["deliveries"] for r in responses.values()} == {3}
 
 
-def test_hookbin_forwarding_in_front_of_the_receiver_passes_its_503_to_the_sender(receiver, tmp_path):
-    needs("serve", "--forward")
+def test_hookbin_forwarding_in_front_of_the_receiver_passes_its_503_to_the_sender(receiver, tmp_path, hookbin, serve):
+    needs(hookbin, "serve", "--forward")
     crm = receiver("--busy-timeout", "0.1")
     crm.add_customer("CUST-1042", "Ada Lovelace", "u-88")
     hookbin_db = tmp_path / "captures.db"
-    served = Served("--no-tui", "--db", str(hookbin_db), "--forward", crm.url)
+    served = serve("--no-tui", "--db", str(hookbin_db), "--forward", crm.url)
     try:
         lines = send_through_a_lock(crm.db, served.url)
     finally:
         assert served.stop()[0] == 0
     # The receiver's real answer reached the sender, so it retried until the CRM was free.
     assert statuses(lines)[0] == 503 and statuses(lines)[-1] == 200
-    assert len(captured_ids(hookbin_db)) >= 2  # every attempt is kept by hookbin
+    assert len(captured_ids(hookbin, hookbin_db)) >= 2  # every attempt is kept by hookbin
     responses = crm.responses("CUST-1042")
     assert len(responses) == 10 and {r["deliveries"] for r in responses.values()} == {1}

@@ -21,8 +21,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
-from tests.test_cli import Served, run
-
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPETS = ROOT / "examples" / "snippets"
 SAMPLES = ROOT / "examples" / "segmanta"
@@ -59,15 +57,15 @@ class Snippet:
         return self.proc.communicate(timeout=20)
 
 
-def test_headless_json_piped_to_jq(tmp_path):
+def test_headless_json_piped_to_jq(tmp_path, hookbin):
     if shutil.which("jq") is None:
         pytest.skip("jq is not installed")
     snippet = Snippet("headless-jq.sh", {"HOOKBIN_DB": ":memory:"})
     try:
-        run("send", "--to", snippet.url + "/segmanta", "--event", "survey", "--retry", "")
+        hookbin("send", "--to", snippet.url + "/segmanta", "--event", "survey", "--retry", "")
         first = json.loads(snippet.proc.stdout.readline())  # printed while hookbin still runs
         (tmp_path / "odd.json").write_text("[1, 2]")
-        run("send", "--to", snippet.url + "/elsewhere", "--payload", str(tmp_path / "odd.json"), "--retry", "")
+        hookbin("send", "--to", snippet.url + "/elsewhere", "--payload", str(tmp_path / "odd.json"), "--retry", "")
         second = json.loads(snippet.proc.stdout.readline())
     finally:
         out, err = snippet.stop()
@@ -77,11 +75,11 @@ def test_headless_json_piped_to_jq(tmp_path):
     assert (second["crm_id"], second["answers"]) == (None, None)
 
 
-def test_retry_twice_then_accept(tmp_path):
+def test_retry_twice_then_accept(tmp_path, hookbin):
     db = tmp_path / "captures.db"
     snippet = Snippet("retry-twice.sh", {"HOOKBIN_DB": str(db)})
     try:
-        sent = run("send", "--to", snippet.url + "/segmanta", "--count", "2", "--retry", "0.2s,0.2s", "--json")
+        sent = hookbin("send", "--to", snippet.url + "/segmanta", "--count", "2", "--retry", "0.2s,0.2s", "--json")
     finally:
         snippet.stop()
     attempts = [json.loads(line) for line in sent.stdout.splitlines()][:-1]
@@ -94,7 +92,7 @@ def test_retry_twice_then_accept(tmp_path):
         (2, 2, 500),
         (2, 3, 200),
     ]
-    deliveries = [json.loads(line) for line in run("deliveries", "--json", "--db", str(db)).stdout.splitlines()]
+    deliveries = [json.loads(line) for line in hookbin("deliveries", "--json", "--db", str(db)).stdout.splitlines()]
     assert [(len(d["attempts"]), d["accepted"]) for d in deliveries] == [(3, True), (3, True)]
 
 
@@ -123,16 +121,16 @@ def verify_capture(capture: str, secret: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("secret", [SECRET, "a plain shared secret"])
-def test_verify_a_standard_webhooks_signature_hookbin_caught(tmp_path, secret):
+def test_verify_a_standard_webhooks_signature_hookbin_caught(tmp_path, secret, hookbin, serve):
     db = tmp_path / "captures.db"
-    served = Served("--no-tui", "--db", str(db))
+    served = serve("--no-tui", "--db", str(db))
     try:
-        sent = run("send", "--to", served.url + "/segmanta", "--sign", secret, "--retry", "")
+        sent = hookbin("send", "--to", served.url + "/segmanta", "--sign", secret, "--retry", "")
     finally:
         served.stop()
     assert sent.returncode == 0, sent.stderr
-    [capture_id] = [json.loads(line)["id"] for line in run("ls", "--json", "--db", str(db)).stdout.splitlines()]
-    capture = run("show", capture_id, "--json", "--db", str(db)).stdout
+    [capture_id] = [json.loads(line)["id"] for line in hookbin("ls", "--json", "--db", str(db)).stdout.splitlines()]
+    capture = hookbin("show", capture_id, "--json", "--db", str(db)).stdout
 
     checked = verify_capture(capture, secret)
     assert (checked.returncode, checked.stdout) == (0, "valid\n")
