@@ -165,7 +165,7 @@ async def test_raw_bytes_in_request_line_and_headers_survive(start_hookbin):
     answer = await reader.read()
     writer.close()
     assert answer.startswith(b"HTTP/1.1 ")
-    capture = server.store.list(limit=1)[0]
+    capture = server.store.list_captures(limit=1)[0]
     assert capture.url_path == "/p%FFath?q=%1b[31m"
     assert capture.body == b"\x00\x01\x02"
     assert dict(capture.headers)["X-Bin"].encode("utf-8", "surrogateescape") == b"\xc3\x28[/bold]"
@@ -209,5 +209,5 @@ async def test_client_that_disconnects_mid_body_is_still_recorded(start_hookbin)
         if server.store.count():
             break
         await asyncio.sleep(0.02)
-    capture = server.store.list(limit=1)[0]
+    capture = server.store.list_captures(limit=1)[0]
     assert capture.path == "/cut" and capture.body == b"partial" and capture.truncated

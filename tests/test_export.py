@@ -238,7 +238,7 @@ async def test_the_command_really_replays_the_request_to_hookbin(start_hookbin, 
     )
     process = await asyncio.create_subprocess_exec("bash", "-c", to_curl(original, server.url), env=shell_env)
     assert await asyncio.wait_for(process.wait(), 30) == 0
-    replayed = server.store.list(limit=1)[0]
+    replayed = server.store.list_captures(limit=1)[0]
     assert replayed.body == original.body and replayed.query_string == "x=1&x=2"
     assert replayed.headers[1:-1] == original.headers  # after curl's Host, before its Content-Length
     assert not marker.exists()

@@ -27,7 +27,7 @@ async def test_status_body_headers_and_retry_after(start_hookbin, http):
     status, headers, body = await post(http, server.url + "/x")
     assert status == 410 and body == b"<gone/>"
     assert headers["Content-Type"] == "application/xml" and headers.getall("X-One") == ["1", "2"]
-    capture = server.store.list(limit=1)[0]
+    capture = server.store.list_captures(limit=1)[0]
     assert capture.response.status == 410 and capture.response.body == b"<gone/>"
     assert capture.response.spec == "410" and capture.response.step == 1
 
@@ -40,7 +40,7 @@ async def test_sequence_per_delivery_over_interleaved_deliveries(start_hookbin, 
     for body in (a, b, a, b, a, a, b):
         seen.append((await post(http, server.url + "/segmanta", body))[0])
     assert seen == [500, 500, 500, 500, 200, 200, 200]
-    steps = [(c.attempt, c.response.step) for c in reversed(server.store.list())]
+    steps = [(c.attempt, c.response.step) for c in reversed(server.store.list_captures())]
     assert steps == [(1, 1), (1, 1), (2, 2), (2, 2), (3, 3), (4, 3), (3, 3)]
 
 
@@ -49,7 +49,7 @@ async def test_sequence_follows_a_known_delivery_id_header(start_hookbin, http):
     for attempt_body in (b'{"t": 1}', b'{"t": 2}'):  # the body changes per attempt, the id does not
         status, _, _ = await post(http, server.url + "/", attempt_body, {"webhook-id": "msg_1"})
     assert status == 200
-    assert [c.delivery_source for c in server.store.list()] == ["header:webhook-id"] * 2
+    assert [c.delivery_source for c in server.store.list_captures()] == ["header:webhook-id"] * 2
 
 
 async def test_global_sequence(start_hookbin, http):
@@ -73,7 +73,7 @@ async def test_delay_outlasts_a_client_timeout_and_is_still_stored(start_hookbin
     with pytest.raises(asyncio.TimeoutError):
         await post(http, server.url + "/slow", timeout=aiohttp.ClientTimeout(total=0.5))
     assert time.monotonic() - started < 2
-    capture = server.store.list(limit=1)[0]
+    capture = server.store.list_captures(limit=1)[0]
     assert capture.path == "/slow" and capture.response.delay_ms == 3000
 
 
@@ -88,7 +88,7 @@ async def test_close_without_answering(start_hookbin, http):
     server = await start_hookbin("close")
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await post(http, server.url + "/c")
-    assert server.store.list(limit=1)[0].response.fault == "close"
+    assert server.store.list_captures(limit=1)[0].response.fault == "close"
 
 
 async def test_reset_is_a_connection_reset(start_hookbin):
@@ -99,7 +99,7 @@ async def test_reset_is_a_connection_reset(start_hookbin):
     with pytest.raises(ConnectionResetError):
         await reader.read()
     writer.close()
-    assert server.store.list(limit=1)[0].response.fault == "reset"
+    assert server.store.list_captures(limit=1)[0].response.fault == "reset"
 
 
 async def test_drip_trickles_the_body(start_hookbin):
@@ -126,7 +126,7 @@ async def test_rules_first_match_wins(start_hookbin, http):
     async with http.get(server.url + "/elsewhere") as r:
         assert r.status == 404
     assert (await post(http, server.url + "/other"))[0] == 200
-    rules = [c.response.rule for c in reversed(server.store.list())]
+    rules = [c.response.rule for c in reversed(server.store.list_captures())]
     assert rules == ["POST /segmanta/* => 503", "/segmanta/special => 418", "GET /** => 404", None]
 
 
@@ -161,7 +161,7 @@ async def test_control_api_lists_and_clears_captures(start_hookbin, http):
     await post(http, server.url + "/two", b"2")
     status, listed = await api(http, server, "GET", "/api/captures?limit=1")
     assert status == 200 and [c["path"] for c in listed] == ["/two"]
-    assert listed[0] == server.store.list(limit=1)[0].to_dict()
+    assert listed[0] == server.store.list_captures(limit=1)[0].to_dict()
     status, one = await api(http, server, "GET", f"/api/captures/{listed[0]['id']}")
     assert one["body"] == "2"
     assert (await api(http, server, "DELETE", "/api/captures"))[1] == {"deleted": 2}
@@ -189,7 +189,7 @@ async def test_no_body_where_http_forbids_one(start_hookbin):
         answer = await reader.read()
         writer.close()
         assert answer.startswith(b"HTTP/1.1 204") and answer.endswith(b"\r\n\r\n")
-    assert all(c.response.body == b"" for c in server.store.list())
+    assert all(c.response.body == b"" for c in server.store.list_captures())
 
 
 async def test_a_sender_that_gives_up_during_a_delay_leaves_no_error_behind(start_hookbin, http, caplog):

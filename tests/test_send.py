@@ -37,7 +37,7 @@ async def deliver(url: str, **options) -> tuple[SendReport, list[AttemptResult]]
 
 
 def oldest_first(server):
-    return list(reversed(server.store.list(100)))
+    return list(reversed(server.store.list_captures(100)))
 
 
 def gaps(captures) -> list[float]:
@@ -59,7 +59,7 @@ async def test_accepted_at_the_first_attempt(start_hookbin):
     report, seen = await deliver(server.url, retry=[0.05], headers=[("X-Trace", "t-1")])
     assert report.ok and (report.accepted, report.failed, report.attempts) == (1, 0, 1)
     assert [(r.status, r.error, r.next_retry) for r in seen] == [(200, None, None)]
-    [capture] = server.store.list()
+    [capture] = server.store.list_captures()
     assert (capture.method, capture.path, capture.body) == ("POST", "/segmanta/hook", BODY)
     assert header_get(capture.headers, "content-type") == "application/json"
     assert header_get(capture.headers, "user-agent") == f"hookbin-send/{__version__}"
@@ -149,8 +149,8 @@ async def test_redirect_is_a_failure_not_followed(start_hookbin, tmp_path):
     redirect.responder.set_headers([("Location", target.url + "/moved")])
     report, seen = await deliver(redirect.url, retry=[])
     assert [r.status for r in seen] == [302] and not report.ok
-    assert len(redirect.store.list()) == 1
-    assert target.store.list() == []
+    assert len(redirect.store.list_captures()) == 1
+    assert target.store.list_captures() == []
 
 
 async def test_signed_deliveries_verify_on_the_receiving_side(start_hookbin):
@@ -204,7 +204,7 @@ async def test_retry_after_cases_as_the_sender_and_the_deliveries_view_read_them
 
     seen: list[AttemptResult] = []
     await send(SendOptions(server.url, [BODY], retry=[0.25]), seen.append, sleep=fake_sleep)
-    (attempt,) = group_deliveries(server.store.list())[0].attempts[:1]
+    (attempt,) = group_deliveries(server.store.list_captures())[0].attempts[:1]
     if expected is None:
         assert (seen[0].retry_after, waits) == (False, [0.25])
         assert attempt.retry_after is None

@@ -48,8 +48,8 @@ def test_list_is_newest_first_with_limit_and_offset(store):
     for capture in captures:
         store.submit(capture)
     store.flush()
-    assert [c.id for c in store.list(limit=2)] == [captures[4].id, captures[3].id]
-    assert [c.id for c in store.list(limit=2, offset=2)] == [captures[2].id, captures[1].id]
+    assert [c.id for c in store.list_captures(limit=2)] == [captures[4].id, captures[3].id]
+    assert [c.id for c in store.list_captures(limit=2, offset=2)] == [captures[2].id, captures[1].id]
     assert store.count() == 5
 
 
@@ -57,14 +57,14 @@ def test_filters(store):
     store.add(tcapture(seq=1, method="POST", path="/segmanta/a", status=503))
     store.add(tcapture(seq=2, method="GET", path="/health", body=b"", status=200))
     store.add(tcapture(seq=3, method="POST", path="/segmanta/b", body=b'{"crm_id": "CUST-1042"}', status=200))
-    assert [c.path for c in store.list(flt=Filter(method="post"))] == ["/segmanta/b", "/segmanta/a"]
-    assert [c.path for c in store.list(flt=Filter(path="/segmanta/*"))] == ["/segmanta/b", "/segmanta/a"]
-    assert [c.path for c in store.list(flt=Filter(status="5xx"))] == ["/segmanta/a"]
-    assert [c.path for c in store.list(flt=Filter(status="200"))] == ["/segmanta/b", "/health"]
-    assert [c.path for c in store.list(flt=Filter(text="cust-1042"))] == ["/segmanta/b"]
+    assert [c.path for c in store.list_captures(flt=Filter(method="post"))] == ["/segmanta/b", "/segmanta/a"]
+    assert [c.path for c in store.list_captures(flt=Filter(path="/segmanta/*"))] == ["/segmanta/b", "/segmanta/a"]
+    assert [c.path for c in store.list_captures(flt=Filter(status="5xx"))] == ["/segmanta/a"]
+    assert [c.path for c in store.list_captures(flt=Filter(status="200"))] == ["/segmanta/b", "/health"]
+    assert [c.path for c in store.list_captures(flt=Filter(text="cust-1042"))] == ["/segmanta/b"]
     assert store.count(Filter(text="HEALTH")) == 1
     with pytest.raises(StoreError, match="bad status filter"):
-        store.list(flt=Filter(status="five"))
+        store.list_captures(flt=Filter(status="five"))
 
 
 def test_get_by_unique_suffix_or_prefix(store):

@@ -144,4 +144,4 @@ def test_closing_the_terminal_stops_hookbin_and_keeps_what_it_caught(tmp_path):
     from hookbin.store import open_store
 
     with open_store(db) as store:
-        assert [c.path for c in store.list()] == ["/before-close"]
+        assert [c.path for c in store.list_captures()] == ["/before-close"]

@@ -55,7 +55,7 @@ def ls_command(
     """
     with open_db(db) as store:
         flt = Filter(method=method, path=path, status=status, text=text)
-        captures = store.list(limit, offset, flt)
+        captures = store.list_captures(limit, offset, flt)
         total = store.count(flt)
     for capture in captures:
         click.echo(json.dumps(capture.to_dict()) if as_json else list_row(capture))

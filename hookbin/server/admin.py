@@ -149,7 +149,7 @@ async def _list_captures(request: web.Request) -> web.Response:
         text=request.query.get("q") or None,
     )
     try:
-        captures = await asyncio.to_thread(store.list, limit, offset, flt)
+        captures = await asyncio.to_thread(store.list_captures, limit, offset, flt)
     except StoreError as exc:
         return _error(400, str(exc))
     return web.json_response([capture.to_dict() for capture in captures])

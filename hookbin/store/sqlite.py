@@ -337,7 +337,7 @@ class SQLiteStore:
                 raise StoreError(f"id {capture_id!r} matches several captures; give more of it")
         return _capture(rows[0]) if rows else None
 
-    def list(self, limit: int = 50, offset: int = 0, flt: Filter | None = None) -> list[Capture]:
+    def list_captures(self, limit: int = 50, offset: int = 0, flt: Filter | None = None) -> list[Capture]:
         """Captures newest first."""
         where, args = _where(flt)
         rows = self._query(

@@ -349,7 +349,7 @@ class HookbinApp(App[None]):
         table.clear()
         self._rows.clear()
         try:
-            newest = self.store.list(limit=self.max_rows, flt=self.filter)
+            newest = self.store.list_captures(limit=self.max_rows, flt=self.filter)
         except StoreError as exc:
             self.notify(safe(str(exc)), severity="error", markup=False)
             newest = []
@@ -428,7 +428,7 @@ class HookbinApp(App[None]):
         if not capture.delivery_key:
             return None
         try:
-            attempts = self.store.list(DELIVERY_ATTEMPTS, flt=Filter(delivery_key=capture.delivery_key))
+            attempts = self.store.list_captures(DELIVERY_ATTEMPTS, flt=Filter(delivery_key=capture.delivery_key))
         except StoreError:
             return None
         if capture.id not in {c.id for c in attempts}:
@@ -564,7 +564,7 @@ class HookbinApp(App[None]):
 
     def action_deliveries(self) -> None:
         try:
-            captures = self.store.list(DELIVERIES_SCANNED)
+            captures = self.store.list_captures(DELIVERIES_SCANNED)
         except StoreError as exc:
             self.notify(safe(str(exc)), severity="error", markup=False)
             return
