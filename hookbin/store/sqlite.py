@@ -1,4 +1,4 @@
-"""SQLite capture store: WAL mode, ordered migrations, and a writer thread that commits in batches.
+"""The SQLite capture store: WAL mode, migrations, and a writer thread that commits in batches.
 
 One connection serves the writer thread and readers under a lock; batching keeps commits
 cheap under load (one commit for every request that arrived while the previous commit ran),
@@ -14,25 +14,20 @@ import os
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
-from hookbin.model import Capture, ResponseGiven
-from hookbin.store import (
-    CapturesAdded,
-    Filter,
-    StoreCleared,
-    StoreError,
-    StoreEvent,
-    Subscriber,
-    _status_matcher,
-)
+from hookbin.model import Capture, Headers, ResponseGiven
+from hookbin.store.errors import StoreError
+from hookbin.store.events import CapturesAdded, StoreCleared, StoreEvent, Subscriber
+from hookbin.store.filters import Filter, compile_filter, sql_functions
 
 log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
-Done = Callable[["BaseException | None"], None]
+Done = Callable[["BaseException | None"], object]
 _Item = tuple[tuple[Capture, ...], Done]
 _BATCH = 512
 
@@ -101,6 +96,16 @@ def _row(capture: Capture) -> tuple[Any, ...]:
     )
 
 
+def _text(stored: bytes) -> str:
+    """A stored text column as the model holds it: bytes that are not UTF-8 as surrogate escapes."""
+    return stored.decode("utf-8", "surrogateescape")
+
+
+def _headers(stored: str) -> Headers:
+    """The headers column (JSON pairs) back as the model's pairs."""
+    return tuple((name, value) for name, value in json.loads(stored))
+
+
 def _capture(row: sqlite3.Row) -> Capture:
     return Capture(
         id=row["id"],
@@ -108,7 +113,7 @@ def _capture(row: sqlite3.Row) -> Capture:
         method=row["method"],
         path=row["path"],
         query_string=row["query_string"],
-        headers=tuple((name, value) for name, value in json.loads(row["headers"])),
+        headers=_headers(row["headers"]),
         body=bytes(row["body"]),
         body_size=row["body_size"],
         truncated=bool(row["truncated"]),
@@ -119,40 +124,6 @@ def _capture(row: sqlite3.Row) -> Capture:
         attempt=row["attempt"],
         extra=json.loads(row["extra"] or "{}"),
     )
-
-
-def _where(flt: Filter | None) -> tuple[str, list[Any]]:
-    if flt is None:
-        return "", []
-    clauses: list[str] = []
-    args: list[Any] = []
-    if flt.method:
-        clauses.append("upper(method) = upper(?)")
-        args.append(flt.method)
-    if flt.path:
-        clauses.append("path GLOB ?")
-        args.append(flt.path)
-    if flt.status:
-        bounds = _status_matcher(flt.status)
-        if bounds is None:
-            raise StoreError(f"bad status filter {flt.status!r}: use e.g. 503 or 5xx")
-        clauses.append("status BETWEEN ? AND ?")
-        args += list(bounds)
-    if flt.text:
-        clauses.append(
-            "(instr(lower(path), lower(?)) OR instr(lower(query_string), lower(?)) "
-            "OR instr(lower(headers), lower(?)) OR instr(body, CAST(? AS BLOB)) "
-            "OR instr(lower(CAST(body AS TEXT)), lower(?)))"
-        )
-        needle = flt.text.encode("utf-8")
-        args += [flt.text, flt.text, json.dumps(flt.text)[1:-1], needle, flt.text]
-    if flt.since:
-        clauses.append("received_at >= ?")
-        args.append(flt.since.isoformat(timespec="microseconds"))
-    if flt.delivery_key:
-        clauses.append("delivery_key = ?")
-        args.append(flt.delivery_key)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
 class SQLiteStore:
@@ -183,7 +154,10 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         conn.row_factory = sqlite3.Row
-        conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+        conn.text_factory = _text
+        # The filters' SQL form calls these (see hookbin.store.filters).
+        for name, function in sql_functions(_text, _headers).items():
+            conn.create_function(name, 2, function, deterministic=True)
         try:
             if self.path != MEMORY:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -200,9 +174,7 @@ class SQLiteStore:
     def _migrate(conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"database schema {version} is newer than this hookbin understands ({SCHEMA_VERSION})"
-            )
+            raise StoreError(f"database schema {version} is newer than this hookbin understands ({SCHEMA_VERSION})")
         for number in range(version, SCHEMA_VERSION):
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -219,7 +191,8 @@ class SQLiteStore:
     @property
     def schema_version(self) -> int:
         with self._lock:
-            return self._conn.execute("PRAGMA user_version").fetchone()[0]
+            version: int = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        return version
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -338,18 +311,24 @@ class SQLiteStore:
         return _capture(rows[0]) if rows else None
 
     def list_captures(self, limit: int = 50, offset: int = 0, flt: Filter | None = None) -> list[Capture]:
-        """Captures newest first."""
-        where, args = _where(flt)
+        """Captures newest first.
+
+        Raises:
+            StoreError: for a bad status in `flt`.
+        """
+        compiled = compile_filter(flt)
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM captures{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*args, limit, offset],
+            f"SELECT {_COLUMNS} FROM captures{compiled.where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*compiled.args, limit, offset],
         )
         return [_capture(row) for row in rows]
 
     def list_oldest_first(self, flt: Filter | None = None, limit: int = -1) -> list[Capture]:
         """Captures oldest first (for reports and exports)."""
-        where, args = _where(flt)
-        rows = self._query(f"SELECT {_COLUMNS} FROM captures{where} ORDER BY id LIMIT ?", [*args, limit])
+        compiled = compile_filter(flt)
+        rows = self._query(
+            f"SELECT {_COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
+        )
         return [_capture(row) for row in rows]
 
     def delivery_attempts(self, recent: int = 200_000) -> list[tuple[str, int]]:
@@ -363,8 +342,10 @@ class SQLiteStore:
         return [(row[0], row[1] or 0) for row in rows]
 
     def count(self, flt: Filter | None = None) -> int:
-        where, args = _where(flt)
-        return self._query(f"SELECT count(*) FROM captures{where}", args)[0][0]
+        """How many captures pass `flt`."""
+        compiled = compile_filter(flt)
+        count: int = self._query(f"SELECT count(*) FROM captures{compiled.where}", compiled.args)[0][0]
+        return count
 
     def clear(self) -> int:
         """Delete every capture; returns how many there were."""

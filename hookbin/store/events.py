@@ -1,0 +1,28 @@
+"""The store's change events and the shape of a subscriber.
+
+Subscribers are plain callables that receive `CapturesAdded` (one per committed batch) and
+`StoreCleared` events; a UI turns them into its own messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hookbin.model import Capture
+
+
+@dataclass(frozen=True, slots=True)
+class CapturesAdded:
+    """Captures were committed to the store, in arrival order (one event per batch)."""
+
+    captures: tuple[Capture, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCleared:
+    """Every capture was deleted."""
+
+
+StoreEvent = CapturesAdded | StoreCleared
+Subscriber = Callable[[StoreEvent], None]
