@@ -7,9 +7,10 @@ import threading
 
 import pytest
 
+from hookbin.model import ResponseGiven
 from hookbin.store import CapturesAdded, Filter, StoreCleared, StoreError, open_store
-from hookbin.store.sqlite import SCHEMA_VERSION
-from tests.factories import tcapture
+from hookbin.store.migrations import SCHEMA_VERSION
+from tests.factories import BASE_TIME, tcapture
 
 
 @pytest.fixture
@@ -109,10 +110,72 @@ def test_data_survives_reopen_and_schema_is_versioned(tmp_path):
         assert second.schema_version == SCHEMA_VERSION
 
 
+# The schema hookbin 0.1.0 made, as SQL split on `;` (before migrations were functions).
+SCHEMA_1 = """
+    CREATE TABLE captures (
+        id TEXT PRIMARY KEY, received_at TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
+        query_string TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL,
+        body_size INTEGER NOT NULL, truncated INTEGER NOT NULL, remote TEXT NOT NULL,
+        status INTEGER, response TEXT, delivery_key TEXT, delivery_source TEXT, attempt INTEGER,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX captures_delivery ON captures(delivery_key, id);
+    PRAGMA user_version = 1;
+"""
+
+
+def test_a_database_made_by_hookbin_0_1_opens_and_keeps_working(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_1)
+    row = {
+        "id": "t00000000001",
+        "received_at": "2026-03-01T14:05:10.123456+00:00",
+        "method": b"POST",
+        "path": b"/caf\xc3",  # not UTF-8
+        "query_string": b"a=1",
+        "headers": '[["Content-Type", "application/json"], ["X-Raw", "\\udcff"]]',
+        "body": b'{"crm_id": "CUST-1"}',
+        "body_size": 20,
+        "truncated": 0,
+        "remote": "127.0.0.1:5000",
+        "status": 503,
+        "response": '{"status": 503, "body": "busy", "body_encoding": "utf-8"}',
+        "delivery_key": "k1",
+        "delivery_source": "header:webhook-id",
+        "attempt": 2,
+        "extra": "{}",
+    }
+    values = ", ".join(
+        "CAST(? AS TEXT)" if isinstance(value, bytes) and name != "body" else "?" for name, value in row.items()
+    )
+    conn.execute(f"INSERT INTO captures ({', '.join(row)}) VALUES ({values})", tuple(row.values()))
+    conn.commit()
+    conn.close()
+    with open_store(path) as store:
+        old = store.get("t00000000001")
+        assert store.schema_version == SCHEMA_VERSION
+        assert (old.path, old.headers, old.body, old.attempt) == (
+            "/caf\udcc3",
+            (("Content-Type", "application/json"), ("X-Raw", "\udcff")),
+            b'{"crm_id": "CUST-1"}',
+            2,
+        )
+        assert old.response == ResponseGiven(status=503, body=b"busy")
+        assert old.received_at == BASE_TIME.replace(second=10)
+        new = tcapture(seq=2)
+        store.add(new)
+        assert [c.id for c in store.list_captures()] == [new.id, old.id]
+        found = store.list_captures(flt=Filter(text="content-type: APPLICATION/json", status="5xx"))
+        assert [c.id for c in found] == [old.id]
+    with open_store(path) as again:
+        assert again.count() == 2
+
+
 def test_corrupt_file_is_a_one_line_error(tmp_path):
     path = tmp_path / "captures.db"
     path.write_bytes(b"this is not a database" * 200)
-    with pytest.raises(StoreError, match="cannot use database .*not a database"):
+    with pytest.raises(StoreError, match=r"cannot use database .*not a database"):
         open_store(path)
 
 

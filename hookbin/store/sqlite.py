@@ -23,6 +23,7 @@ from hookbin.model import Capture, Headers, ResponseGiven
 from hookbin.store.errors import StoreError
 from hookbin.store.events import CapturesAdded, StoreCleared, StoreEvent, Subscriber
 from hookbin.store.filters import Filter, compile_filter, sql_functions
+from hookbin.store.migrations import migrate
 
 log = logging.getLogger(__name__)
 
@@ -30,33 +31,6 @@ MEMORY = ":memory:"
 Done = Callable[["BaseException | None"], object]
 _Item = tuple[tuple[Capture, ...], Done]
 _BATCH = 512
-
-# Each entry moves the schema from version i to i + 1. Never edit one that has shipped:
-# append a new one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE captures (
-        id TEXT PRIMARY KEY,
-        received_at TEXT NOT NULL,
-        method TEXT NOT NULL,
-        path TEXT NOT NULL,
-        query_string TEXT NOT NULL,
-        headers TEXT NOT NULL,
-        body BLOB NOT NULL,
-        body_size INTEGER NOT NULL,
-        truncated INTEGER NOT NULL,
-        remote TEXT NOT NULL,
-        status INTEGER,
-        response TEXT,
-        delivery_key TEXT,
-        delivery_source TEXT,
-        attempt INTEGER,
-        extra TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX captures_delivery ON captures(delivery_key, id);
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
@@ -164,29 +138,14 @@ class SQLiteStore:
                 # In WAL mode NORMAL survives a crash or kill of hookbin (not a power cut).
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
-            self._migrate(conn)
+            migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"cannot use database {self.path}: {exc}") from None
+        except StoreError:
+            conn.close()
+            raise
         return conn
-
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"database schema {version} is newer than this hookbin understands ({SCHEMA_VERSION})")
-        for number in range(version, SCHEMA_VERSION):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # executescript() would commit our BEGIN; run the statements one by one.
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number + 1}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
     @property
     def schema_version(self) -> int:

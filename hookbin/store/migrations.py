@@ -1,0 +1,83 @@
+"""The store's schema migrations: named functions in an ordered registry, and `migrate`.
+
+A database's `PRAGMA user_version` counts the migrations it has had, so version N means the
+first N functions of `MIGRATIONS` ran. Each runs in its own transaction with the version
+bump. Never edit or reorder a migration that has shipped: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from hookbin.store.errors import StoreError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[Migration] = []
+
+
+def migration(function: Migration) -> Migration:
+    """Register `function` as the next migration."""
+    MIGRATIONS.append(function)
+    return function
+
+
+@migration
+def m001_captures(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE captures (
+            id TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            query_string TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body BLOB NOT NULL,
+            body_size INTEGER NOT NULL,
+            truncated INTEGER NOT NULL,
+            remote TEXT NOT NULL,
+            status INTEGER,
+            response TEXT,
+            delivery_key TEXT,
+            delivery_source TEXT,
+            attempt INTEGER,
+            extra TEXT NOT NULL DEFAULT '{}'
+        )
+        """
+    )
+    conn.execute("CREATE INDEX captures_delivery ON captures(delivery_key, id)")
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The version a database has once every migration ran."""
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Run the migrations `conn`'s database has not had yet, each in its own transaction.
+
+    `conn` must be in autocommit mode (`isolation_level=None`).
+
+    Raises:
+        StoreError: when the database is newer than this hookbin.
+    """
+    while _version(conn) != SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = _version(conn)
+            if version < SCHEMA_VERSION:
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"database schema {version} is newer than this hookbin understands ({SCHEMA_VERSION})")
+    return version
