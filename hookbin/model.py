@@ -10,7 +10,7 @@ import base64
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
@@ -188,8 +188,6 @@ class Capture:
     """Where the delivery key came from, e.g. `header:webhook-id` or `hash`."""
     attempt: int | None = None
     """1 for a delivery's first request, 2 for its first retry, and so on."""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
-    """Room for later additions without a schema change (kept as JSON)."""
 
     @property
     def query(self) -> list[tuple[str, str]]:

@@ -170,6 +170,9 @@ def test_a_database_made_by_hookbin_0_1_opens_and_keeps_working(tmp_path):
         assert [c.id for c in found] == [old.id]
     with open_store(path) as again:
         assert again.count() == 2
+    conn = sqlite3.connect(path)
+    assert "extra" not in [row[1] for row in conn.execute("PRAGMA table_info(captures)")]
+    conn.close()
 
 
 def test_corrupt_file_is_a_one_line_error(tmp_path):

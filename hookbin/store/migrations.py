@@ -50,6 +50,41 @@ def m001_captures(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX captures_delivery ON captures(delivery_key, id)")
 
 
+@migration
+def m002_drop_extra(conn: sqlite3.Connection) -> None:
+    # `extra` was never written with anything but `{}`. The table is rebuilt rather than
+    # altered with DROP COLUMN, which SQLite before 3.35 (still in some distributions) lacks.
+    columns = (
+        "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
+        "remote, status, response, delivery_key, delivery_source, attempt"
+    )
+    conn.execute(
+        """
+        CREATE TABLE captures_new (
+            id TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            query_string TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            body BLOB NOT NULL,
+            body_size INTEGER NOT NULL,
+            truncated INTEGER NOT NULL,
+            remote TEXT NOT NULL,
+            status INTEGER,
+            response TEXT,
+            delivery_key TEXT,
+            delivery_source TEXT,
+            attempt INTEGER
+        )
+        """
+    )
+    conn.execute(f"INSERT INTO captures_new ({columns}) SELECT {columns} FROM captures")
+    conn.execute("DROP TABLE captures")
+    conn.execute("ALTER TABLE captures_new RENAME TO captures")
+    conn.execute("CREATE INDEX captures_delivery ON captures(delivery_key, id)")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 """The version a database has once every migration ran."""
 

@@ -34,13 +34,13 @@ _BATCH = 512
 
 _COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
-    "remote, status, response, delivery_key, delivery_source, attempt, extra"
+    "remote, status, response, delivery_key, delivery_source, attempt"
 )
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
 _INSERT = (
     f"INSERT INTO captures ({_COLUMNS}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -66,7 +66,6 @@ def _row(capture: Capture) -> tuple[Any, ...]:
         capture.delivery_key,
         capture.delivery_source,
         capture.attempt,
-        json.dumps(capture.extra),
     )
 
 
@@ -96,7 +95,6 @@ def _capture(row: sqlite3.Row) -> Capture:
         delivery_key=row["delivery_key"],
         delivery_source=row["delivery_source"],
         attempt=row["attempt"],
-        extra=json.loads(row["extra"] or "{}"),
     )
 
 
