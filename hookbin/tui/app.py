@@ -2,7 +2,9 @@
 
 The app never binds a socket. It is handed the store, the responder and the URLs to show;
 it subscribes to store events (the only bridge from the store's writer thread into Textual
-messages) and drives the responder directly, exactly as the control API does.
+messages) and drives the responder directly, exactly as the control API does. It composes
+the widgets (`tui/widgets/`), holds the keys and their actions, and tells each widget what
+to show; the widgets report back with messages (`tui/messages.py`).
 """
 
 from __future__ import annotations
@@ -12,20 +14,15 @@ import collections
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tree
-from textual.widgets.tree import TreeNode
+from textual.widgets import DataTable, Footer, Input
 
-from hookbin.bodies import decode_capture
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.export import save_curl
@@ -34,116 +31,24 @@ from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
 from hookbin.textsafe import safe
-from hookbin.tui import render
+from hookbin.tui.messages import AnswerChanged, CapturesArrived, FollowingStopped, StoreCleared
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
+from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
+from hookbin.tui.widgets.detail import TABS, DetailPane
+from hookbin.tui.widgets.header import HeaderBar
+
+__all__ = ["CaptureList", "HookbinApp"]
 
 ERROR_CYCLE = ["500", "503", "429 retry-after=30", "404", "410"]
 FAULT_CYCLE = ["close", "reset", "200 drip=30s"]
-TABS = ["summary", "headers", "body", "query", "response", "raw", "delivery"]
 DELIVERY_ATTEMPTS = 200
 """Most attempts of one delivery loaded for the Delivery tab."""
 DELIVERIES_SCANNED = 5000
 """Captures grouped for the deliveries screen (the newest ones)."""
-TREE_THRESHOLD = 50_000
-"""Pretty JSON longer than this (characters) is shown as a tree instead of highlighted text."""
-TREE_CHILDREN = 500
-"""Most children listed under one tree branch."""
 DRAIN_INTERVAL = 0.2
 """New captures reach the list at most this often (seconds): a burst is one update, not many."""
 DETAIL_INTERVAL = 0.5
 """While following a burst, the detail pane is redrawn at most this often (seconds)."""
-MAX_ROWS = 1000
-"""Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
-older captures stay in the store (use the filter to find them)."""
-
-
-class CapturesArrived(Message):
-    """New captures are waiting in the app's inbox (one message covers a whole burst)."""
-
-
-class StoreWasCleared(Message):
-    """Every capture was deleted from the store."""
-
-
-class AnswerChanged(Message):
-    """The responder's spec, rules, body or headers changed (from any thread)."""
-
-
-class JsonTree(Tree[Any]):
-    """A large JSON document as a tree whose branches are filled in only when opened."""
-
-    def show(self, document: Any, title: str) -> None:
-        self.clear()
-        self.root.set_label(Text(safe(title), style="bold"))
-        self.root.data = document
-        self._fill(self.root)
-        self.root.expand()
-
-    def _fill(self, node: TreeNode[Any]) -> None:
-        value = node.data
-        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        for key, child in items[:TREE_CHILDREN]:
-            label = Text(safe(str(key) if isinstance(value, dict) else f"[{key}]", limit=80), style="cyan")
-            if isinstance(child, (dict, list)) and child:
-                size = f"{{{len(child)}}}" if isinstance(child, dict) else f"[{len(child)}]"
-                label.append(f" {size}", style="dim")
-                node.add(label, data=child)
-            else:
-                label.append(" = ")
-                label.append(render.json_scalar(child))
-                node.add_leaf(label)
-        if len(items) > TREE_CHILDREN:
-            node.add_leaf(Text(f"… {len(items) - TREE_CHILDREN} more (see hookbin show --json)", style="dim"))
-
-    @on(Tree.NodeExpanded)
-    def _expanded(self, event: Tree.NodeExpanded[Any]) -> None:
-        if not event.node.children and event.node.data is not None:
-            self._fill(event.node)
-
-
-class CaptureList(DataTable):
-    """The live list of requests, one row per capture, keyed by capture id.
-
-    `following` is True while the cursor stays on the newest row as rows arrive. Moving up
-    turns it off at once (here, not after a message round trip, so a burst arriving in
-    between cannot drag the cursor back down) and tells the app with `TailLeft`.
-    """
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-    ]
-
-    class TailLeft(Message):
-        """The user moved away from the newest row: following stopped."""
-
-    following = True
-
-    def _leave_tail(self) -> None:
-        if self.following:
-            self.following = False
-            self.post_message(self.TailLeft())
-
-    def action_cursor_up(self) -> None:
-        self._leave_tail()
-        super().action_cursor_up()
-
-    def action_page_up(self) -> None:
-        self._leave_tail()
-        super().action_page_up()
-
-    def action_scroll_top(self) -> None:
-        self._leave_tail()
-        super().action_scroll_top()
-
-    def action_scroll_home(self) -> None:
-        self._leave_tail()
-        super().action_scroll_home()
-
-    def follow(self) -> None:
-        """Put the cursor on the newest row, if following."""
-        if self.following and self.row_count:
-            self.move_cursor(row=self.row_count - 1, animate=False)
 
 
 class HookbinApp(App[None]):
@@ -196,58 +101,63 @@ class HookbinApp(App[None]):
         self._drained_at = 0.0
         self._drain_timer: Timer | None = None
         self._held = 0  # captures that arrived while paused (they are in the store)
-        self._rows: dict[str, Capture] = {}
-        self._selected: str | None = None
         self._detail_at = 0.0  # when the detail pane was last drawn (time.monotonic)
         self._detail_pending: Capture | None = None
         self._detail_timer: Timer | None = None
         self._error_index = -1
         self._fault_index = -1
-        self._unsubscribe_store = None
-        self._unsubscribe_responder = None
+        self._unsubscribe_store: Callable[[], None] | None = None
+        self._unsubscribe_responder: Callable[[], None] | None = None
+        # The widgets, made in compose. Held, not queried: a message still queued while the app
+        # shuts down is handled after the screen's widgets are gone, where a query would raise.
+        self._header: HeaderBar
+        self._filter_box: Input
+        self._list: CaptureList
+        self._detail: DetailPane
 
     @property
     def following(self) -> bool:
         """Whether the list jumps to each new request (the list widget holds the state)."""
-        return self.query_one(CaptureList).following
+        return self._list.following
 
     @following.setter
     def following(self, value: bool) -> None:
-        self.query_one(CaptureList).following = value
+        self._list.following = value
+
+    @property
+    def _rows(self) -> dict[str, Capture]:
+        """The captures the list shows, by id, oldest first (the list widget holds them)."""
+        return self._list.captures
+
+    @property
+    def selected(self) -> Capture | None:
+        """The capture the detail pane shows, while its row is in the list."""
+        shown = self._detail.capture
+        return self._rows.get(shown.id) if shown else None
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="top"):
-            with Horizontal(id="topline"):
-                yield Static(id="urls")
-                yield Static(id="badge")
-            yield Static(id="status")
-        yield Input(placeholder="filter: text  method:POST  path:/segmanta/*  status:5xx   (enter applies, esc clears)",
-                    id="filter")
-        table = CaptureList(id="captures", cursor_type="row", zebra_stripes=True)
-        yield table
-        with TabbedContent(id="detail", initial="summary"):
-            for tab in TABS:
-                with TabPane(tab.title(), id=tab):
-                    with VerticalScroll(id=f"{tab}-scroll"):
-                        yield Static(id=f"{tab}-view", classes="view")
-                    if tab == "body":
-                        yield JsonTree("body", id="body-tree")
+        self._header = HeaderBar(url=self.url, admin_url=self.admin_url, public_url=self.public_url, id="top")
+        self._filter_box = Input(
+            placeholder="filter: text  method:POST  path:/segmanta/*  status:5xx   (enter applies, esc clears)",
+            id="filter")
+        self._list = CaptureList(max_rows=self.max_rows, id="captures")
+        self._detail = DetailPane(url=self.url, id="detail")
+        yield self._header
+        yield self._filter_box
+        yield self._list
+        yield self._detail
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(CaptureList)
-        table.add_column(render.ROW_HEADER, key="request")
-        self.query_one("#filter", Input).display = False
-        self.query_one(JsonTree).display = False
-        self._render_urls()
+        self._filter_box.display = False
         self._render_badge()
         self._load_rows()
         self._render_status()
         self._unsubscribe_store = self.store.subscribe(self._on_store_event)
-        self._unsubscribe_responder = self.responder.subscribe(lambda: self.post_message(AnswerChanged()))
-        table.focus()
+        self._unsubscribe_responder = self.responder.subscribe(self._answer_set)
+        self._list.focus()
 
     def on_unmount(self) -> None:
         if self._unsubscribe_store:
@@ -267,7 +177,11 @@ class HookbinApp(App[None]):
                 self._arrival_pending = True
             self.post_message(CapturesArrived())
         else:
-            self.post_message(StoreWasCleared())
+            self.post_message(StoreCleared())
+
+    def _answer_set(self) -> None:
+        """Runs on whichever thread changed the responder."""
+        self.post_message(AnswerChanged())
 
     @on(CapturesArrived)
     def _captures_arrived(self) -> None:
@@ -295,7 +209,7 @@ class HookbinApp(App[None]):
             self._held += len(shown)
         self._render_status()
 
-    @on(StoreWasCleared)
+    @on(StoreCleared)
     def _store_cleared(self) -> None:
         self.counts.clear()
         self._held = 0
@@ -321,33 +235,16 @@ class HookbinApp(App[None]):
     # -- rows ------------------------------------------------------------------------------
 
     def _append_rows(self, captures: Iterable[Capture]) -> None:
-        table = self.query_one(CaptureList)
-        fresh = [capture for capture in captures if capture.id not in self._rows]
-        if not fresh:
+        if not self._list.append(captures) or not self._list.following:
             return
-        for capture in fresh:
-            self._rows[capture.id] = capture
-        if len(self._rows) > self.max_rows + self.max_rows // 2:
-            # Trim back to the newest max_rows by rebuilding: Textual's remove_row re-indexes
-            # every row, so removing the oldest one at a time costs far more than one rebuild.
-            keep = list(self._rows.values())[-self.max_rows :]
-            self._rows = {capture.id: capture for capture in keep}
-            table.clear()
-            fresh = keep
-        for capture in fresh:
-            table.add_row(render.row_line(capture), key=capture.id)
-        if self.following:
-            table.follow()
-            # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
-            newest = next(reversed(self._rows))
-            if newest != self._selected:
-                self._follow_detail(self._rows[newest])
+        # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
+        newest, shown = self._list.newest, self._detail.capture
+        if newest is not None and (shown is None or newest.id != shown.id):
+            self._follow_detail(newest)
 
     def _load_rows(self) -> None:
         """Fill the list from the store: the newest matching captures, oldest at the top."""
-        table = self.query_one(CaptureList)
-        table.clear()
-        self._rows.clear()
+        self._list.remove_all()
         try:
             newest = self.store.list_captures(limit=self.max_rows, flt=self.filter)
         except StoreError as exc:
@@ -360,15 +257,16 @@ class HookbinApp(App[None]):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value if event.row_key is not None else None
-        if key == self._selected:
+        shown = self._detail.capture
+        if key == (shown.id if shown else None):
             return
         if self.following and key in self._rows:
             self._follow_detail(self._rows[key])
         else:
             self._show_detail(self._rows.get(key) if key else None)
 
-    @on(CaptureList.TailLeft)
-    def _tail_left(self) -> None:
+    @on(FollowingStopped)
+    def _following_stopped(self) -> None:
         self._render_status()
 
     def _follow_detail(self, capture: Capture) -> None:
@@ -394,35 +292,13 @@ class HookbinApp(App[None]):
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:
-        self.query_one(TabbedContent).focus()
+        self._detail.focus()
 
     # -- detail ----------------------------------------------------------------------------
 
     def _show_detail(self, capture: Capture | None) -> None:
-        self._selected = capture.id if capture else None
         self._detail_at = time.monotonic()
-        views = {tab: self.query_one(f"#{tab}-view", Static) for tab in TABS}
-        if capture is None:
-            self.query_one(JsonTree).display = False
-            self.query_one("#body-scroll").display = True
-            for view in views.values():
-                view.update(Text(f"Waiting for requests on {self.url}/ …", style="dim"))
-            return
-        body = decode_capture(capture)
-        views["summary"].update(render.summary_view(capture, body))
-        views["headers"].update(render.headers_table(capture))
-        tree = self.query_one(JsonTree)
-        large = body.kind == "json" and len(body.pretty) > TREE_THRESHOLD
-        self.query_one("#body-scroll").display = not large
-        tree.display = large
-        if large:
-            tree.show(body.json, f"{body.summary}: a large document; enter or space opens a branch")
-        else:
-            views["body"].update(render.body_view(capture, body))
-        views["query"].update(render.query_view(capture))
-        views["response"].update(render.response_view(capture))
-        views["raw"].update(render.raw_view(capture))
-        views["delivery"].update(render.delivery_view(self._delivery_of(capture), capture.id))
+        self._detail.show(capture, self._delivery_of(capture) if capture else None)
 
     def _delivery_of(self, capture: Capture) -> Delivery | None:
         if not capture.delivery_key:
@@ -436,40 +312,15 @@ class HookbinApp(App[None]):
         grouped = group_deliveries(attempts)
         return grouped[0] if grouped else None
 
-    @property
-    def selected(self) -> Capture | None:
-        return self._rows.get(self._selected) if self._selected else None
-
     # -- header ----------------------------------------------------------------------------
 
-    def _render_urls(self) -> None:
-        text = Text()
-        text.append("hookbin ", style="bold")
-        text.append("listening on ")
-        text.append(self.url + "/", style="bold underline")
-        if self.admin_url:
-            text.append(f"   control {self.admin_url}", style="dim")
-        if self.public_url:
-            text.append("\npaste into Segmanta: ", style="bold")
-            text.append(safe(self.public_url), style="bold green")
-        self.query_one("#urls", Static).update(text)
-
     def _render_badge(self) -> None:
-        self.query_one("#badge", Static).update(render.answer_badge(self.responder.spec))
+        self._header.show_answer(self.responder.spec)
 
     def _render_status(self) -> None:
-        line = render.count_line(self.counts["received"], self.counts["ok"], self.counts["errors"],
-                                 self.counts["faults"])
-        if self.following:
-            line.append("   ▶ following", style="green")
-        else:
-            line.append("   ⏸ paused", style="yellow")
-            if self._held:
-                line.append(f" ({self._held} new, space to show)", style="yellow")
-        if self.filter:
-            line.append(f"   filter: {safe(self.query_one('#filter', Input).value)}", style="cyan")
-        line.append(f"   {len(self._rows)} shown", style="dim")
-        self.query_one("#status", Static).update(line)
+        self._header.show_status(
+            self.counts, following=self.following, held=self._held,
+            filter_text=self._filter_box.value if self.filter else None, shown=len(self._rows))
 
     # -- answer actions ----------------------------------------------------------------------
 
@@ -528,11 +379,11 @@ class HookbinApp(App[None]):
             held, self._held = self._held, 0
             if held:
                 self._load_rows()
-            self.query_one(CaptureList).follow()
+            self._list.follow()
         self._render_status()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box
         box.display = True
         box.focus()
 
@@ -549,10 +400,10 @@ class HookbinApp(App[None]):
         self._held = 0
         self._load_rows()
         self._render_status()
-        self.query_one(CaptureList).focus()
+        self._list.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box
         if not box.display and self.filter is None:
             return
         box.value = ""
@@ -560,7 +411,7 @@ class HookbinApp(App[None]):
         self.filter = None
         self._load_rows()
         self._render_status()
-        self.query_one(CaptureList).focus()
+        self._list.focus()
 
     def action_deliveries(self) -> None:
         try:
@@ -571,7 +422,7 @@ class HookbinApp(App[None]):
 
         def chosen(key: str | None) -> None:
             if key:
-                box = self.query_one("#filter", Input)
+                box = self._filter_box
                 box.value = f"delivery:{key}"
                 box.display = True
                 self.filter = Filter(delivery_key=key)
@@ -581,7 +432,7 @@ class HookbinApp(App[None]):
         self.push_screen(DeliveriesScreen(group_deliveries(captures)), chosen)
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self._detail.active = tab
 
     def action_clear(self) -> None:
         def answered(yes: bool | None) -> None:
