@@ -16,7 +16,7 @@ from hookbin.model import Capture, ResponseGiven
 from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
-from hookbin.tui.app import CaptureList, HookbinApp
+from hookbin.tui.app import DETAIL_INTERVAL, CaptureList, HookbinApp
 from hookbin.tui.screens import HelpScreen
 from tests.factories import tcapture
 
@@ -349,3 +349,16 @@ async def test_following_survives_bursts_and_stops_only_when_the_user_moves(stor
         await wait_for(pilot, lambda: app.counts["received"] == 260)
         assert app.selected.id == looking_at  # the burst did not drag the cursor away
         assert "60 new" in plain(app.query_one("#status").content)
+
+
+async def test_the_detail_shows_the_highlighted_request_once_redraws_settle(store, tmp_path):
+    # The list highlights its first row before the cursor jumps to the newest; that early
+    # highlight used to be redrawn late, leaving the oldest request under the newest's cursor.
+    for seq in (1, 2, 3):
+        store.add(tcapture(seq=seq, path=f"/hook/{seq}"))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(2 * DETAIL_INTERVAL)  # past any throttled redraw
+        assert app.query_one(CaptureList).cursor_row == 2
+        assert app.selected is not None and app.selected.path == "/hook/3"
+        assert "/hook/3" in view_text(app, "summary")

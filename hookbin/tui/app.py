@@ -259,6 +259,7 @@ class HookbinApp(App[None]):
         key = event.row_key.value if event.row_key is not None else None
         shown = self._detail.capture
         if key == (shown.id if shown else None):
+            self._detail_pending = None  # the newest highlight wins over one still waiting to be drawn
             return
         if self.following and key in self._rows:
             self._follow_detail(self._rows[key])
@@ -298,6 +299,7 @@ class HookbinApp(App[None]):
 
     def _show_detail(self, capture: Capture | None) -> None:
         self._detail_at = time.monotonic()
+        self._detail_pending = None
         self._detail.show(capture, self._delivery_of(capture) if capture else None)
 
     def _delivery_of(self, capture: Capture) -> Delivery | None:
