@@ -362,3 +362,28 @@ async def test_the_detail_shows_the_highlighted_request_once_redraws_settle(stor
         assert app.query_one(CaptureList).cursor_row == 2
         assert app.selected is not None and app.selected.path == "/hook/3"
         assert "/hook/3" in view_text(app, "summary")
+
+
+async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tmp_path):
+    # Issue 8: the Deliveries table's highlights reached the app's list handler, so after `D`,
+    # `esc` a row stayed highlighted while the detail said "Waiting for requests" and `c` refused.
+    for seq in (1, 2, 3):
+        store.add(tcapture(seq=seq, path=f"/hook/{seq}", delivery_key=f"sha256:{seq:016x}", attempt=1))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("D")
+        await pilot.pause()
+        await pilot.press("up", "up")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.selected is not None and app.selected.path == "/hook/3"
+        assert "/hook/3" in view_text(app, "summary")
+        await pilot.press("c")
+        assert (tmp_path / "exports" / f"{tcapture(seq=3).id}.curl.sh").exists()
+        # The same while paused on an older request.
+        await pilot.press("up", "D")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.selected is not None and app.selected.path == "/hook/2"
+        assert "/hook/2" in view_text(app, "summary")

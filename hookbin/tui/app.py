@@ -31,7 +31,7 @@ from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
 from hookbin.textsafe import safe
-from hookbin.tui.messages import AnswerChanged, CapturesArrived, FollowingStopped, StoreCleared
+from hookbin.tui.messages import AnswerChanged, CaptureHighlighted, CapturesArrived, FollowingStopped, StoreCleared
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
 from hookbin.tui.widgets.detail import TABS, DetailPane
@@ -254,17 +254,18 @@ class HookbinApp(App[None]):
         if not newest:
             self._show_detail(None)
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value if event.row_key is not None else None
+    @on(CaptureHighlighted)
+    def _capture_highlighted(self, event: CaptureHighlighted) -> None:
+        # The row may have been trimmed away since the message was posted.
+        capture = event.capture if event.capture and event.capture.id in self._rows else None
         shown = self._detail.capture
-        if key == (shown.id if shown else None):
+        if (capture.id if capture else None) == (shown.id if shown else None):
             self._detail_pending = None  # the newest highlight wins over one still waiting to be drawn
             return
-        if self.following and key in self._rows:
-            self._follow_detail(self._rows[key])
+        if self.following and capture is not None:
+            self._follow_detail(capture)
         else:
-            self._show_detail(self._rows.get(key) if key else None)
+            self._show_detail(capture)
 
     @on(FollowingStopped)
     def _following_stopped(self) -> None:

@@ -1,12 +1,16 @@
 """The Textual messages of the TUI: what happened, named as past-tense nouns.
 
 `CapturesArrived`, `StoreCleared` and `AnswerChanged` are posted by the app's bridge from the
-store's writer thread and the responder (`post_message` is thread-safe).
+store's writer thread and the responder (`post_message` is thread-safe). The others come from
+the capture list, so the app reacts to the list and not to any other table (the Deliveries
+screen has one too).
 """
 
 from __future__ import annotations
 
 from textual.message import Message
+
+from hookbin.model import Capture
 
 
 class CapturesArrived(Message):
@@ -23,3 +27,12 @@ class AnswerChanged(Message):
 
 class FollowingStopped(Message):
     """The user moved away from the newest row of the capture list: following stopped."""
+
+
+class CaptureHighlighted(Message):
+    """The capture list's cursor moved to a row."""
+
+    def __init__(self, capture: Capture | None) -> None:
+        super().__init__()
+        self.capture = capture
+        """The capture on that row (None only if the row is gone)."""

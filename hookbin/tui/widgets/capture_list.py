@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.text import Text
+from textual import on
 from textual.binding import Binding
 from textual.widgets import DataTable
 
 from hookbin.model import Capture
 from hookbin.tui import render
-from hookbin.tui.messages import FollowingStopped
+from hookbin.tui.messages import CaptureHighlighted, FollowingStopped
 
 MAX_ROWS = 1000
 """Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
@@ -23,7 +24,8 @@ class CaptureList(DataTable[Text]):
     It keeps the captures its rows show (never more than 1.5 x `max_rows`). `following` is
     True while the cursor stays on the newest row as rows arrive. Moving up turns it off at
     once (here, not after a message round trip, so a burst arriving in between cannot drag
-    the cursor back down) and says so with `FollowingStopped`.
+    the cursor back down) and says so with `FollowingStopped`. A highlighted row is posted
+    as `CaptureHighlighted`, which only this list sends.
     """
 
     BINDINGS = [
@@ -79,6 +81,10 @@ class CaptureList(DataTable[Text]):
         """Put the cursor on the newest row, if following."""
         if self.following and self.row_count:
             self.move_cursor(row=self.row_count - 1, animate=False)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.post_message(CaptureHighlighted(self.captures.get(event.row_key.value or "")))
 
     def _leave_tail(self) -> None:
         if self.following:
