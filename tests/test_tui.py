@@ -387,3 +387,27 @@ async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tm
         await pilot.pause()
         assert app.selected is not None and app.selected.path == "/hook/2"
         assert "/hook/2" in view_text(app, "summary")
+
+
+async def test_enter_opens_the_detail_but_choosing_a_delivery_stays_in_the_list(store, tmp_path):
+    for seq in (1, 2):
+        store.add(tcapture(seq=seq, path=f"/hook/{seq}", body=b"line\n" * 200, delivery_key=f"sha256:{seq:016x}",
+                           attempt=1))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.focused is app.query_one("#summary-scroll")  # arrows now scroll the request
+        app.query_one(CaptureList).focus()
+        await pilot.press("3", "enter")
+        await pilot.pause()
+        assert app.focused is app.query_one("#body-scroll")
+        # Enter on the Deliveries screen is that screen's: the list, now showing the chosen
+        # delivery's attempts, keeps the keys.
+        app.query_one(CaptureList).focus()
+        await pilot.press("D")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.filter is not None and app.filter.delivery_key == f"sha256:{2:016x}"
+        assert app.focused is app.query_one(CaptureList)

@@ -21,7 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
@@ -31,7 +31,14 @@ from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
 from hookbin.textsafe import safe
-from hookbin.tui.messages import AnswerChanged, CaptureHighlighted, CapturesArrived, FollowingStopped, StoreCleared
+from hookbin.tui.messages import (
+    AnswerChanged,
+    CaptureHighlighted,
+    CaptureOpened,
+    CapturesArrived,
+    FollowingStopped,
+    StoreCleared,
+)
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
 from hookbin.tui.widgets.detail import TABS, DetailPane
@@ -292,9 +299,12 @@ class HookbinApp(App[None]):
         if capture is not None and self.following and capture.id in self._rows:
             self._show_detail(capture)
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self) -> None:
-        self._detail.focus()
+    @on(CaptureOpened)
+    def _capture_opened(self, event: CaptureOpened) -> None:
+        shown = self._detail.capture
+        if event.capture is not None and (shown is None or shown.id != event.capture.id):
+            self._show_detail(event.capture)  # a redraw may still be waiting while following
+        self._detail.focus_view()
 
     # -- detail ----------------------------------------------------------------------------
 

@@ -36,3 +36,12 @@ class CaptureHighlighted(Message):
         super().__init__()
         self.capture = capture
         """The capture on that row (None only if the row is gone)."""
+
+
+class CaptureOpened(Message):
+    """The user opened a capture from the list (enter, or a click on its highlighted row)."""
+
+    def __init__(self, capture: Capture | None) -> None:
+        super().__init__()
+        self.capture = capture
+        """The capture on that row (None only if the row is gone)."""

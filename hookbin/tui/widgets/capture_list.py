@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from hookbin.model import Capture
 from hookbin.tui import render
-from hookbin.tui.messages import CaptureHighlighted, FollowingStopped
+from hookbin.tui.messages import CaptureHighlighted, CaptureOpened, FollowingStopped
 
 MAX_ROWS = 1000
 """Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
@@ -24,8 +24,8 @@ class CaptureList(DataTable[Text]):
     It keeps the captures its rows show (never more than 1.5 x `max_rows`). `following` is
     True while the cursor stays on the newest row as rows arrive. Moving up turns it off at
     once (here, not after a message round trip, so a burst arriving in between cannot drag
-    the cursor back down) and says so with `FollowingStopped`. A highlighted row is posted
-    as `CaptureHighlighted`, which only this list sends.
+    the cursor back down) and says so with `FollowingStopped`. Its highlighted and chosen
+    rows are posted as `CaptureHighlighted` and `CaptureOpened`, which only this list sends.
     """
 
     BINDINGS = [
@@ -85,6 +85,10 @@ class CaptureList(DataTable[Text]):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.post_message(CaptureHighlighted(self.captures.get(event.row_key.value or "")))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.post_message(CaptureOpened(self.captures.get(event.row_key.value or "")))
 
     def _leave_tail(self) -> None:
         if self.following:

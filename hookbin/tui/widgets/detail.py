@@ -39,16 +39,20 @@ class DetailPane(TabbedContent):
         self.capture: Capture | None = None
         """The capture shown, or None while waiting."""
         self._views = {tab: Static(id=f"{tab}-view", classes="view") for tab in TABS}
-        self._body_scroll = VerticalScroll(self._views["body"], id="body-scroll")
+        self._scrolls = {tab: VerticalScroll(self._views[tab], id=f"{tab}-scroll") for tab in TABS}
+        self._body_scroll = self._scrolls["body"]
         self._tree = JsonTree("body", id="body-tree")
         self._tree.display = False
         for tab in TABS:
-            children: list[Widget] = (
-                [self._body_scroll, self._tree]
-                if tab == "body"
-                else [VerticalScroll(self._views[tab], id=f"{tab}-scroll")]
-            )
+            children: list[Widget] = [self._scrolls[tab], *([self._tree] if tab == "body" else [])]
             self.compose_add_child(TabPane(tab.title(), *children, id=tab))
+
+    def focus_view(self) -> None:
+        """Focus what the active tab shows, so the arrow keys scroll it (or walk the tree)."""
+        if self.active == "body" and self._tree.display:
+            self._tree.focus()
+        elif self.active in self._scrolls:
+            self._scrolls[self.active].focus()
 
     def show(self, capture: Capture | None, delivery: Delivery | None = None) -> None:
         """Show `capture` (with the delivery it belongs to) in every tab, or the waiting line."""
