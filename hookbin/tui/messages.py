@@ -29,19 +29,18 @@ class FollowingStopped(Message):
     """The user moved away from the newest row of the capture list: following stopped."""
 
 
-class CaptureHighlighted(Message):
+class CaptureRowMessage(Message):
+    """Something happened to a row of the capture list."""
+
+    def __init__(self, capture: Capture | None) -> None:
+        super().__init__()
+        self.capture = capture
+        """The capture on that row (None only if the row is gone)."""
+
+
+class CaptureHighlighted(CaptureRowMessage):
     """The capture list's cursor moved to a row."""
 
-    def __init__(self, capture: Capture | None) -> None:
-        super().__init__()
-        self.capture = capture
-        """The capture on that row (None only if the row is gone)."""
 
-
-class CaptureOpened(Message):
+class CaptureOpened(CaptureRowMessage):
     """The user opened a capture from the list (enter, or a click on its highlighted row)."""
-
-    def __init__(self, capture: Capture | None) -> None:
-        super().__init__()
-        self.capture = capture
-        """The capture on that row (None only if the row is gone)."""
