@@ -13,12 +13,13 @@ import asyncio
 import collections
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
@@ -63,7 +64,7 @@ class HookbinApp(App[None]):
 
     TITLE = "hookbin"
     CSS_PATH = "hookbin.tcss"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "answer_ok", "200 OK"),
         Binding("e", "answer_error", "Error"),
         Binding("d", "answer_delay", "Delay"),
@@ -148,7 +149,8 @@ class HookbinApp(App[None]):
         self._header = HeaderBar(url=self.url, admin_url=self.admin_url, public_url=self.public_url, id="top")
         self._filter_box = Input(
             placeholder="filter: text  method:POST  path:/segmanta/*  status:5xx   (enter applies, esc clears)",
-            id="filter")
+            id="filter",
+        )
         self._list = CaptureList(max_rows=self.max_rows, id="captures")
         self._detail = DetailPane(url=self.url, id="detail")
         yield self._header
@@ -332,8 +334,12 @@ class HookbinApp(App[None]):
 
     def _render_status(self) -> None:
         self._header.show_status(
-            self.counts, following=self.following, held=self._held,
-            filter_text=self._filter_box.value if self.filter else None, shown=len(self._rows))
+            self.counts,
+            following=self.following,
+            held=self._held,
+            filter_text=self._filter_box.value if self.filter else None,
+            shown=len(self._rows),
+        )
 
     # -- answer actions ----------------------------------------------------------------------
 
@@ -358,17 +364,26 @@ class HookbinApp(App[None]):
         self._set_spec(FAULT_CYCLE[self._fault_index])
 
     def action_answer_delay(self) -> None:
-        self._ask_for_answer("Answer 200 after a delay of", "65s",
-                             "e.g. 2s, 250ms, 65s (longer than most senders wait), 10m",
-                             parse_duration, lambda value: f"200 delay={value.strip()}")
+        self._ask_for_answer(
+            "Answer 200 after a delay of",
+            "65s",
+            "e.g. 2s, 250ms, 65s (longer than most senders wait), 10m",
+            parse_duration,
+            lambda value: f"200 delay={value.strip()}",
+        )
 
     def action_answer_spec(self) -> None:
-        self._ask_for_answer("Response spec", self.responder.spec.text,
-                             "e.g. 503 · 500,500,200 · 429 retry-after=30 · 200 delay=65s · close · 30% 503",
-                             parse_spec, lambda value: value)
+        self._ask_for_answer(
+            "Response spec",
+            self.responder.spec.text,
+            "e.g. 503 · 500,500,200 · 429 retry-after=30 · 200 delay=65s · close · 30% 503",
+            parse_spec,
+            lambda value: value,
+        )
 
-    def _ask_for_answer(self, title: str, value: str, hint: str, parse: Callable[[str], object],
-                        to_spec: Callable[[str], str]) -> None:
+    def _ask_for_answer(
+        self, title: str, value: str, hint: str, parse: Callable[[str], object], to_spec: Callable[[str], str]
+    ) -> None:
         """Prompt for a line, refuse it while `parse` raises, then answer with `to_spec(line)`."""
 
         def check(line: str) -> str | None:
@@ -495,8 +510,9 @@ class HookbinApp(App[None]):
         yield SystemCommand("Filter requests", "By text, method, path, status", self.action_filter)
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
         yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
-        yield SystemCommand("Pause or resume following", "Stop or restart jumping to new requests",
-                            self.action_toggle_follow)
+        yield SystemCommand(
+            "Pause or resume following", "Stop or restart jumping to new requests", self.action_toggle_follow
+        )
         yield SystemCommand("Clear captures", "Delete every capture (asks first)", self.action_clear)
         yield SystemCommand("Show deliveries", "Every delivery with its attempts", self.action_deliveries)
         yield SystemCommand("Show keys", "The help screen", self.action_help)

@@ -7,6 +7,7 @@ is never parsed as markup; nothing here formats captured data into a markup stri
 from __future__ import annotations
 
 import json
+
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
@@ -94,8 +95,10 @@ def row_line(capture: Capture) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(local_time(capture.received_at), style="dim")
     line.append(f"  {safe(capture.method, limit=7):<7} ", style="bold")
-    line.append(f"{capture.outcome:<6}",
-                style=status_style(response.status if response else None, response and response.fault))
+    line.append(
+        f"{capture.outcome:<6}",
+        style=status_style(response.status if response else None, response.fault if response else None),
+    )
     line.append(f" {format_size(capture.body_size):>9} ")
     line.append(f"{'#' + str(attempt) if attempt else '':<4}", style="magenta" if attempt > 1 else "dim")
     marks = _row_marker(capture)
@@ -130,8 +133,7 @@ def summary_view(capture: Capture, view: BodyView) -> RenderableType:
 
 def json_scalar(value: object) -> Text:
     """A JSON leaf value, coloured by type, cut to one short line."""
-    style = ("green" if isinstance(value, str) else "magenta" if isinstance(value, bool) or value is None
-             else "yellow")
+    style = "green" if isinstance(value, str) else "magenta" if isinstance(value, bool) or value is None else "yellow"
     # Leaves come from json.loads, so json.dumps can write each one back.
     return Text(safe(json.dumps(value, ensure_ascii=False), limit=200), style=style)
 
@@ -151,16 +153,20 @@ def body_view(capture: Capture, view: BodyView) -> RenderableType:
     """Pretty, highlighted JSON; the raw text and the parse error for invalid JSON; else text."""
     notes: list[RenderableType] = []
     if capture.truncated:
-        notes.append(Text(f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
-                          f"of {format_size(capture.body_size)} kept", style="yellow"))
+        notes.append(
+            Text(
+                f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
+                f"of {format_size(capture.body_size)} kept",
+                style="yellow",
+            )
+        )
     for problem in (view.encoding_error, getattr(view, "charset_error", None), view.multipart_error):
         if problem:
             notes.append(Text(f"! {safe(problem)}", style="yellow"))
     if view.kind == "json":
         pretty = safe(view.pretty, multiline=True)
         if len(pretty) <= PRETTY_LIMIT:
-            return Group(*notes, Syntax(pretty, "json", theme="ansi_dark", word_wrap=True,
-                                        background_color="default"))
+            return Group(*notes, Syntax(pretty, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
         return Group(*notes, Text(pretty[:PRETTY_LIMIT] + "\n… (cut; use hookbin show or the Raw tab)"))
     if view.kind == "invalid_json":
         where = ""
@@ -232,8 +238,7 @@ def delivery_view(delivery: Delivery | None, selected_id: str | None) -> Rendera
     out = Text()
     out.append(f"delivery {safe(delivery.key)}", style="bold")
     out.append(f"  ({safe(delivery.source)}, sender {safe(delivery.sender)})\n", style="dim")
-    accepted = (f"accepted at attempt #{delivery.accepted_at_attempt}" if delivery.accepted
-                else "not accepted yet")
+    accepted = f"accepted at attempt #{delivery.accepted_at_attempt}" if delivery.accepted else "not accepted yet"
     out.append(f"{len(delivery.attempts)} attempt(s), {accepted}\n\n")
     for attempt in delivery.attempts:
         marker = "▶ " if attempt.capture_id == selected_id else "  "
@@ -267,7 +272,6 @@ def raw_view(capture: Capture) -> Text:
     return text
 
 
-
 def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
     text = Text()
     text.append(f"received {received}  ")
@@ -277,4 +281,3 @@ def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
     if faults:
         text.append(f"  faults {faults}", style="yellow")
     return text
-

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
@@ -51,7 +52,7 @@ class PromptScreen(ModalScreen[str | None]):
     PromptScreen #prompt-error { color: $error; height: auto; }
     PromptScreen #prompt-hint { color: $text-muted; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str, hint: str, check: Callable[[str], str | None]) -> None:
         super().__init__()
@@ -89,7 +90,7 @@ class ConfirmScreen(ModalScreen[bool]):
     }
     ConfirmScreen Button { margin: 1 1 0 0; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,enter", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
     ]
@@ -122,7 +123,7 @@ class HelpScreen(ModalScreen[None]):
         background: $surface;
     }
     """
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss_help", "Close")]
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=False, padding=(0, 2))
@@ -134,11 +135,13 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Static(Text("hookbin keys", style="bold"))
             yield Static(table)
-            yield Static(Text(
-                "\nResponse specs: 200 · 503 · 429 retry-after=30 · 200 delay=65s · close · reset · "
-                "200 drip=30s · 500,500,200 (per delivery) · global: 503,200 · 30% 503",
-                style="dim",
-            ))
+            yield Static(
+                Text(
+                    "\nResponse specs: 200 · 503 · 429 retry-after=30 · 200 delay=65s · close · reset · "
+                    "200 drip=30s · 500,500,200 (per delivery) · global: 503,200 · 30% 503",
+                    style="dim",
+                )
+            )
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
@@ -154,7 +157,7 @@ class DeliveriesScreen(ModalScreen[str | None]):
     }
     DeliveriesScreen DataTable { height: 1fr; }
     """
-    BINDINGS = [Binding("escape,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close")]
 
     def __init__(self, deliveries: list[Delivery]) -> None:
         super().__init__()
@@ -162,8 +165,9 @@ class DeliveriesScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(f"Deliveries ({len(self._deliveries)}): enter shows one's attempts, esc closes",
-                             style="bold"))
+            yield Label(
+                Text(f"Deliveries ({len(self._deliveries)}): enter shows one's attempts, esc closes", style="bold")
+            )
             yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -171,15 +175,24 @@ class DeliveriesScreen(ModalScreen[str | None]):
         for label in ("delivery", "first seen", "attempts", "gaps", "answers", "outcome", "sender"):
             table.add_column(label, key=label)
         for delivery in self._deliveries:
-            gaps = " ".join(f"+{a.since_previous.total_seconds():.1f}s" for a in delivery.attempts
-                            if a.since_previous is not None)
+            gaps = " ".join(
+                f"+{a.since_previous.total_seconds():.1f}s" for a in delivery.attempts if a.since_previous is not None
+            )
             answers = " ".join(attempt.outcome for attempt in delivery.attempts)
-            outcome = (Text(f"accepted #{delivery.accepted_at_attempt}", style="green") if delivery.accepted
-                       else Text("not accepted", style="red"))
+            outcome = (
+                Text(f"accepted #{delivery.accepted_at_attempt}", style="green")
+                if delivery.accepted
+                else Text("not accepted", style="red")
+            )
             table.add_row(
-                Text(short_key(delivery.key)), Text(local_time(delivery.first_at)),
-                Text(str(len(delivery.attempts))), Text(safe(gaps, limit=40)), Text(safe(answers, limit=40)),
-                outcome, Text(safe(delivery.sender, limit=40)), key=delivery.key,
+                Text(short_key(delivery.key)),
+                Text(local_time(delivery.first_at)),
+                Text(str(len(delivery.attempts))),
+                Text(safe(gaps, limit=40)),
+                Text(safe(answers, limit=40)),
+                outcome,
+                Text(safe(delivery.sender, limit=40)),
+                key=delivery.key,
             )
         if self._deliveries:
             table.move_cursor(row=len(self._deliveries) - 1)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from hookbin.responder import Spec
+from hookbin.spec import Spec
 from hookbin.textsafe import safe
 from hookbin.tui import render
 
