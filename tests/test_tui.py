@@ -22,8 +22,16 @@ from tests.factories import tcapture
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_bytes()
 HOSTILE = [
-    "[bold]loud[/bold]", "[/x]", "[link=https://evil.example]click[/link]", "\x1b[2J\x1b]52;c;aGk=\x07",
-    "nul\x00del\x7f", "c1\x9bcsi", "bidi\u202eevil\u2066x", "[red", "$var", "\\[escaped]",
+    "[bold]loud[/bold]",
+    "[/x]",
+    "[link=https://evil.example]click[/link]",
+    "\x1b[2J\x1b]52;c;aGk=\x07",
+    "nul\x00del\x7f",
+    "c1\x9bcsi",
+    "bidi\u202eevil\u2066x",
+    "[red",
+    "$var",
+    "\\[escaped]",
 ]
 
 
@@ -48,8 +56,14 @@ def store(tmp_path):
 
 
 def make_app(store, tmp_path, responder=None, **kw) -> HookbinApp:
-    return HookbinApp(store, responder or Responder("200"), url="http://127.0.0.1:8080",
-                      admin_url="http://127.0.0.1:8081", export_dir=tmp_path / "exports", **kw)
+    return HookbinApp(
+        store,
+        responder or Responder("200"),
+        url="http://127.0.0.1:8080",
+        admin_url="http://127.0.0.1:8081",
+        export_dir=tmp_path / "exports",
+        **kw,
+    )
 
 
 async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
@@ -67,8 +81,9 @@ async def test_captures_appear_live_from_the_store_thread(store, tmp_path):
         table = app.query_one(CaptureList)
         assert table.row_count == 1
         # The store's writer thread delivers these; the app must pick them all up.
-        writer = threading.Thread(target=lambda: [store.submit(tcapture(seq=n, path=f"/live/{n}"))
-                                                  for n in range(2, 202)])
+        writer = threading.Thread(
+            target=lambda: [store.submit(tcapture(seq=n, path=f"/live/{n}")) for n in range(2, 202)]
+        )
         writer.start()
         writer.join()
         await wait_for(pilot, lambda: table.row_count == 201)
@@ -91,9 +106,19 @@ async def test_rows_are_bounded_but_nothing_is_lost(store, tmp_path):
 
 
 async def test_selection_and_every_tab(store, tmp_path):
-    store.add(tcapture(seq=1, path="/segmanta/csat", query_string="crm=CUST-1042&crm=2", body=SAMPLE,
-                       headers=(("Content-Type", "application/json"), ("X-Dup", "a"), ("X-Dup", "b")),
-                       status=503, attempt=2, delivery_key="sha256:abc", delivery_source="hash"))
+    store.add(
+        tcapture(
+            seq=1,
+            path="/segmanta/csat",
+            query_string="crm=CUST-1042&crm=2",
+            body=SAMPLE,
+            headers=(("Content-Type", "application/json"), ("X-Dup", "a"), ("X-Dup", "b")),
+            status=503,
+            attempt=2,
+            delivery_key="sha256:abc",
+            delivery_source="hash",
+        )
+    )
     store.add(tcapture(seq=2, path="/other", body=b"{}"))
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -139,10 +164,10 @@ async def test_each_answer_key_changes_what_the_next_real_request_gets(tmp_path)
     app = make_app(store, tmp_path, responder)
     try:
         async with app.run_test(size=(120, 40)) as pilot, aiohttp.ClientSession() as http:
+
             async def status_of_next() -> int | str:
                 try:
-                    async with http.post(server.url + "/k", data=b"x",
-                                         timeout=aiohttp.ClientTimeout(total=1)) as r:
+                    async with http.post(server.url + "/k", data=b"x", timeout=aiohttp.ClientTimeout(total=1)) as r:
                         return r.status
                 except aiohttp.ServerDisconnectedError:
                     return "closed"
@@ -209,8 +234,15 @@ async def test_filter_by_status_method_path_and_text(store, tmp_path):
 
 
 async def test_copy_as_curl_and_body(store, tmp_path):
-    store.add(tcapture(seq=1, path="/hook", query_string="a=1", body=b'{"x": "it\'s"}',
-                       headers=(("Content-Type", "application/json"), ("X-Sig", "v1,abc"))))
+    store.add(
+        tcapture(
+            seq=1,
+            path="/hook",
+            query_string="a=1",
+            body=b'{"x": "it\'s"}',
+            headers=(("Content-Type", "application/json"), ("X-Sig", "v1,abc")),
+        )
+    )
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("c")
@@ -259,19 +291,28 @@ async def test_help_screen_lists_the_keys(store, tmp_path):
 @pytest.mark.parametrize("hostile", HOSTILE)
 async def test_hostile_text_is_shown_escaped_and_cannot_crash_the_app(store, tmp_path, hostile):
     raw = hostile.encode("utf-8")
-    store.add(Capture(
-        id="t00000000001", received_at=tcapture(seq=1).received_at, method="POST",
-        path="/" + hostile, query_string="q=" + hostile, headers=((hostile, hostile), ("Content-Type", "text/plain")),
-        body=raw, body_size=len(raw),
-        response=ResponseGiven(status=200, rule=hostile, spec="200", reason=hostile),
-        delivery_key=hostile, attempt=1,
-    ))
+    store.add(
+        Capture(
+            id="t00000000001",
+            received_at=tcapture(seq=1).received_at,
+            method="POST",
+            path="/" + hostile,
+            query_string="q=" + hostile,
+            headers=((hostile, hostile), ("Content-Type", "text/plain")),
+            body=raw,
+            body_size=len(raw),
+            response=ResponseGiven(status=200, rule=hostile, spec="200", reason=hostile),
+            delivery_key=hostile,
+            attempt=1,
+        )
+    )
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         for key in "123456":
             await pilot.press(key)
-            text = view_text(app, {"1": "summary", "2": "headers", "3": "body", "4": "query",
-                                   "5": "response", "6": "raw"}[key])
+            text = view_text(
+                app, {"1": "summary", "2": "headers", "3": "body", "4": "query", "5": "response", "6": "raw"}[key]
+            )
             for char in "\x1b\x00\x7f\x9b\u202e\u2066\x07":
                 assert char not in text
         row = " ".join(cell.plain for cell in app.query_one(CaptureList).get_row_at(0))
@@ -283,8 +324,16 @@ async def test_hostile_text_is_shown_escaped_and_cannot_crash_the_app(store, tmp
 
 async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
     for seq, (status, attempt) in enumerate([(503, 1), (503, 2), (200, 3)], start=1):
-        store.add(tcapture(seq=seq, path="/segmanta/csat", status=status, attempt=attempt,
-                           delivery_key="sha256:1696daea75797a7e", delivery_source="hash"))
+        store.add(
+            tcapture(
+                seq=seq,
+                path="/segmanta/csat",
+                status=status,
+                attempt=attempt,
+                delivery_key="sha256:1696daea75797a7e",
+                delivery_source="hash",
+            )
+        )
     store.add(tcapture(seq=4, path="/other", delivery_key="sha256:ffff000011112222", attempt=1))
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -292,7 +341,10 @@ async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
         timeline = view_text(app, "delivery")
         assert "3 attempt(s), accepted at attempt #3" in timeline
         assert [line.split()[0:2] for line in timeline.splitlines() if "#" in line[:6]] == [
-            ["#1", "14:05:10.123"], ["#2", "14:05:11.123"], ["▶", "#3"]]
+            ["#1", "14:05:10.123"],
+            ["#2", "14:05:11.123"],
+            ["▶", "#3"],
+        ]
         assert "+1.00s  503" in timeline
         await pilot.press("D")
         await pilot.pause()
@@ -322,7 +374,7 @@ async def test_large_json_is_a_tree_filled_as_branches_open(store, tmp_path):
         first = results.children[0]
         first.expand()
         await pilot.pause()
-        assert [c.label.plain for c in first.children] == ['id = 0', 'name = "page 0"', 'tag = "[red]x"']
+        assert [c.label.plain for c in first.children] == ["id = 0", 'name = "page 0"', 'tag = "[red]x"']
         # A small document goes back to highlighted text.
         store.add(tcapture(seq=2, body=b'{"a": 1}'))
         await wait_for(pilot, lambda: app.selected is not None and app.selected.body == b'{"a": 1}')
@@ -391,8 +443,9 @@ async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tm
 
 async def test_enter_opens_the_detail_but_choosing_a_delivery_stays_in_the_list(store, tmp_path):
     for seq in (1, 2):
-        store.add(tcapture(seq=seq, path=f"/hook/{seq}", body=b"line\n" * 200, delivery_key=f"sha256:{seq:016x}",
-                           attempt=1))
+        store.add(
+            tcapture(seq=seq, path=f"/hook/{seq}", body=b"line\n" * 200, delivery_key=f"sha256:{seq:016x}", attempt=1)
+        )
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")

@@ -36,20 +36,49 @@ def app_with(*captures, spec: str = "500,500,200") -> HookbinApp:
     store = open_store(":memory:")
     for capture in captures:
         store.add(capture)
-    return HookbinApp(store, Responder(spec), url="http://127.0.0.1:8080", admin_url="http://127.0.0.1:8081",
-                      public_url="https://hookbin-demo.example.ngrok.app/segmanta")
+    return HookbinApp(
+        store,
+        Responder(spec),
+        url="http://127.0.0.1:8080",
+        admin_url="http://127.0.0.1:8081",
+        public_url="https://hookbin-demo.example.ngrok.app/segmanta",
+    )
 
 
 def segmanta_run():
-    json_headers = (("Content-Type", "application/json"), ("User-Agent", "Segmanta-Webhooks"),
-                    ("X-Forwarded-For", "203.0.113.7"))
+    json_headers = (
+        ("Content-Type", "application/json"),
+        ("User-Agent", "Segmanta-Webhooks"),
+        ("X-Forwarded-For", "203.0.113.7"),
+    )
     return [
-        tcapture(seq=1, path="/segmanta/csat", body=SAMPLE, headers=json_headers, attempt=1, delivery_key="k1",
-                 response=ResponseGiven(status=500, spec="500,500,200", step=1)),
-        tcapture(seq=2, path="/segmanta/csat", body=SAMPLE, headers=json_headers, attempt=2, delivery_key="k1",
-                 response=ResponseGiven(status=500, spec="500,500,200", step=2)),
-        tcapture(seq=3, path="/segmanta/csat", body=SAMPLE, headers=json_headers, attempt=3, delivery_key="k1",
-                 response=ResponseGiven(status=200, spec="500,500,200", step=3)),
+        tcapture(
+            seq=1,
+            path="/segmanta/csat",
+            body=SAMPLE,
+            headers=json_headers,
+            attempt=1,
+            delivery_key="k1",
+            response=ResponseGiven(status=500, spec="500,500,200", step=1),
+        ),
+        tcapture(
+            seq=2,
+            path="/segmanta/csat",
+            body=SAMPLE,
+            headers=json_headers,
+            attempt=2,
+            delivery_key="k1",
+            response=ResponseGiven(status=500, spec="500,500,200", step=2),
+        ),
+        tcapture(
+            seq=3,
+            path="/segmanta/csat",
+            body=SAMPLE,
+            headers=json_headers,
+            attempt=3,
+            delivery_key="k1",
+            response=ResponseGiven(status=200, spec="500,500,200", step=3),
+        ),
     ]
 
 
@@ -62,7 +91,9 @@ def test_headers_tab(snap_compare):
 
 
 def test_body_tab_with_invalid_json(snap_compare):
-    broken = tcapture(seq=1, path="/segmanta/csat", body=b'{"survey_id": 1234,\n "survey_name": "CSAT",\n "results": [}')
+    broken = tcapture(
+        seq=1, path="/segmanta/csat", body=b'{"survey_id": 1234,\n "survey_name": "CSAT",\n "results": [}'
+    )
     assert snap_compare(app_with(broken, spec="200"), press=["3"], terminal_size=SIZE)
 
 

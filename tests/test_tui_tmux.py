@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not (shutil.which("tmux") and shutil.which("curl")),
-                                reason="needs tmux and curl (.ci/run installs them)")
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("tmux") and shutil.which("curl")), reason="needs tmux and curl (.ci/run installs them)"
+)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json"
 
@@ -31,8 +32,7 @@ class Tmux:
         subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "36", command], check=True)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
-                              text=True).stdout
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
@@ -58,16 +58,19 @@ class Tmux:
 
 
 def curl(url: str, *args: str) -> str:
-    return subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *args, url],
-                          capture_output=True, text=True, timeout=20).stdout
+    return subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *args, url], capture_output=True, text=True, timeout=20
+    ).stdout
 
 
 def test_serve_in_a_real_terminal(tmp_path):
     port = free_port()
     db = tmp_path / "c.db"
     env = f"TZ=UTC PYTHONPATH={Path(__file__).resolve().parent.parent}"
-    command = (f"cd {tmp_path} && {env} {sys.executable} -m hookbin serve --port {port} --db {db} "
-               f"--public-url https://demo.example/segmanta; echo EXITED $?; sleep 30")
+    command = (
+        f"cd {tmp_path} && {env} {sys.executable} -m hookbin serve --port {port} --db {db} "
+        f"--public-url https://demo.example/segmanta; echo EXITED $?; sleep 30"
+    )
     tmux = Tmux(f"hookbin-test-{os.getpid()}", command)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -75,8 +78,9 @@ def test_serve_in_a_real_terminal(tmp_path):
         tmux.wait_for("answering 200")
         assert "paste into Segmanta: https://demo.example/segmanta" in tmux.screen()
 
-        assert curl(url + "/segmanta/csat", "-H", "Content-Type: application/json",
-                    "--data-binary", f"@{SAMPLE}") == "200"
+        assert (
+            curl(url + "/segmanta/csat", "-H", "Content-Type: application/json", "--data-binary", f"@{SAMPLE}") == "200"
+        )
         tmux.wait_for("/segmanta/csat")
         tmux.wait_for('Segmanta survey "Customer Satisfaction Survey"')
 
@@ -109,23 +113,26 @@ def test_port_in_use_is_one_line_before_the_screen_changes(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        command = (f"cd {tmp_path} && PYTHONPATH={Path(__file__).resolve().parent.parent} {sys.executable} "
-                   f"-m hookbin serve --port {port} --db {tmp_path / 'c.db'}; echo EXITED $?; sleep 30")
+        command = (
+            f"cd {tmp_path} && PYTHONPATH={Path(__file__).resolve().parent.parent} {sys.executable} "
+            f"-m hookbin serve --port {port} --db {tmp_path / 'c.db'}; echo EXITED $?; sleep 30"
+        )
         tmux = Tmux(f"hookbin-busy-{os.getpid()}", command)
         try:
             screen = tmux.wait_for("EXITED 1")
         finally:
             tmux.close()
     lines = [line for line in screen.splitlines() if line.strip()]
-    assert lines == [f"hookbin: error: catcher port {port} on 127.0.0.1 is already in use (try --port 0)",
-                     "EXITED 1"]
+    assert lines == [f"hookbin: error: catcher port {port} on 127.0.0.1 is already in use (try --port 0)", "EXITED 1"]
 
 
 def test_closing_the_terminal_stops_hookbin_and_keeps_what_it_caught(tmp_path):
     port = free_port()
     db = tmp_path / "c.db"
-    command = (f"cd {tmp_path} && PYTHONPATH={Path(__file__).resolve().parent.parent} {sys.executable} "
-               f"-m hookbin serve --port {port} --db {db}")
+    command = (
+        f"cd {tmp_path} && PYTHONPATH={Path(__file__).resolve().parent.parent} {sys.executable} "
+        f"-m hookbin serve --port {port} --db {db}"
+    )
     tmux = Tmux(f"hookbin-hup-{os.getpid()}", command)
     try:
         tmux.wait_for("answering 200")
