@@ -51,34 +51,18 @@ def segmanta_run():
         ("User-Agent", "Segmanta-Webhooks"),
         ("X-Forwarded-For", "203.0.113.7"),
     )
+    # One delivery answered 500, 500, then 200 (the spec's three steps).
     return [
         tcapture(
-            seq=1,
+            seq=n,
             path="/segmanta/csat",
             body=SAMPLE,
             headers=json_headers,
-            attempt=1,
+            attempt=n,
             delivery_key="k1",
-            response=ResponseGiven(status=500, spec="500,500,200", step=1),
-        ),
-        tcapture(
-            seq=2,
-            path="/segmanta/csat",
-            body=SAMPLE,
-            headers=json_headers,
-            attempt=2,
-            delivery_key="k1",
-            response=ResponseGiven(status=500, spec="500,500,200", step=2),
-        ),
-        tcapture(
-            seq=3,
-            path="/segmanta/csat",
-            body=SAMPLE,
-            headers=json_headers,
-            attempt=3,
-            delivery_key="k1",
-            response=ResponseGiven(status=200, spec="500,500,200", step=3),
-        ),
+            response=ResponseGiven(status=status, spec="500,500,200", step=n),
+        )
+        for n, status in enumerate((500, 500, 200), start=1)
     ]
 
 
