@@ -4,6 +4,12 @@
 apart, and decodes each as far as the bytes allow. The view never replaces the raw bytes
 kept in the capture, and it never raises: whatever the sender got wrong is reported in
 the view's `*_error` fields instead.
+
+Everything is bounded, because the body came from a stranger: undoing Content-Encoding
+stops after `MAX_DECODED_SIZE` bytes over all layers together (the rest is reported, not
+decoded), and the display text (`BodyView.pretty`) stops after `SHOWN_CHARS` characters,
+cut before anything escapes or indents it. `sniff_json` is the one way any part of hookbin
+looks for JSON inside a body; it reads no body over `JSON_SNIFF_LIMIT` bytes.
 """
 
 from __future__ import annotations
@@ -16,12 +22,23 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from .config import DEFAULT_MAX_DECODED
+from .durations import format_size
 from .model import Capture, Headers, header_get, header_get_all
 
-__all__ = ["MAX_DECODED_SIZE", "BodyView", "Part", "decode_body", "decode_capture", "media_type"]
+__all__ = [
+    "JSON_SNIFF_LIMIT", "MAX_DECODED_SIZE", "SHOWN_CHARS", "BodyView", "JsonRead", "Part",
+    "cut_note", "decode_body", "decode_capture", "media_type", "sniff_json",
+]
 
-MAX_DECODED_SIZE = 50 * 1024 * 1024
-"""Most bytes Content-Encoding decoding may produce, so a gzip bomb cannot eat memory."""
+MAX_DECODED_SIZE = DEFAULT_MAX_DECODED
+"""Most bytes undoing Content-Encoding may produce, all layers and gzip members together."""
+
+SHOWN_CHARS = 256 * 1024
+"""Most characters of display text (`BodyView.pretty`) a view is given; the rest is counted."""
+
+JSON_SNIFF_LIMIT = 256 * 1024
+"""Largest body (before and after Content-Encoding) `sniff_json` parses by default."""
 
 HEX_PREVIEW_BYTES = 512
 """How much of a binary body the hex preview shows."""
@@ -81,12 +98,20 @@ class BodyView:
     """Declared content codings, lower-cased, e.g. `gzip` or `gzip, deflate`."""
     encoding_error: str | None = None
     """Why the Content-Encoding could not be (fully) undone; the view then shows raw bytes."""
+    encoding_cut: bool = False
+    """True when undoing Content-Encoding stopped at its budget and the rest was not decoded."""
     charset_error: str | None = None
     """Unknown charset or undecodable bytes, with where the first bad byte is."""
     text: str | None = None
-    """The whole body as text for text, json, invalid_json and form kinds."""
+    """The whole decoded body as text for text, json, invalid_json and form kinds."""
     pretty: str = ""
-    """Display text: indented JSON for json, the text itself for text and invalid_json."""
+    """Display text, at most SHOWN_CHARS characters: indented JSON for json, the start of
+    the text for text and invalid_json."""
+    pretty_cut: bool = False
+    """True when `pretty` stops before the end of the body."""
+    more_bytes: int = 0
+    """Decoded bytes after the ones `pretty` shows (0 for cut JSON: its indented form has no
+    byte positions)."""
     json: Any = None
     """The parsed value for kind json."""
     json_error: str | None = None
@@ -111,6 +136,27 @@ class BodyView:
     """The bytes the view was made from: the body after Content-Encoding, when undone."""
 
 
+@dataclass(frozen=True, slots=True)
+class JsonRead:
+    """What reading a body as JSON gave."""
+
+    kind: str
+    """`json` (parsed), `invalid_json` (declared or cut-off JSON that does not parse), or
+    `none` (not JSON, or not read: too large, or it does not start like JSON)."""
+    value: Any = None
+    """The parsed value for kind json, else None."""
+    error: str | None = None
+    """The parser's complaint for invalid_json; why nothing was read for none."""
+    line: int | None = None
+    """1-based line of the JSON error, when the parser gave one."""
+    col: int | None = None
+    """1-based column of the JSON error, when the parser gave one."""
+    pos: int | None = None
+    """0-based character offset of the JSON error, when the parser gave one."""
+    charset_error: str | None = None
+    """Unknown charset or undecodable bytes met while reading the text."""
+
+
 def media_type(headers: Headers) -> tuple[str, dict[str, str]]:
     """Split the Content-Type header into media type and parameters.
 
@@ -124,31 +170,30 @@ def media_type(headers: Headers) -> tuple[str, dict[str, str]]:
     return _split_params(header_get(headers, "content-type") or "")
 
 
-def decode_body(body: bytes, headers: Headers, *, truncated: bool = False) -> BodyView:
+def decode_body(body: bytes, headers: Headers, *, truncated: bool = False,
+                budget: int = MAX_DECODED_SIZE) -> BodyView:
     """Make a readable view of a request body.
 
     Args:
         body: The body bytes as received.
         headers: The request headers (Content-Type and Content-Encoding are used).
         truncated: Whether `body` is only the first bytes of a larger body.
+        budget: Most bytes undoing Content-Encoding may produce, all layers together.
 
     Returns:
         A `BodyView`; problems are reported in its error fields, never raised.
     """
     mtype, params = media_type(headers)
     charset = params.get("charset", "").strip().lower() or None
-    codings = [c.strip().lower() for v in header_get_all(headers, "content-encoding")
-               for c in v.split(",") if c.strip()]
-    data, encoding_error = _undo_encodings(body, codings)
+    codings = _codings(headers)
+    data, encoding_error, encoding_cut = _undo_encodings(body, codings, budget, truncated)
     common: dict[str, Any] = dict(
         content_type=mtype, charset=charset, size=len(body), decoded_size=len(data),
         content_encoding=", ".join(codings) or None, encoding_error=encoding_error,
-        truncated=truncated, data=data,
+        encoding_cut=encoding_cut, truncated=truncated, data=data,
     )
     if not data:
         fields: dict[str, Any] = {"kind": "empty"}
-    elif _is_json_type(mtype):
-        fields = _json_fields(data, charset, truncated)
     elif mtype == _FORM_TYPE:
         fields = _form_fields(data, charset)
     elif mtype.startswith("multipart/"):
@@ -159,16 +204,63 @@ def decode_body(body: bytes, headers: Headers, *, truncated: bool = False) -> Bo
             fields = _text_or_binary(data, mtype, charset)
         fields["multipart_error"] = error
     else:
-        fields = _sniffed_json(data, mtype, charset, truncated) or _text_or_binary(
-            data, mtype, charset)
+        cut = (f"the body was truncated at {_size(len(data))}" if truncated
+               else f"decoding stopped after {_size(len(data))}" if encoding_cut else None)
+        fields = _json_fields(data, mtype, charset, cut) or _text_or_binary(data, mtype, charset)
     return _with_summary(BodyView(**common, **fields))
 
 
-# --- headers ---------------------------------------------------------------------------
+def sniff_json(body: bytes, headers: Headers = (), *,
+               limit: int | None = JSON_SNIFF_LIMIT) -> JsonRead:
+    """Read a body as JSON the way the body view does, but read no more than `limit` bytes.
+
+    The body is parsed when its Content-Type is JSON, or when it has no telling type and
+    starts like a JSON object or array. This is the one place hookbin looks for JSON in a
+    body (delivery ids, survey names, the list's invalid-JSON marker, the body view).
+
+    Args:
+        body: The body bytes as received.
+        headers: The request headers; none means "undeclared, no Content-Encoding".
+        limit: Bodies larger than this, before or after Content-Encoding, are not parsed
+            (kind none); None reads any size.
+    """
+    too_large = JsonRead("none", error=f"not read: larger than {format_size(limit or 0)}")
+    if limit is not None and len(body) > limit:
+        return too_large
+    mtype, params = media_type(headers)
+    if mtype == _FORM_TYPE or mtype.startswith("multipart/"):
+        return JsonRead("none", error=f"not read: the body is {mtype}")
+    data, _, cut = _undo_encodings(body, _codings(headers),
+                                   MAX_DECODED_SIZE if limit is None else limit, False)
+    if cut:
+        return too_large
+    found = _read_json(data, mtype, params.get("charset", "").strip().lower() or None, None)
+    if found is None:
+        return JsonRead("none", error="not JSON")
+    return found[0]
+
 
 def decode_capture(capture: Capture) -> BodyView:
     """`decode_body` for a stored capture (its body, headers and truncation)."""
     return decode_body(capture.body, capture.headers, truncated=capture.truncated)
+
+
+def cut_note(view: BodyView) -> str | None:
+    """What `view.pretty` leaves out, in words (`1,234 more bytes not shown`); None when nothing."""
+    if not view.pretty_cut:
+        return None
+    if view.more_bytes:
+        return f"{view.more_bytes:,} more byte{'s' * (view.more_bytes != 1)} not shown"
+    return f"the indented JSON goes on past {SHOWN_CHARS:,} characters; the rest is not shown"
+
+
+# --- headers ---------------------------------------------------------------------------
+
+
+def _codings(headers: Headers) -> list[str]:
+    """The content codings in the order they were applied, lower-cased."""
+    return [c.strip().lower() for v in header_get_all(headers, "content-encoding")
+            for c in v.split(",") if c.strip()]
 
 
 def _split_params(value: str, *, escapes: bool = True) -> tuple[str, dict[str, str]]:
@@ -216,53 +308,86 @@ def _is_binary_type(mtype: str) -> bool:
 
 # --- content encoding ------------------------------------------------------------------
 
-def _undo_encodings(body: bytes, codings: list[str]) -> tuple[bytes, str | None]:
-    """Undo content codings last-applied-first; on failure fall back to the raw body."""
+def _undo_encodings(body: bytes, codings: list[str], budget: int,
+                    truncated: bool) -> tuple[bytes, str | None, bool]:
+    """Undo content codings last-applied-first, producing at most `budget` bytes in all.
+
+    Returns:
+        The bytes to show (the raw body when a coding cannot be undone), a note on what
+        went wrong, and whether decoding stopped at the budget with more left undecoded.
+    """
     data, note = body, None
+    room = budget
+    complete = not truncated  # whether `data` is all there is, so gzip's size field is true
     for coding in reversed(codings):
         if coding == "identity":
             continue
         if coding in ("gzip", "x-gzip"):
             if not data.startswith(b"\x1f\x8b"):
-                return body, f"{coding}: not a gzipped file"
-            result, error = _inflate(data, 16 + zlib.MAX_WBITS, coding)
+                return body, f"{coding}: not a gzipped file", False
+            result, error, cut = _inflate(data, 16 + zlib.MAX_WBITS, coding, room)
         elif coding == "deflate":
             # Senders disagree on whether "deflate" means zlib-wrapped or raw deflate.
-            result, error = _inflate(data, zlib.MAX_WBITS, coding)
+            result, error, cut = _inflate(data, zlib.MAX_WBITS, coding, room)
             if result is None:
-                result, error = _inflate(data, -zlib.MAX_WBITS, coding)
+                result, error, cut = _inflate(data, -zlib.MAX_WBITS, coding, room)
         else:
-            return body, f"{coding}: not supported"
+            return body, f"{coding}: not supported", False
         if result is None:
-            return body, error
+            return body, error, False
+        if cut:
+            declared = _gzip_declared_size(data) if complete and coding != "deflate" else None
+            return result, _cut_message(coding, budget, declared), True
+        room -= len(result)
+        complete = complete and error is None
         data, note = result, error or note
-    return data, note
+    return data, note, False
 
 
-def _inflate(data: bytes, wbits: int, name: str) -> tuple[bytes | None, str | None]:
-    """Decompress at most MAX_DECODED_SIZE bytes; a cut or early end keeps what was decoded."""
-    cut = f"{name}: decoded body cut at {MAX_DECODED_SIZE // (1024 * 1024)} MiB"
+def _cut_message(coding: str, budget: int, declared: int | None) -> str:
+    if declared and declared > budget:
+        done = f"decoded {format_size(budget)} of {format_size(declared)} (as gzip declares)"
+    else:
+        done = f"decoded the first {format_size(budget)}"
+    return f"{coding}: {done}; the rest was not decoded"
+
+
+def _gzip_declared_size(data: bytes) -> int | None:
+    """The uncompressed size (mod 4 GiB) in the last gzip member's trailer: a hint, unverified."""
+    return int.from_bytes(data[-4:], "little") if len(data) >= 18 else None
+
+
+def _inflate(data: bytes, wbits: int, name: str,
+             room: int) -> tuple[bytes | None, str | None, bool]:
+    """Decompress at most `room` bytes; an early end keeps what was decoded.
+
+    Returns:
+        The bytes (None when nothing could be decoded), a note, and whether output stopped
+        at `room` with more to come.
+    """
     out = bytearray()
     rest = data
     try:
         while True:
-            room = MAX_DECODED_SIZE - len(out)
-            if room <= 0:
-                return bytes(out), cut
+            if len(out) >= room:  # another gzip member follows, and the budget is spent
+                return bytes(out), None, True
             inflater = zlib.decompressobj(wbits)
-            out += inflater.decompress(rest, room)
+            out += inflater.decompress(rest, room - len(out))
             if not inflater.eof:
-                if len(out) >= MAX_DECODED_SIZE:
-                    return bytes(out), cut
-                if not out:
-                    return None, f"{name}: compressed data ends early"
-                return bytes(out), f"{name}: compressed data ends early; showing what was decoded"
+                # At the budget, one byte more tells "cut here" from "the input ran out".
+                if len(out) >= room and inflater.decompress(inflater.unconsumed_tail, 1):
+                    return bytes(out), None, True
+                if not inflater.eof:
+                    if not out:
+                        return None, f"{name}: compressed data ends early", False
+                    return (bytes(out),
+                            f"{name}: compressed data ends early; showing what was decoded", False)
             rest = inflater.unused_data
             # Concatenated gzip members form one body; anything else after the end is junk.
             if not (wbits > zlib.MAX_WBITS and rest.startswith(b"\x1f\x8b")):
-                return bytes(out), None
+                return bytes(out), None, False
     except zlib.error as exc:
-        return None, f"{name}: {exc}"
+        return None, f"{name}: {exc}", False
 
 
 # --- text ------------------------------------------------------------------------------
@@ -271,24 +396,30 @@ def _codec(charset: str | None) -> tuple[str, str | None]:
     """The codec to use for `charset`, and a note when it had to be replaced by UTF-8."""
     if not charset:
         return "utf-8", None
+    unknown = f"unknown charset {charset!r}; decoded as UTF-8"
     try:
+        # Any exception: a charset parameter may hold NULs, quotes or undecodable bytes.
         name = codecs.lookup(charset).name
+    except Exception:
+        return "utf-8", unknown
+    try:
         b"a".decode(name)  # rejects codecs that are not charsets, like base64 or rot13
     except UnicodeError:
         return name, None  # a real charset that merely needs more than one byte
     except Exception:
-        return "utf-8", f"unknown charset {charset!r}; decoded as UTF-8"
+        return "utf-8", unknown
     return name, None
 
 
-def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
-    """`data` as text (replacing bad bytes), and a note on anything that went wrong."""
+def _decode(data: bytes, charset: str | None) -> tuple[str, str | None, str]:
+    """`data` as text (replacing bad bytes), a note on anything that went wrong, and the
+    codec that was used in the end."""
     codec, note = _codec(charset)
     offset = 0
     if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data, offset = data[3:], 3
     try:
-        return data.decode(codec), note
+        return data.decode(codec), note, codec
     except UnicodeDecodeError as exc:
         bad = exc.object[exc.start:exc.start + 1].hex()
         problem = f"invalid {codec} at byte {exc.start + offset} (0x{bad}); replaced with U+FFFD"
@@ -298,8 +429,24 @@ def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
     try:
         text = data.decode(codec, "replace")
     except Exception:
-        text = data.decode("utf-8", "replace")
-    return text, "; ".join(filter(None, [note, problem]))
+        text, codec = data.decode("utf-8", "replace"), "utf-8"
+    return text, "; ".join(filter(None, [note, problem])), codec
+
+
+def _shown_text(data: bytes, text: str, codec: str) -> dict[str, Any]:
+    """Display fields for a text: all of it when short, else the text of the first
+    SHOWN_CHARS bytes, decoded on their own so nothing past them is ever escaped."""
+    if len(data) <= SHOWN_CHARS:
+        return {"pretty": text}
+    head = data[:SHOWN_CHARS]
+    try:
+        decoder = codecs.getincrementaldecoder("utf-8-sig" if codec == "utf-8" else codec)("replace")
+        shown = decoder.decode(head, final=False)
+        pending = len(decoder.getstate()[0])  # a character cut in half stays unshown
+    except Exception:
+        shown, pending = head.decode("utf-8", "replace"), 0
+    return {"pretty": shown[:SHOWN_CHARS], "pretty_cut": True,
+            "more_bytes": len(data) - len(head) + pending}
 
 
 def _strict_decode(data: bytes, charset: str | None) -> str | None:
@@ -322,8 +469,9 @@ def _looks_like_text(text: str | None) -> bool:
 def _text_or_binary(data: bytes, mtype: str, charset: str | None) -> dict[str, Any]:
     if _is_text_type(mtype) or (not _is_binary_type(mtype)
                                 and _looks_like_text(_strict_decode(data, charset))):
-        text, error = _decode(data, charset)
-        return {"kind": "text", "text": text, "pretty": text, "charset_error": error}
+        text, error, codec = _decode(data, charset)
+        return {"kind": "text", "text": text, "charset_error": error,
+                **_shown_text(data, text, codec)}
     return {"kind": "binary", "hex_preview": _hexdump(data)}
 
 
@@ -342,41 +490,79 @@ def _hexdump(data: bytes) -> str:
 
 # --- JSON and forms --------------------------------------------------------------------
 
-def _json_fields(data: bytes, charset: str | None, truncated: bool) -> dict[str, Any]:
-    text, charset_error = _decode(data, charset)
-    fields: dict[str, Any] = {"text": text, "charset_error": charset_error}
+def _read_json(data: bytes, mtype: str, charset: str | None,
+               cut: str | None) -> tuple[JsonRead, str, str] | None:
+    """Parse a body that is declared JSON, or that starts like JSON and has no telling type.
+
+    Returns:
+        What was read, the decoded text and the codec used; None when the body is not to
+        be read as JSON at all (including undeclared text that starts like JSON but does
+        not parse, unless it was cut off: `cut` says how, when it was).
+    """
+    declared = _is_json_type(mtype)
+    if not declared:
+        if mtype != "text/plain" and (_is_text_type(mtype) or _is_binary_type(mtype)):
+            return None
+        if (data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] not in (b"{", b"[")
+                or _strict_decode(data, charset) is None):
+            return None
+    text, charset_error, codec = _decode(data, charset)
     try:
-        value = json.loads(text)
-        pretty = json.dumps(value, indent=2, ensure_ascii=False)
+        read = JsonRead("json", json.loads(text), charset_error=charset_error)
     except json.JSONDecodeError as exc:
-        fields.update(json_error=str(exc), json_error_line=exc.lineno,
-                      json_error_col=exc.colno, json_error_pos=exc.pos)
+        read = JsonRead("invalid_json", error=str(exc), line=exc.lineno, col=exc.colno,
+                        pos=exc.pos, charset_error=charset_error)
     except RecursionError:
-        fields["json_error"] = "JSON nested too deeply to parse"
+        read = JsonRead("invalid_json", error="JSON nested too deeply to parse",
+                        charset_error=charset_error)
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
-        fields["json_error"] = f"JSON not parseable: {exc}"
-    else:
-        return {**fields, "kind": "json", "json": value, "pretty": pretty}
-    if truncated:
-        fields["json_error"] += f" (the body was truncated at {_size(len(data))})"
-    return {**fields, "kind": "invalid_json", "pretty": text}
+        read = JsonRead("invalid_json", error=f"JSON not parseable: {exc}",
+                        charset_error=charset_error)
+    if read.kind == "invalid_json":
+        # A cut-off body that starts like JSON is more useful shown as broken JSON than as text.
+        if not (declared or cut):
+            return None
+        if cut:
+            read = replace(read, error=f"{read.error} ({cut})")
+    return read, text, codec
 
 
-def _sniffed_json(data: bytes, mtype: str, charset: str | None,
-                  truncated: bool) -> dict[str, Any] | None:
-    """JSON fields for an undeclared body that starts like JSON and parses, else None."""
-    if mtype != "text/plain" and (_is_text_type(mtype) or _is_binary_type(mtype)):
+def _json_fields(data: bytes, mtype: str, charset: str | None,
+                 cut: str | None) -> dict[str, Any] | None:
+    """View fields for a JSON body (see `_read_json`), or None when it is not one."""
+    found = _read_json(data, mtype, charset, cut)
+    if found is None:
         return None
-    if data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] not in (b"{", b"[") or _strict_decode(data, charset) is None:
+    read, text, codec = found
+    fields: dict[str, Any] = {"text": text, "charset_error": read.charset_error}
+    if read.kind == "json":
+        indented = _indented(read.value)
+        shown = {"pretty": indented[0], "pretty_cut": indented[1]} if indented else (
+            _shown_text(data, text, codec))
+        return {**fields, **shown, "kind": "json", "json": read.value}
+    return {**fields, **_shown_text(data, text, codec), "kind": "invalid_json",
+            "json_error": read.error, "json_error_line": read.line,
+            "json_error_col": read.col, "json_error_pos": read.pos}
+
+
+def _indented(value: Any) -> tuple[str, bool] | None:
+    """`value` as indented JSON, stopping after SHOWN_CHARS characters (and whether it did);
+    None when it cannot be written out (nested deeper than Python recurses)."""
+    chunks: list[str] = []
+    length = 0
+    try:
+        for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            chunks.append(chunk)
+            length += len(chunk)
+            if length > SHOWN_CHARS:
+                return "".join(chunks)[:SHOWN_CHARS], True
+    except (RecursionError, ValueError):
         return None
-    fields = _json_fields(data, charset, truncated)
-    # A cut-off body that starts like JSON is more useful shown as broken JSON than as text.
-    return fields if fields["kind"] == "json" or truncated else None
+    return "".join(chunks), False
 
 
 def _form_fields(data: bytes, charset: str | None) -> dict[str, Any]:
-    text, error = _decode(data, charset)
-    codec, _ = _codec(charset)
+    text, error, codec = _decode(data, charset)
     try:
         pairs = parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
     except Exception:

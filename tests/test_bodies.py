@@ -1,12 +1,18 @@
 """Tests for hookbin.bodies: what a user sees when looking at a captured body."""
 
 import gzip
+import json
 import zlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookbin.bodies import MAX_DECODED_SIZE, decode_body, media_type
+from hookbin.bodies import (
+    JSON_SNIFF_LIMIT, MAX_DECODED_SIZE, SHOWN_CHARS, cut_note, decode_body, media_type, sniff_json,
+)
+
+_FORM = "application/x-www-form-urlencoded"
 
 
 def ctype(value: str, *more: tuple[str, str]) -> tuple[tuple[str, str], ...]:
@@ -276,12 +282,116 @@ def test_truncated_gzip_shows_what_was_decoded():
     assert text.startswith(view.data)
 
 
-def test_gzip_bomb_is_capped():
+def test_gzip_bomb_is_capped_and_the_rest_reported():
     bomb = gzip.compress(b"\0" * (MAX_DECODED_SIZE + 1024 * 1024))
     view = decode_body(bomb, (("Content-Encoding", "gzip"),))
     assert view.decoded_size == MAX_DECODED_SIZE
-    assert "cut at 50 MiB" in view.encoding_error
+    assert view.encoding_cut
+    assert view.encoding_error == "gzip: decoded 4 MiB of 5 MiB (as gzip declares); the rest was not decoded"
     assert view.kind == "binary"
+
+
+def test_one_budget_covers_every_layer_and_every_gzip_member():
+    # The issue's bomb: 376 bytes that would be 128 MiB after two gzip layers.
+    bomb = gzip.compress(gzip.compress(b"\0" * (128 * 2**20)))
+    view = decode_body(bomb, ctype("application/json", ("Content-Encoding", "gzip, gzip")))
+    assert view.decoded_size <= MAX_DECODED_SIZE
+    assert view.encoding_error == "gzip: decoded 4 MiB of 128 MiB (as gzip declares); the rest was not decoded"
+    member = gzip.compress(b"a" * (MAX_DECODED_SIZE // 3))
+    members = decode_body(member * 20, (("Content-Encoding", "gzip"),))
+    assert members.decoded_size == MAX_DECODED_SIZE and members.encoding_cut
+    assert members.kind == "text" and members.pretty_cut
+    deflated = decode_body(zlib.compress(b"x" * (MAX_DECODED_SIZE + 1)), (("Content-Encoding", "deflate"),))
+    assert deflated.encoding_cut
+    assert deflated.encoding_error == "deflate: decoded the first 4 MiB; the rest was not decoded"
+
+
+def test_a_smaller_budget_is_shared_by_the_layers():
+    body = gzip.compress(gzip.compress(b"y" * 5000))
+    view = decode_body(body, (("Content-Encoding", "gzip, gzip"),), budget=1000)
+    assert view.encoding_cut and view.decoded_size <= 1000
+    assert decode_body(body, (("Content-Encoding", "gzip, gzip"),), budget=6000).text == "y" * 5000
+
+
+def test_a_body_that_decodes_to_exactly_the_budget_is_not_cut():
+    view = decode_body(gzip.compress(b"z" * 4096), (("Content-Encoding", "gzip"),), budget=4096)
+    assert (view.encoding_cut, view.encoding_error, view.text) == (False, None, "z" * 4096)
+    two = decode_body(gzip.compress(b"z" * 4096) * 2, (("Content-Encoding", "gzip"),), budget=4096)
+    assert two.encoding_cut
+
+
+def test_unknown_coding_after_a_known_one_is_not_decoded():
+    view = decode_body(gzip.compress(b"hello"), (("Content-Encoding", "gzip, zstd"),))
+    assert view.encoding_error == "zstd: not supported"
+    assert view.kind == "binary" and view.decoded_size == view.size
+
+
+# --- what a view is given to show --------------------------------------------------------
+
+def test_long_text_is_cut_before_it_is_shown_and_the_rest_counted():
+    body = "é".encode() * SHOWN_CHARS  # two bytes a character: the cut falls in the middle of one
+    view = decode_body(body, ctype("text/plain"))
+    assert view.text == "é" * SHOWN_CHARS
+    assert view.pretty == "é" * (SHOWN_CHARS // 2) and view.pretty_cut
+    assert view.more_bytes == len(body) - SHOWN_CHARS
+    assert cut_note(view) == f"{view.more_bytes:,} more bytes not shown"
+    short = decode_body(b"short", ctype("text/plain"))
+    assert (short.pretty, short.pretty_cut, cut_note(short)) == ("short", False, None)
+
+
+def test_long_json_is_indented_only_up_to_what_is_shown():
+    body = json.dumps([{"n": n} for n in range(100_000)]).encode()
+    view = decode_body(body, ctype("application/json"))
+    assert view.kind == "json" and len(view.json) == 100_000
+    assert len(view.pretty) == SHOWN_CHARS and view.pretty_cut
+    assert view.pretty.startswith('[\n  {\n    "n": 0\n  },')
+    assert "indented JSON goes on" in cut_note(view)
+
+
+def test_invalid_json_cut_by_the_decoding_budget_says_so():
+    body = gzip.compress(b'{"a": "' + b"x" * 5000)
+    view = decode_body(body, ctype("application/json", ("Content-Encoding", "gzip")), budget=1000)
+    assert view.kind == "invalid_json"
+    assert view.json_error.endswith("(decoding stopped after 1,000 bytes)")
+
+
+# --- hostile charsets ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("charset", ["\udcff\udcfe", '"utf-\x00"', "utf-8\x00", "\x00", '"', "''",
+                                     "\udcff", "base64", "undefined", "x" * 10_000, "utf-8'; x"])
+@pytest.mark.parametrize("mtype", ["text/plain", "application/json", _FORM, "multipart/form-data"])
+def test_any_charset_parameter_yields_a_view(charset, mtype):
+    # `charset=\xff` used to raise UnboundLocalError, killing the TUI on every start.
+    for body in (b"hi", b"{}", b"a=1", b"\xff\xfe\x00"):
+        view = decode_body(body, ctype(f"{mtype}; charset={charset}; boundary=b"))
+        assert view.summary
+
+
+def test_unknown_charset_is_named_in_the_note():
+    view = decode_body(b"hi", ctype("text/plain; charset=\udcff"))
+    assert (view.kind, view.text) == ("text", "hi")
+    assert view.charset_error == "unknown charset '\\udcff'; decoded as UTF-8"
+
+
+# --- the one JSON sniff ---------------------------------------------------------------------
+
+def test_sniff_json_reads_json_like_the_body_view():
+    assert sniff_json(b'{"id": "evt_1"}').value == {"id": "evt_1"}
+    assert sniff_json(b'"just a string"').kind == "none"  # undeclared: objects and arrays only
+    assert sniff_json(b'"s"', ctype("application/json")).value == "s"
+    broken = sniff_json(b'{"a" 1}', ctype("application/json"))
+    assert (broken.kind, broken.line, broken.col) == ("invalid_json", 1, 6)
+    assert sniff_json(b"{oops", ctype("text/plain")).kind == "none"
+    assert sniff_json(b"a=1", ctype(_FORM)).kind == "none"
+    assert sniff_json(gzip.compress(b'{"id": 7}'), (("Content-Encoding", "gzip"),)).value == {"id": 7}
+
+
+def test_sniff_json_reads_nothing_over_its_limit():
+    big = json.dumps({"id": "x", "pad": "p" * JSON_SNIFF_LIMIT}).encode()
+    assert sniff_json(big).kind == "none"
+    assert sniff_json(big, limit=None).value["id"] == "x"
+    bomb = gzip.compress(gzip.compress(b"\0" * (128 * 2**20)))
+    assert sniff_json(bomb, ctype("application/json", ("Content-Encoding", "gzip, gzip"))).kind == "none"
 
 
 # --- headers ---------------------------------------------------------------------------
