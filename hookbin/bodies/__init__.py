@@ -10,6 +10,9 @@ stops after `MAX_DECODED_SIZE` bytes over all layers together (the rest is repor
 decoded), and the display text (`BodyView.pretty`) stops after `SHOWN_CHARS` characters,
 cut before anything escapes or indents it. `sniff_json` is the one way any part of hookbin
 looks for JSON inside a body; it reads no body over `JSON_SNIFF_LIMIT` bytes.
+
+The package's parts: `codings` undoes Content-Encoding under the budget, `charsets` turns
+bytes into text whatever the charset parameter says; this module builds the view.
 """
 
 from __future__ import annotations
@@ -17,18 +20,28 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .config import DEFAULT_MAX_DECODED
-from .durations import format_size
-from .model import Capture, Headers, header_get, header_get_all
+from hookbin.bodies.charsets import decode_text, shown_text, strict_decode
+from hookbin.bodies.codings import codings_of, undo_codings
+from hookbin.config import DEFAULT_MAX_DECODED
+from hookbin.durations import format_size
+from hookbin.model import Capture, Headers, header_get
 
 __all__ = [
-    "JSON_SNIFF_LIMIT", "MAX_DECODED_SIZE", "SHOWN_CHARS", "BodyView", "JsonRead", "Part",
-    "cut_note", "decode_body", "decode_capture", "media_type", "sniff_json",
+    "JSON_SNIFF_LIMIT",
+    "MAX_DECODED_SIZE",
+    "SHOWN_CHARS",
+    "BodyView",
+    "JsonRead",
+    "Part",
+    "cut_note",
+    "decode_body",
+    "decode_capture",
+    "media_type",
+    "sniff_json",
 ]
 
 MAX_DECODED_SIZE = DEFAULT_MAX_DECODED
@@ -45,17 +58,38 @@ HEX_PREVIEW_BYTES = 512
 
 _SNIFF_CHARS = 8192  # enough to judge "mostly printable" without scanning 50 MiB
 _FORM_TYPE = "application/x-www-form-urlencoded"
-_TEXT_TYPES = frozenset({
-    "application/xml", "application/javascript", "application/x-javascript",
-    "application/ecmascript", "application/graphql", "application/yaml",
-    "application/x-yaml", "application/toml", "application/sql", "application/csv",
-    "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-sh",
-})
-_BINARY_TYPES = frozenset({
-    "application/octet-stream", "application/pdf", "application/zip", "application/gzip",
-    "application/x-protobuf", "application/protobuf", "application/msgpack",
-    "application/x-msgpack", "application/cbor", "application/wasm",
-})
+_TEXT_TYPES = frozenset(
+    {
+        "application/xml",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+        "application/graphql",
+        "application/yaml",
+        "application/x-yaml",
+        "application/toml",
+        "application/sql",
+        "application/csv",
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-sh",
+    }
+)
+_BINARY_TYPES = frozenset(
+    {
+        "application/octet-stream",
+        "application/pdf",
+        "application/zip",
+        "application/gzip",
+        "application/x-protobuf",
+        "application/protobuf",
+        "application/msgpack",
+        "application/x-msgpack",
+        "application/cbor",
+        "application/wasm",
+    }
+)
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f")
 
@@ -170,8 +204,7 @@ def media_type(headers: Headers) -> tuple[str, dict[str, str]]:
     return _split_params(header_get(headers, "content-type") or "")
 
 
-def decode_body(body: bytes, headers: Headers, *, truncated: bool = False,
-                budget: int = MAX_DECODED_SIZE) -> BodyView:
+def decode_body(body: bytes, headers: Headers, *, truncated: bool = False, budget: int = MAX_DECODED_SIZE) -> BodyView:
     """Make a readable view of a request body.
 
     Args:
@@ -185,12 +218,18 @@ def decode_body(body: bytes, headers: Headers, *, truncated: bool = False,
     """
     mtype, params = media_type(headers)
     charset = params.get("charset", "").strip().lower() or None
-    codings = _codings(headers)
-    data, encoding_error, encoding_cut = _undo_encodings(body, codings, budget, truncated)
+    codings = codings_of(headers)
+    data, encoding_error, encoding_cut = undo_codings(body, codings, budget, truncated)
     common: dict[str, Any] = dict(
-        content_type=mtype, charset=charset, size=len(body), decoded_size=len(data),
-        content_encoding=", ".join(codings) or None, encoding_error=encoding_error,
-        encoding_cut=encoding_cut, truncated=truncated, data=data,
+        content_type=mtype,
+        charset=charset,
+        size=len(body),
+        decoded_size=len(data),
+        content_encoding=", ".join(codings) or None,
+        encoding_error=encoding_error,
+        encoding_cut=encoding_cut,
+        truncated=truncated,
+        data=data,
     )
     if not data:
         fields: dict[str, Any] = {"kind": "empty"}
@@ -204,14 +243,18 @@ def decode_body(body: bytes, headers: Headers, *, truncated: bool = False,
             fields = _text_or_binary(data, mtype, charset)
         fields["multipart_error"] = error
     else:
-        cut = (f"the body was truncated at {_size(len(data))}" if truncated
-               else f"decoding stopped after {_size(len(data))}" if encoding_cut else None)
+        cut = (
+            f"the body was truncated at {_size(len(data))}"
+            if truncated
+            else f"decoding stopped after {_size(len(data))}"
+            if encoding_cut
+            else None
+        )
         fields = _json_fields(data, mtype, charset, cut) or _text_or_binary(data, mtype, charset)
     return _with_summary(BodyView(**common, **fields))
 
 
-def sniff_json(body: bytes, headers: Headers = (), *,
-               limit: int | None = JSON_SNIFF_LIMIT) -> JsonRead:
+def sniff_json(body: bytes, headers: Headers = (), *, limit: int | None = JSON_SNIFF_LIMIT) -> JsonRead:
     """Read a body as JSON the way the body view does, but read no more than `limit` bytes.
 
     The body is parsed when its Content-Type is JSON, or when it has no telling type and
@@ -230,8 +273,7 @@ def sniff_json(body: bytes, headers: Headers = (), *,
     mtype, params = media_type(headers)
     if mtype == _FORM_TYPE or mtype.startswith("multipart/"):
         return JsonRead("none", error=f"not read: the body is {mtype}")
-    data, _, cut = _undo_encodings(body, _codings(headers),
-                                   MAX_DECODED_SIZE if limit is None else limit, False)
+    data, _, cut = undo_codings(body, codings_of(headers), MAX_DECODED_SIZE if limit is None else limit, False)
     if cut:
         return too_large
     found = _read_json(data, mtype, params.get("charset", "").strip().lower() or None, None)
@@ -257,15 +299,11 @@ def cut_note(view: BodyView) -> str | None:
 # --- headers ---------------------------------------------------------------------------
 
 
-def _codings(headers: Headers) -> list[str]:
-    """The content codings in the order they were applied, lower-cased."""
-    return [c.strip().lower() for v in header_get_all(headers, "content-encoding")
-            for c in v.split(",") if c.strip()]
-
-
 def _split_params(value: str, *, escapes: bool = True) -> tuple[str, dict[str, str]]:
     """`type/sub; a=1; b="x; y"` -> ("type/sub", {"a": "1", "b": "x; y"})."""
-    segments, current, quoted, escaped = [], [], False, False
+    segments: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for ch in value:
         if escaped:
             escaped = False
@@ -298,190 +336,41 @@ def _is_json_type(mtype: str) -> bool:
 
 
 def _is_text_type(mtype: str) -> bool:
-    return (mtype.startswith("text/") or mtype in _TEXT_TYPES
-            or mtype.endswith(("+xml", "+yaml")))
+    return mtype.startswith("text/") or mtype in _TEXT_TYPES or mtype.endswith(("+xml", "+yaml"))
 
 
 def _is_binary_type(mtype: str) -> bool:
     return mtype in _BINARY_TYPES or mtype.startswith(_BINARY_PREFIXES)
 
 
-# --- content encoding ------------------------------------------------------------------
-
-def _undo_encodings(body: bytes, codings: list[str], budget: int,
-                    truncated: bool) -> tuple[bytes, str | None, bool]:
-    """Undo content codings last-applied-first, producing at most `budget` bytes in all.
-
-    Returns:
-        The bytes to show (the raw body when a coding cannot be undone), a note on what
-        went wrong, and whether decoding stopped at the budget with more left undecoded.
-    """
-    data, note = body, None
-    room = budget
-    complete = not truncated  # whether `data` is all there is, so gzip's size field is true
-    for coding in reversed(codings):
-        if coding == "identity":
-            continue
-        if coding in ("gzip", "x-gzip"):
-            if not data.startswith(b"\x1f\x8b"):
-                return body, f"{coding}: not a gzipped file", False
-            result, error, cut = _inflate(data, 16 + zlib.MAX_WBITS, coding, room)
-        elif coding == "deflate":
-            # Senders disagree on whether "deflate" means zlib-wrapped or raw deflate.
-            result, error, cut = _inflate(data, zlib.MAX_WBITS, coding, room)
-            if result is None:
-                result, error, cut = _inflate(data, -zlib.MAX_WBITS, coding, room)
-        else:
-            return body, f"{coding}: not supported", False
-        if result is None:
-            return body, error, False
-        if cut:
-            declared = _gzip_declared_size(data) if complete and coding != "deflate" else None
-            return result, _cut_message(coding, budget, declared), True
-        room -= len(result)
-        complete = complete and error is None
-        data, note = result, error or note
-    return data, note, False
-
-
-def _cut_message(coding: str, budget: int, declared: int | None) -> str:
-    if declared and declared > budget:
-        done = f"decoded {format_size(budget)} of {format_size(declared)} (as gzip declares)"
-    else:
-        done = f"decoded the first {format_size(budget)}"
-    return f"{coding}: {done}; the rest was not decoded"
-
-
-def _gzip_declared_size(data: bytes) -> int | None:
-    """The uncompressed size (mod 4 GiB) in the last gzip member's trailer: a hint, unverified."""
-    return int.from_bytes(data[-4:], "little") if len(data) >= 18 else None
-
-
-def _inflate(data: bytes, wbits: int, name: str,
-             room: int) -> tuple[bytes | None, str | None, bool]:
-    """Decompress at most `room` bytes; an early end keeps what was decoded.
-
-    Returns:
-        The bytes (None when nothing could be decoded), a note, and whether output stopped
-        at `room` with more to come.
-    """
-    out = bytearray()
-    rest = data
-    try:
-        while True:
-            if len(out) >= room:  # another gzip member follows, and the budget is spent
-                return bytes(out), None, True
-            inflater = zlib.decompressobj(wbits)
-            out += inflater.decompress(rest, room - len(out))
-            if not inflater.eof:
-                # At the budget, one byte more tells "cut here" from "the input ran out".
-                if len(out) >= room and inflater.decompress(inflater.unconsumed_tail, 1):
-                    return bytes(out), None, True
-                if not inflater.eof:
-                    if not out:
-                        return None, f"{name}: compressed data ends early", False
-                    return (bytes(out),
-                            f"{name}: compressed data ends early; showing what was decoded", False)
-            rest = inflater.unused_data
-            # Concatenated gzip members form one body; anything else after the end is junk.
-            if not (wbits > zlib.MAX_WBITS and rest.startswith(b"\x1f\x8b")):
-                return bytes(out), None, False
-    except zlib.error as exc:
-        return None, f"{name}: {exc}", False
-
-
-# --- text ------------------------------------------------------------------------------
-
-def _codec(charset: str | None) -> tuple[str, str | None]:
-    """The codec to use for `charset`, and a note when it had to be replaced by UTF-8."""
-    if not charset:
-        return "utf-8", None
-    unknown = f"unknown charset {charset!r}; decoded as UTF-8"
-    try:
-        # Any exception: a charset parameter may hold NULs, quotes or undecodable bytes.
-        name = codecs.lookup(charset).name
-    except Exception:
-        return "utf-8", unknown
-    try:
-        b"a".decode(name)  # rejects codecs that are not charsets, like base64 or rot13
-    except UnicodeError:
-        return name, None  # a real charset that merely needs more than one byte
-    except Exception:
-        return "utf-8", unknown
-    return name, None
-
-
-def _decode(data: bytes, charset: str | None) -> tuple[str, str | None, str]:
-    """`data` as text (replacing bad bytes), a note on anything that went wrong, and the
-    codec that was used in the end."""
-    codec, note = _codec(charset)
-    offset = 0
-    if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
-        data, offset = data[3:], 3
-    try:
-        return data.decode(codec), note, codec
-    except UnicodeDecodeError as exc:
-        bad = exc.object[exc.start:exc.start + 1].hex()
-        problem = f"invalid {codec} at byte {exc.start + offset} (0x{bad}); replaced with U+FFFD"
-    except Exception as exc:  # some codecs (idna, ...) refuse input outright
-        problem = f"{codec} cannot decode this body ({exc}); decoded as UTF-8"
-        codec = "utf-8"
-    try:
-        text = data.decode(codec, "replace")
-    except Exception:
-        text, codec = data.decode("utf-8", "replace"), "utf-8"
-    return text, "; ".join(filter(None, [note, problem])), codec
-
-
-def _shown_text(data: bytes, text: str, codec: str) -> dict[str, Any]:
-    """Display fields for a text: all of it when short, else the text of the first
-    SHOWN_CHARS bytes, decoded on their own so nothing past them is ever escaped."""
-    if len(data) <= SHOWN_CHARS:
-        return {"pretty": text}
-    head = data[:SHOWN_CHARS]
-    try:
-        decoder = codecs.getincrementaldecoder("utf-8-sig" if codec == "utf-8" else codec)("replace")
-        shown = decoder.decode(head, final=False)
-        pending = len(decoder.getstate()[0])  # a character cut in half stays unshown
-    except Exception:
-        shown, pending = head.decode("utf-8", "replace"), 0
-    return {"pretty": shown[:SHOWN_CHARS], "pretty_cut": True,
-            "more_bytes": len(data) - len(head) + pending}
-
-
-def _strict_decode(data: bytes, charset: str | None) -> str | None:
-    codec, _ = _codec(charset)
-    try:
-        return data.decode(codec)
-    except Exception:
-        return None
+def _shown(data: bytes, text: str, codec: str) -> dict[str, Any]:
+    """The display fields of a text: at most SHOWN_CHARS of it, and what that leaves out."""
+    shown, more = shown_text(data, text, codec, SHOWN_CHARS)
+    return {"pretty": shown, "pretty_cut": more > 0, "more_bytes": more}
 
 
 def _looks_like_text(text: str | None) -> bool:
     if text is None:
         return False
     sample = text[:_SNIFF_CHARS]
-    controls = sum(1 for ch in sample if (ch < " " or "\x7f" <= ch <= "\x9f")
-                   and ch not in _ALLOWED_CONTROLS)
+    controls = sum(1 for ch in sample if (ch < " " or "\x7f" <= ch <= "\x9f") and ch not in _ALLOWED_CONTROLS)
     return "\x00" not in sample and controls * 100 <= len(sample)
 
 
 def _text_or_binary(data: bytes, mtype: str, charset: str | None) -> dict[str, Any]:
-    if _is_text_type(mtype) or (not _is_binary_type(mtype)
-                                and _looks_like_text(_strict_decode(data, charset))):
-        text, error, codec = _decode(data, charset)
-        return {"kind": "text", "text": text, "charset_error": error,
-                **_shown_text(data, text, codec)}
+    if _is_text_type(mtype) or (not _is_binary_type(mtype) and _looks_like_text(strict_decode(data, charset))):
+        text, error, codec = decode_text(data, charset)
+        return {"kind": "text", "text": text, "charset_error": error, **_shown(data, text, codec)}
     return {"kind": "binary", "hex_preview": _hexdump(data)}
 
 
 def _hexdump(data: bytes) -> str:
     lines = []
     for offset in range(0, min(len(data), HEX_PREVIEW_BYTES), 16):
-        chunk = data[offset:offset + 16]
+        chunk = data[offset : offset + 16]
         left = " ".join(f"{b:02x}" for b in chunk[:8])
         right = " ".join(f"{b:02x}" for b in chunk[8:])
-        shown = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+        shown = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in chunk)
         lines.append(f"{offset:08x}  {left:<23}  {right:<23}  |{shown}|")
     if len(data) > HEX_PREVIEW_BYTES:
         lines.append(f"... {_size(len(data) - HEX_PREVIEW_BYTES)} more")
@@ -490,8 +379,8 @@ def _hexdump(data: bytes) -> str:
 
 # --- JSON and forms --------------------------------------------------------------------
 
-def _read_json(data: bytes, mtype: str, charset: str | None,
-               cut: str | None) -> tuple[JsonRead, str, str] | None:
+
+def _read_json(data: bytes, mtype: str, charset: str | None, cut: str | None) -> tuple[JsonRead, str, str] | None:
     """Parse a body that is declared JSON, or that starts like JSON and has no telling type.
 
     Returns:
@@ -503,21 +392,19 @@ def _read_json(data: bytes, mtype: str, charset: str | None,
     if not declared:
         if mtype != "text/plain" and (_is_text_type(mtype) or _is_binary_type(mtype)):
             return None
-        if (data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] not in (b"{", b"[")
-                or _strict_decode(data, charset) is None):
+        if data.removeprefix(codecs.BOM_UTF8).lstrip()[:1] not in (b"{", b"[") or strict_decode(data, charset) is None:
             return None
-    text, charset_error, codec = _decode(data, charset)
+    text, charset_error, codec = decode_text(data, charset)
     try:
         read = JsonRead("json", json.loads(text), charset_error=charset_error)
     except json.JSONDecodeError as exc:
-        read = JsonRead("invalid_json", error=str(exc), line=exc.lineno, col=exc.colno,
-                        pos=exc.pos, charset_error=charset_error)
+        read = JsonRead(
+            "invalid_json", error=str(exc), line=exc.lineno, col=exc.colno, pos=exc.pos, charset_error=charset_error
+        )
     except RecursionError:
-        read = JsonRead("invalid_json", error="JSON nested too deeply to parse",
-                        charset_error=charset_error)
+        read = JsonRead("invalid_json", error="JSON nested too deeply to parse", charset_error=charset_error)
     except ValueError as exc:  # e.g. an integer longer than Python's digit limit
-        read = JsonRead("invalid_json", error=f"JSON not parseable: {exc}",
-                        charset_error=charset_error)
+        read = JsonRead("invalid_json", error=f"JSON not parseable: {exc}", charset_error=charset_error)
     if read.kind == "invalid_json":
         # A cut-off body that starts like JSON is more useful shown as broken JSON than as text.
         if not (declared or cut):
@@ -527,8 +414,7 @@ def _read_json(data: bytes, mtype: str, charset: str | None,
     return read, text, codec
 
 
-def _json_fields(data: bytes, mtype: str, charset: str | None,
-                 cut: str | None) -> dict[str, Any] | None:
+def _json_fields(data: bytes, mtype: str, charset: str | None, cut: str | None) -> dict[str, Any] | None:
     """View fields for a JSON body (see `_read_json`), or None when it is not one."""
     found = _read_json(data, mtype, charset, cut)
     if found is None:
@@ -537,12 +423,17 @@ def _json_fields(data: bytes, mtype: str, charset: str | None,
     fields: dict[str, Any] = {"text": text, "charset_error": read.charset_error}
     if read.kind == "json":
         indented = _indented(read.value)
-        shown = {"pretty": indented[0], "pretty_cut": indented[1]} if indented else (
-            _shown_text(data, text, codec))
+        shown = {"pretty": indented[0], "pretty_cut": indented[1]} if indented else (_shown(data, text, codec))
         return {**fields, **shown, "kind": "json", "json": read.value}
-    return {**fields, **_shown_text(data, text, codec), "kind": "invalid_json",
-            "json_error": read.error, "json_error_line": read.line,
-            "json_error_col": read.col, "json_error_pos": read.pos}
+    return {
+        **fields,
+        **_shown(data, text, codec),
+        "kind": "invalid_json",
+        "json_error": read.error,
+        "json_error_line": read.line,
+        "json_error_col": read.col,
+        "json_error_pos": read.pos,
+    }
 
 
 def _indented(value: Any) -> tuple[str, bool] | None:
@@ -562,7 +453,7 @@ def _indented(value: Any) -> tuple[str, bool] | None:
 
 
 def _form_fields(data: bytes, charset: str | None) -> dict[str, Any]:
-    text, error, codec = _decode(data, charset)
+    text, error, codec = decode_text(data, charset)
     try:
         pairs = parse_qsl(text, keep_blank_values=True, encoding=codec, errors="replace")
     except Exception:
@@ -580,14 +471,14 @@ def _parse_multipart(data: bytes, boundary: str | None) -> tuple[tuple[Part, ...
     if not boundary:
         return (), "multipart body without a boundary parameter"
     delimiter = re.compile(
-        rb"(?m)^--" + re.escape(boundary.encode("utf-8", "replace"))
-        + rb"(?:(--)|[ \t]*(?:\r?\n|\Z))")
+        rb"(?m)^--" + re.escape(boundary.encode("utf-8", "replace")) + rb"(?:(--)|[ \t]*(?:\r?\n|\Z))"
+    )
     parts: list[Part] = []
     start: int | None = None  # None while still in the preamble
     closed = False
     for match in delimiter.finditer(data):
         if start is not None:
-            parts.append(_parse_part(_drop_line_break(data[start:match.start()])))
+            parts.append(_parse_part(_drop_line_break(data[start : match.start()])))
         if match.group(1):
             closed = True
             break
@@ -610,24 +501,30 @@ def _drop_line_break(chunk: bytes) -> bytes:
 
 def _parse_part(raw: bytes) -> Part:
     split = _PART_SPLIT.search(raw)
-    head, content = (raw[:split.start()], raw[split.end():]) if split else (raw, b"")
+    head, content = (raw[: split.start()], raw[split.end() :]) if split else (raw, b"")
     unfolded = re.sub(r"\r?\n[ \t]+", " ", head.decode("utf-8", "replace"))
-    headers = tuple((name.strip(), value.strip())
-                    for name, sep, value in (line.partition(":")
-                                             for line in re.split(r"\r?\n", unfolded))
-                    if sep)
+    headers = tuple(
+        (name.strip(), value.strip())
+        for name, sep, value in (line.partition(":") for line in re.split(r"\r?\n", unfolded))
+        if sep
+    )
     # Browsers do not backslash-escape file names (C:\path stays as sent).
-    _, disposition = _split_params(header_get(headers, "content-disposition") or "",
-                                   escapes=False)
+    _, disposition = _split_params(header_get(headers, "content-disposition") or "", escapes=False)
     filename = disposition.get("filename")
     if "filename*" in disposition:
         filename = _ext_value(disposition["filename*"])
     mtype, params = _split_params(header_get(headers, "content-type") or "")
     text = None
     if filename is None and not _is_binary_type(mtype):
-        text = _strict_decode(content, params.get("charset"))
-    return Part(name=disposition.get("name"), filename=filename, content_type=mtype or None,
-                size=len(content), text=text, headers=headers)
+        text = strict_decode(content, params.get("charset"))
+    return Part(
+        name=disposition.get("name"),
+        filename=filename,
+        content_type=mtype or None,
+        size=len(content),
+        text=text,
+        headers=headers,
+    )
 
 
 def _ext_value(value: str) -> str:
@@ -641,6 +538,7 @@ def _ext_value(value: str) -> str:
 
 
 # --- summary ---------------------------------------------------------------------------
+
 
 def _size(n: int) -> str:
     return "1 byte" if n == 1 else f"{n:,} bytes"
