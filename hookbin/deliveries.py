@@ -2,8 +2,9 @@
 
 A sender that retries sends the same delivery again. The key is the first of: a user-chosen
 header or JSON field (`--delivery-key`), a known id header (`webhook-id`, `X-GitHub-Delivery`,
-...), a known id field at the top of a JSON body (`event_id`, `messageId`, `id`), else a hash
-of method + path + body (Segmanta sends no id, and its retries repeat the same body).
+...), a known id field at the top of a JSON body (`event_id`, `messageId`, `id`; bodies over
+`bodies.JSON_SNIFF_LIMIT` are not parsed), else a hash of method + path + body (Segmanta sends
+no id, and its retries repeat the same body).
 `group_deliveries` turns stored captures back into deliveries and their attempts.
 """
 
@@ -11,14 +12,13 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from hookbin.bodies import decode_capture
+from hookbin.bodies import SHOWN_CHARS, decode_capture, sniff_json
 from hookbin.durations import parse_retry_after
 from hookbin.model import DROPS, Capture, Headers, header_get, outcome_text
 
@@ -88,16 +88,6 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-def _parse_json(body: bytes) -> Any:
-    stripped = body.lstrip()
-    if not stripped.startswith(b"{") and not stripped.startswith(b"["):
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-
-
 def delivery_key(
     method: str, path: str, headers: Headers, body: bytes, spec: KeySpec | None = None
 ) -> tuple[str, str]:
@@ -114,7 +104,7 @@ def delivery_key(
             if value:
                 return value[:_MAX_KEY], str(spec)
         else:
-            document, parsed = _parse_json(body), True
+            document, parsed = sniff_json(body).value, True
             value = _scalar(_json_at(document, spec.name))
             if value is not None:
                 return value, str(spec)
@@ -123,7 +113,7 @@ def delivery_key(
         if value:
             return value[:_MAX_KEY], f"header:{name}"
     if not parsed:
-        document = _parse_json(body)
+        document = sniff_json(body).value
     if isinstance(document, dict):
         for name in ID_FIELDS:
             value = _scalar(document.get(name))
@@ -265,14 +255,15 @@ class Delivery:
 
 
 def _readable_body(capture: Capture) -> str:
+    """The body as the views show it, at most about SHOWN_CHARS characters (diffs stay cheap)."""
     view = decode_capture(capture)
     if view.kind == "binary":
         return view.hex_preview
     if view.pretty:
         return view.pretty
     if view.text is not None:
-        return view.text
-    return view.data.decode("utf-8", "surrogateescape")
+        return view.text[:SHOWN_CHARS]
+    return view.data[:SHOWN_CHARS].decode("utf-8", "surrogateescape")
 
 
 def body_diff(before: Capture, after: Capture, limit: int = DIFF_LIMIT) -> tuple[str, ...]:

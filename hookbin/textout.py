@@ -1,20 +1,58 @@
 """Plain-text views of captures for the shell: the live one-line log, `ls` rows and `show` pages.
 
-Pure: every piece of captured text passes through `textsafe` before it is returned.
+Pure: every piece of captured text passes through `textsafe` before it is returned. Each view
+of a capture is `guarded`: should one still fail on something a sender sent, it shows one
+line, "could not show this capture: …", instead of taking the command or the TUI down.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from hookbin.bodies import BodyView, decode_capture
+from hookbin.bodies import (
+    HEX_PREVIEW_BYTES,
+    SHOWN_CHARS,
+    BodyView,
+    Part,
+    cut_note,
+    decode_capture,
+    sniff_json,
+)
 from hookbin.durations import format_size
 from hookbin.model import Capture
 from hookbin.segmanta import summarize, summary_lines, survey_name_of
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_WIDTH = 48
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_F = TypeVar("_F")
+
+
+def could_not_show(exc: BaseException) -> str:
+    """The one line a view shows in place of a capture it failed on."""
+    return "could not show this capture: " + safe(f"{type(exc).__name__}: {exc}", limit=300)
+
+
+def guarded(fallback: Callable[[str], _F]) -> Callable[[Callable[_P, _R]], Callable[_P, _R | _F]]:
+    """Make a view of one capture show `fallback(could_not_show(exc))` instead of raising.
+
+    Views run on whatever a stranger sent; this is their one guard, so a bug met by one
+    capture costs one row or one pane, never the `ls` listing or the TUI.
+    """
+    def decorate(view: Callable[_P, _R]) -> Callable[_P, _R | _F]:
+        @functools.wraps(view)
+        def guarded_view(*args: _P.args, **kwargs: _P.kwargs) -> _R | _F:
+            try:
+                return view(*args, **kwargs)
+            except Exception as exc:
+                return fallback(could_not_show(exc))
+        return guarded_view
+    return decorate
 
 
 def local_time(moment: datetime, *, date: bool = False) -> str:
@@ -28,6 +66,7 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+@guarded(str)
 def capture_line(capture: Capture, *, date: bool = False) -> str:
     """One line: time, method, path, status answered, size, attempt, id."""
     size = format_size(capture.body_size) + ("!" if capture.truncated else "")
@@ -49,11 +88,11 @@ def short_key(key: str | None) -> str:
 
 
 def json_document(capture: Capture) -> Any:
-    """The body parsed as JSON (after Content-Encoding), or None."""
-    view = decode_capture(capture)
-    return view.json if view.kind == "json" else None
+    """The body parsed as JSON (after Content-Encoding) when small enough to sniff, or None."""
+    return sniff_json(capture.body, capture.headers).value
 
 
+@guarded(str)
 def list_row(capture: Capture) -> str:
     """An `ls` row: date and time, method, path, status, size, attempt, delivery, survey, id."""
     survey = survey_name_of(json_document(capture)) or ""
@@ -66,6 +105,7 @@ def list_row(capture: Capture) -> str:
     )
 
 
+@guarded(str)
 def capture_page(capture: Capture) -> str:
     """Everything about one capture: request, headers, decoded body, the answer given."""
     lines = [
@@ -73,7 +113,7 @@ def capture_page(capture: Capture) -> str:
         f"id        {capture.id}",
         f"received  {capture.received_at.isoformat(timespec='microseconds')}",
         f"from      {safe(capture.remote) or '-'}",
-        f"delivery  {safe(capture.delivery_key or '-')} ({capture.delivery_source or '-'}), "
+        f"delivery  {safe(capture.delivery_key or '-')} ({safe(capture.delivery_source or '-')}), "
         f"attempt {capture.attempt or '-'}",
         "",
         "Headers",
@@ -125,47 +165,70 @@ def _body_heading(capture: Capture, view: BodyView) -> str:
     return "".join(parts) + ")"
 
 
-def body_text(capture: Capture, view: BodyView | None = None) -> str:
+def body_problems(view: BodyView) -> list[str]:
+    """What went wrong decoding the body, one line each (Content-Encoding, charset, multipart)."""
+    return [safe(problem) for problem in (view.encoding_error, view.charset_error, view.multipart_error)
+            if problem]
+
+
+def body_text(capture: Capture, view: BodyView | None = None, *, notes: bool = True) -> str:
     """The decoded body as text: pretty JSON, form fields, parts, text, or a hex dump.
 
-    Pass `view` when the caller has already decoded the body.
+    At most about SHOWN_CHARS characters of the body are shown (each cut before it is
+    escaped); what is left out is counted, with the command that prints the exact bytes.
+
+    Args:
+        capture: The capture whose body to show.
+        view: Its decoded body, when the caller has it already.
+        notes: Start with `! problem` lines (`body_problems`, invalid JSON); False when
+            the caller shows those itself.
     """
     if view is None:
         view = decode_capture(capture)
-    notes = []
-    if view.encoding_error:
-        notes.append(f"! {safe(view.encoding_error)}")
-    if getattr(view, "charset_error", None):
-        notes.append(f"! {safe(view.charset_error)}")
-    if view.multipart_error:
-        notes.append(f"! {safe(view.multipart_error)}")
+    lines = [f"! {problem}" for problem in body_problems(view)]
+    left_out = cut_note(view)
     if view.kind == "empty":
         out = "(empty)"
-    elif view.kind == "json":
+    elif view.kind in ("json", "text"):
         out = safe(view.pretty, multiline=True)
     elif view.kind == "invalid_json":
-        notes.append(
-            f"! invalid JSON: {safe(view.json_error or '')}"
-        )
+        lines.append(f"! invalid JSON: {safe(view.json_error or '')}")
         out = safe(view.pretty, multiline=True)
     elif view.kind == "form":
-        out = "\n".join(f"{safe(name)} = {safe(value)}" for name, value in view.form)
+        out, left_out = _capped(
+            (f"{safe(name, limit=SHOWN_CHARS)} = {safe(value, limit=SHOWN_CHARS)}"
+             for name, value in view.form), len(view.form), "field")
     elif view.kind == "multipart":
-        rows = []
-        for part in view.parts:
-            label = safe(part.name or "(no name)")
-            if part.filename is not None:
-                rows.append(
-                    f"{label}: file {safe(part.filename)!s} ({safe(part.content_type or '?')}, "
-                    f"{format_size(part.size)})"
-                )
-            elif part.text is not None:
-                rows.append(f"{label} = {safe(part.text, multiline=True)}")
-            else:
-                rows.append(f"{label}: {format_size(part.size)} of binary")
-        out = "\n".join(rows)
-    elif view.kind == "text":
-        out = safe(view.text or "", multiline=True)
+        out, left_out = _capped(map(_part_row, view.parts), len(view.parts), "part")
     else:
         out = f"{view.summary}\n{view.hex_preview}"
-    return "\n".join([*notes, out])
+        if view.decoded_size > HEX_PREVIEW_BYTES:
+            left_out = "the hex dump shows the start only"
+    if left_out or view.encoding_cut:
+        left_out = (left_out or "the rest was not decoded") + (
+            f": `hookbin show {capture.id} --raw` prints the body's exact bytes")
+        out += f"\n… {left_out}"
+    return "\n".join([*lines, out]) if notes else out
+
+
+def _part_row(part: Part) -> str:
+    label = safe(part.name or "(no name)", limit=200)
+    if part.filename is not None:
+        return (f"{label}: file {safe(part.filename, limit=200)} "
+                f"({safe(part.content_type or '?', limit=200)}, {format_size(part.size)})")
+    if part.text is not None:
+        return f"{label} = {safe(part.text, multiline=True, limit=SHOWN_CHARS)}"
+    return f"{label}: {format_size(part.size)} of binary"
+
+
+def _capped(rows: Iterable[str], total: int, noun: str) -> tuple[str, str | None]:
+    """Rows until about SHOWN_CHARS characters are out, and how many were left out."""
+    out: list[str] = []
+    length = 0
+    for row in rows:
+        if length > SHOWN_CHARS:
+            rest = total - len(out)
+            return "\n".join(out), f"{rest:,} more {noun}{'s' * (rest != 1)} not shown"
+        out.append(row)
+        length += len(row) + 1
+    return "\n".join(out), None

@@ -50,3 +50,13 @@ def safe(text: str, *, multiline: bool = False, limit: int | None = None) -> str
 def safe_bytes(data: bytes, *, multiline: bool = False, limit: int | None = None) -> str:
     """Decode bytes as UTF-8, keeping invalid bytes as `\\xNN` escapes, then `safe()` them."""
     return safe(data.decode("utf-8", "surrogateescape"), multiline=multiline, limit=limit)
+
+
+def prints_as_is(data: bytes) -> bool:
+    """True when `data` is UTF-8 text that `safe(multiline=True)` would leave unchanged (CRLF
+    line ends allowed), so writing it to a terminal as it is cannot change the screen."""
+    try:
+        text = data.decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError:
+        return False
+    return safe(text, multiline=True) == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import threading
@@ -464,3 +465,22 @@ async def test_enter_opens_the_detail_but_choosing_a_delivery_stays_in_the_list(
         await pilot.pause()
         assert app.filter is not None and app.filter.delivery_key == f"sha256:{2:016x}"
         assert app.focused is app.query_one(CaptureList)
+
+
+async def test_poison_charset_and_a_gzip_bomb_are_shown_not_fatal(store, tmp_path):
+    # charset=\xff used to kill the app 0.2 s after start (the newest row is shown at once).
+    bomb = gzip.compress(gzip.compress(b"\0" * (128 * 2**20)))
+    store.add(tcapture(seq=1, path="/bomb", body=bomb,
+                       headers=(("Content-Type", "application/json"), ("Content-Encoding", "gzip, gzip"))))
+    store.add(tcapture(seq=2, path="/cs", body=b"hi", headers=(("Content-Type", "text/plain; charset=\udcff\udcfe"),)))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        seen = {}
+        for key in ("up", "down"):
+            seen[app.selected.path] = view_text(app, "body")
+            await pilot.press(key)
+        assert "unknown charset '\\udcff\\udcfe'; decoded as UTF-8" in seen["/cs"] and "hi" in seen["/cs"]
+        assert "gzip: decoded 4 MiB of at least 128 MiB (gzip's own count)" in seen["/bomb"]
+        assert "--raw` prints the body's exact bytes" in seen["/bomb"]
+        assert app.is_running

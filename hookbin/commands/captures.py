@@ -6,12 +6,14 @@ Neither needs the server or the TUI, so neither imports aiohttp or Textual.
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
-from hookbin.commands.common import CONTEXT, db_option, find_capture, open_db
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
 from hookbin.store import Filter, StoreError, parse_filter
 from hookbin.textout import capture_page, list_row
+from hookbin.textsafe import prints_as_is
 
 
 def _status_word(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -67,11 +69,32 @@ def ls_command(
 @click.argument("capture_id", metavar="ID")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="The capture as one JSON object.")
-def show_command(capture_id: str, db: str, as_json: bool) -> None:
+@click.option(
+    "--raw", is_flag=True, help="Write the body's exact bytes as received (still compressed, if it was) to stdout."
+)
+def show_command(capture_id: str, db: str, as_json: bool, raw: bool) -> None:
     """Show one capture: headers, decoded body, and what hookbin answered.
 
-    ID may be the full id or its last few characters.
+    ID may be the full id or its last few characters. Long bodies are cut (the page says
+    how much is left out); `--raw` gives all of it.
+
+    \b
+    Examples:
+      hookbin show 2q0b
+      hookbin show 2q0b --raw > body.bin
+      hookbin show 2q0b --raw | gunzip | jq .
     """
     with open_db(db) as store:
         capture = find_capture(store, capture_id, db)
+    if raw:
+        out = sys.stdout.buffer
+        if out.isatty() and not prints_as_is(capture.body):
+            raise Failure(
+                "the body holds bytes a terminal would act on; "
+                f"redirect it: hookbin show {capture.id} --raw > body.bin",
+                ExitStatus.USAGE,
+            )
+        out.write(capture.body)
+        out.flush()
+        return
     click.echo(json.dumps(capture.to_dict(), indent=2) if as_json else capture_page(capture))

@@ -13,22 +13,21 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from hookbin.bodies import BodyView, decode_capture
+from hookbin.bodies import BodyView, sniff_json
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.jsonlines import generic_lines
 from hookbin.model import Capture, outcome_text
 from hookbin.segmanta import summarize, summary_lines
 from hookbin.spec import Spec
-from hookbin.textout import body_text, local_time
+from hookbin.textout import body_problems, body_text, guarded, local_time
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_LIMIT = 200
 PRETTY_LIMIT = 200_000
-"""Characters of pretty JSON shown with highlighting; beyond that, plain text is cut."""
+"""Most characters of pretty JSON shown with highlighting; longer JSON is shown plain."""
 RAW_LIMIT = 100_000
-JSON_SNIFF_LIMIT = 1_000_000
-"""Bodies larger than this are not parsed just to mark a row as invalid JSON."""
+"""Most body bytes the Raw tab shows."""
 
 
 def status_style(status: int | None, fault: str | None = None) -> str:
@@ -67,22 +66,17 @@ def _row_marker(capture: Capture) -> Text:
 
 
 def _invalid_json(capture: Capture) -> bool:
-    content_type = capture.content_type.lower()
-    if not capture.body or len(capture.body) > JSON_SNIFF_LIMIT or "json" not in content_type:
+    """Declared JSON that does not parse (bodies too large to sniff are not marked)."""
+    if not capture.body or "json" not in capture.content_type.lower():
         return False
-    if "gzip" in capture.content_type or any(k.lower() == "content-encoding" for k, _ in capture.headers):
-        return decode_capture(capture).kind == "invalid_json"
-    try:
-        json.loads(capture.body)
-    except (ValueError, RecursionError):
-        return True
-    return False
+    return sniff_json(capture.body, capture.headers).kind == "invalid_json"
 
 
 ROW_HEADER = f"{'time':<12}  {'method':<7} {'status':<6} {'size':>9} {'try':<4} {'':<2} path"
 """The list's column header, aligned with `row_line`."""
 
 
+@guarded(Text)
 def row_line(capture: Capture) -> Text:
     """The list row as one line: time, method, status, size, attempt, markers, path.
 
@@ -113,6 +107,7 @@ def _lines(lines: list[str]) -> Text:
     return Text("\n".join(safe(line) for line in lines))
 
 
+@guarded(Text)
 def summary_view(capture: Capture, view: BodyView) -> RenderableType:
     """Segmanta summary, or a compact key/value view of other JSON, or a short description."""
     head = Text()
@@ -126,9 +121,7 @@ def summary_view(capture: Capture, view: BodyView) -> RenderableType:
         return Group(head, Text(), _lines(generic_lines(view.json, max_lines=300)))
     if view.kind == "invalid_json":
         return Group(head, Text(), Text(f"invalid JSON: {safe(view.json_error or '')}", style="red"))
-    if view.kind == "form":
-        return Group(head, Text(), _lines([f"{name} = {value}" for name, value in view.form]))
-    return Group(head, Text(), Text(safe(body_text(capture, view), multiline=True)[:RAW_LIMIT]))
+    return Group(head, Text(), Text(body_text(capture, view)))
 
 
 def json_scalar(value: object) -> Text:
@@ -138,7 +131,8 @@ def json_scalar(value: object) -> Text:
     return Text(safe(json.dumps(value, ensure_ascii=False), limit=200), style=style)
 
 
-def headers_table(capture: Capture) -> Table:
+@guarded(Text)
+def headers_table(capture: Capture) -> RenderableType:
     table = Table(show_header=True, header_style="bold", expand=True, box=None)
     table.add_column("Name", style="cyan", no_wrap=True, ratio=1)
     table.add_column("Value", ratio=3, overflow="fold")
@@ -149,34 +143,27 @@ def headers_table(capture: Capture) -> Table:
     return table
 
 
+@guarded(Text)
 def body_view(capture: Capture, view: BodyView) -> RenderableType:
     """Pretty, highlighted JSON; the raw text and the parse error for invalid JSON; else text."""
     notes: list[RenderableType] = []
     if capture.truncated:
-        notes.append(
-            Text(
-                f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
-                f"of {format_size(capture.body_size)} kept",
-                style="yellow",
-            )
-        )
-    for problem in (view.encoding_error, getattr(view, "charset_error", None), view.multipart_error):
-        if problem:
-            notes.append(Text(f"! {safe(problem)}", style="yellow"))
-    if view.kind == "json":
-        pretty = safe(view.pretty, multiline=True)
-        if len(pretty) <= PRETTY_LIMIT:
-            return Group(*notes, Syntax(pretty, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
-        return Group(*notes, Text(pretty[:PRETTY_LIMIT] + "\n… (cut; use hookbin show or the Raw tab)"))
+        notes.append(Text(f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
+                          f"of {format_size(capture.body_size)} kept", style="yellow"))
+    notes += [Text(f"! {problem}", style="yellow") for problem in body_problems(view)]
+    if view.kind == "json" and not view.pretty_cut and len(view.pretty) <= PRETTY_LIMIT:
+        return Group(*notes, Syntax(safe(view.pretty, multiline=True), "json", theme="ansi_dark",
+                                    word_wrap=True, background_color="default"))
     if view.kind == "invalid_json":
         where = ""
         if view.json_error_line is not None:
             where = f" (line {view.json_error_line}, column {view.json_error_col})"
-        error = Text(f"⚠ invalid JSON: {safe(view.json_error or '')}{where}", style="bold red")
-        return Group(*notes, error, Text(), Text(safe(view.pretty or "", multiline=True)[:RAW_LIMIT]))
-    return Group(*notes, Text(body_text(capture, view)[:RAW_LIMIT]))
+        notes += [Text(f"⚠ invalid JSON: {safe(view.json_error or '')}{where}", style="bold red"),
+                  Text()]
+    return Group(*notes, Text(body_text(capture, view, notes=False)))
 
 
+@guarded(Text)
 def query_view(capture: Capture) -> RenderableType:
     if not capture.query_string:
         return Text("(no query string)", style="dim")
@@ -188,6 +175,7 @@ def query_view(capture: Capture) -> RenderableType:
     return Group(Text(f"?{safe(capture.query_string)}", style="dim"), Text(), table)
 
 
+@guarded(Text)
 def response_view(capture: Capture) -> RenderableType:
     response = capture.response
     if response is None:
@@ -231,6 +219,7 @@ def attempt_status(status: int | None, fault: str | None) -> Text:
     return Text(outcome_text(status, fault), style=status_style(status, fault))
 
 
+@guarded(Text)
 def delivery_view(delivery: Delivery | None, selected_id: str | None) -> RenderableType:
     """The selected capture's delivery: every attempt, the gaps between them, body changes."""
     if delivery is None:
@@ -258,6 +247,7 @@ def delivery_view(delivery: Delivery | None, selected_id: str | None) -> Rendera
     return out
 
 
+@guarded(Text)
 def raw_view(capture: Capture) -> Text:
     """The request as it came over the wire, every non-printable byte made visible."""
     text = Text()
@@ -268,7 +258,8 @@ def raw_view(capture: Capture) -> Text:
     text.append("\n")
     text.append(safe_bytes(capture.body[:RAW_LIMIT], multiline=True))
     if len(capture.body) > RAW_LIMIT:
-        text.append(f"\n… ({format_size(len(capture.body) - RAW_LIMIT)} more)", style="dim")
+        text.append(f"\n… {len(capture.body) - RAW_LIMIT:,} more bytes: `hookbin show {capture.id} --raw` "
+                    "prints them all", style="dim")
     return text
 
 
