@@ -298,7 +298,9 @@ def test_one_budget_covers_every_layer_and_every_gzip_member():
     bomb = gzip.compress(gzip.compress(b"\0" * (128 * 2**20)))
     view = decode_body(bomb, ctype("application/json", ("Content-Encoding", "gzip, gzip")))
     assert view.decoded_size <= MAX_DECODED_SIZE
-    assert view.encoding_error == "gzip: decoded 4 MiB of at least 128 MiB (gzip's own count); the rest was not decoded"
+    assert view.encoding_error == (
+        "gzip: decoded 3.9 MiB of at least 128 MiB (gzip's own count); the rest was not decoded"
+    )  # the outer layer used the rest of the 4 MiB
     member = gzip.compress(b"a" * (MAX_DECODED_SIZE // 3))
     members = decode_body(member * 20, (("Content-Encoding", "gzip"),))
     assert members.decoded_size == MAX_DECODED_SIZE and members.encoding_cut

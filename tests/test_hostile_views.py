@@ -351,7 +351,7 @@ async def test_show_says_what_a_bomb_left_undecoded_and_raw_gives_the_exact_byte
     db, ids = hostile_db
     runner = CliRunner()
     page = runner.invoke(cli, ["show", ids["/bomb"], "--db", db]).stdout
-    assert "! gzip: decoded 4 MiB of at least 128 MiB (gzip's own count); the rest was not decoded" in page
+    assert "! gzip: decoded 3.9 MiB of at least 128 MiB (gzip's own count); the rest was not decoded" in page
     assert f"`hookbin show {ids['/bomb']} --raw` prints the body's exact bytes" in page
     members = runner.invoke(cli, ["show", ids["/members"], "--db", db]).stdout
     assert "! gzip: decoded 4 MiB of at least 8 MiB (gzip's own count); the rest was not decoded" in members

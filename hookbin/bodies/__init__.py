@@ -217,7 +217,7 @@ def decode_body(body: bytes, headers: Headers, *, truncated: bool = False, budge
         A `BodyView`; problems are reported in its error fields, never raised.
     """
     mtype, params = media_type(headers)
-    charset = params.get("charset", "").strip().lower() or None
+    charset = _charset(params)
     codings = codings_of(headers)
     data, encoding_error, encoding_cut = undo_codings(body, codings, budget, truncated)
     common: dict[str, Any] = dict(
@@ -267,16 +267,17 @@ def sniff_json(body: bytes, headers: Headers = (), *, limit: int | None = JSON_S
         limit: Bodies larger than this, before or after Content-Encoding, are not parsed
             (kind none); None reads any size.
     """
-    too_large = JsonRead("none", error=f"not read: larger than {format_size(limit or 0)}")
+    budget = MAX_DECODED_SIZE if limit is None else limit
+    too_large = JsonRead("none", error=f"not read: larger than {format_size(budget)}")
     if limit is not None and len(body) > limit:
         return too_large
     mtype, params = media_type(headers)
     if mtype == _FORM_TYPE or mtype.startswith("multipart/"):
         return JsonRead("none", error=f"not read: the body is {mtype}")
-    data, _, cut = undo_codings(body, codings_of(headers), MAX_DECODED_SIZE if limit is None else limit, False)
+    data, _, cut = undo_codings(body, codings_of(headers), budget, False)
     if cut:
         return too_large
-    found = _read_json(data, mtype, params.get("charset", "").strip().lower() or None, None)
+    found = _read_json(data, mtype, _charset(params), None)
     if found is None:
         return JsonRead("none", error="not JSON")
     return found[0]
@@ -297,6 +298,11 @@ def cut_note(view: BodyView) -> str | None:
 
 
 # --- headers ---------------------------------------------------------------------------
+
+
+def _charset(params: dict[str, str]) -> str | None:
+    """The charset parameter, lower-cased; None when absent or blank."""
+    return params.get("charset", "").strip().lower() or None
 
 
 def _split_params(value: str, *, escapes: bool = True) -> tuple[str, dict[str, str]]:

@@ -46,19 +46,19 @@ def undo_codings(body: bytes, codings: list[str], budget: int, truncated: bool) 
             return body, error, False
         if cut:
             declared = _gzip_declared_size(data) if complete and coding != "deflate" else None
-            return result, _cut_message(coding, budget, declared), True
+            return result, _cut_message(coding, len(result), declared), True
         room -= len(result)
         complete = complete and error is None
         data, note = result, error or note
     return data, note, False
 
 
-def _cut_message(coding: str, budget: int, declared: int | None) -> str:
-    if declared and declared > budget:
+def _cut_message(coding: str, decoded: int, declared: int | None) -> str:
+    if declared and declared > decoded:
         # The trailer counts only the last member, modulo 4 GiB: hence "at least".
-        done = f"decoded {format_size(budget)} of at least {format_size(declared)} (gzip's own count)"
+        done = f"decoded {format_size(decoded)} of at least {format_size(declared)} (gzip's own count)"
     else:
-        done = f"decoded the first {format_size(budget)}"
+        done = f"decoded the first {format_size(decoded)}"
     return f"{coding}: {done}; the rest was not decoded"
 
 
