@@ -183,7 +183,13 @@ def to_curl(capture: Capture, base_url: str, *, body_file: str | None = None) ->
     notes: list[str] = []
     if capture.truncated:
         notes.append("the body was cut at hookbin's size limit; this sends only what was kept")
-    method = ["-I"] if capture.method == "HEAD" else ["-X", shell_quote(capture.method)]
+    if capture.method == "HEAD":
+        method = ["-I"]
+    elif "\x00" in capture.method:  # no HTTP parser yields one; a capture from elsewhere might
+        notes.append(f"method '{safe(capture.method)}' left out: it holds NUL, which no argument can carry")
+        method = []
+    else:
+        method = ["-X", shell_quote(capture.method)]
     lines = [" ".join(["curl", *method, *_target_words(capture, base_url)])]
     lines += [f"-H {word}" for word in _header_words(capture, notes)]
     if capture.body and not _sends_body(capture):

@@ -388,6 +388,13 @@ def test_headers_curl_computes_are_left_out_and_unsendable_ones_noted():
     assert "Host" not in command and "Content-Length" not in command and "Injected" not in command
 
 
+def test_a_method_holding_nul_is_left_out_with_a_note():
+    # No HTTP parser yields one, but a view must not raise on any capture (test_hostile_views).
+    command = to_curl(tcapture(method="PO\x00ST"), "http://localhost:9000")
+    assert command.startswith("# note: method 'PO\\x00ST' left out: it holds NUL, which no argument can carry\n")
+    assert "-X" not in command
+
+
 def test_binary_and_huge_bodies_go_through_a_file():
     for body in (b"\x00\xffbinary", b"text with NUL \x00", ("\x1b" * 20_000).encode()):
         capture = tcapture(body=body)

@@ -17,7 +17,6 @@ import sys
 import zlib
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,14 +30,16 @@ from hookbin.cli import cli
 from hookbin.commands.report import delivery_block
 from hookbin.deliveries import group_deliveries
 from hookbin.export import to_curl
+from hookbin.jsonlines import generic_lines
 from hookbin.model import Capture, ResponseGiven
 from hookbin.report import build_report, render_markdown, render_text
-from hookbin.segmanta import generic_lines, summarize, summary_lines, survey_name_of
+from hookbin.samples import sample_bytes
+from hookbin.segmanta import summarize, summary_lines, survey_name_of
 from hookbin.textout import body_text, capture_line, capture_page, could_not_show, list_row
 from hookbin.tui import render
 from tests.factories import BASE_TIME
 
-SAMPLE = json.loads((Path(__file__).parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_text())
+SAMPLE = json.loads(sample_bytes("survey"))
 
 NASTY = [
     "\x1b]52;c;aGkK\x07",
@@ -252,7 +253,7 @@ def test_no_view_raises_or_shows_a_control_character(first: Capture, second: Cap
             render.raw_view(capture),
         ):
             assert_shown(rendered(renderable))
-        to_curl(capture, "http://127.0.0.1:9", body_file="/tmp/body.bin")
+        assert_shown(to_curl(capture, "http://127.0.0.1:9", body_file="/tmp/body.bin"))
     deliveries = group_deliveries([first, second])
     for delivery in deliveries:
         assert_shown(rendered(render.delivery_view(delivery, first.id)))
