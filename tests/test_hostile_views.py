@@ -315,7 +315,7 @@ async def hostile_db(start_hookbin, tmp_path) -> tuple[str, dict[str, str]]:
     server = await start_hookbin(db=db, max_body=16 * 2**20)
     for raw in HOSTILE_REQUESTS:
         await _send(server.port, raw)
-    ids = {capture.path: capture.id for capture in server.store.list(limit=100)}
+    ids = {capture.path: capture.id for capture in server.store.list_captures(limit=100)}
     # The HTTP parser answers 400 to a NUL in a header, a raw non-ASCII path and a lower-case
     # method before hookbin sees them; everything else is kept.
     assert len(ids) == len(HOSTILE_REQUESTS) - 3, " ".join(sorted(ids))
