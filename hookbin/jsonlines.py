@@ -37,8 +37,8 @@ def scalar_text(value: Any) -> str:
     return compact(value)
 
 
-def compact(value: Any, limit: int = 200) -> str:
-    """Compact JSON text of `value`, at most `limit` characters (then `…`) and a few levels deep."""
+def compact(value: Any, limit: int = 200, depth: int = _DEPTH) -> str:
+    """Compact JSON text of `value`, at most `limit` characters (then `…`), `depth` levels opened."""
     out: list[str] = []
     budget = [limit]
 
@@ -47,27 +47,27 @@ def compact(value: Any, limit: int = 200) -> str:
         budget[0] -= len(text)
         return budget[0] > 0
 
-    def walk(node: Any, depth: int) -> bool:
+    def walk(node: Any, level: int) -> bool:
         if isinstance(node, dict):
-            if depth > _DEPTH:
+            if level > depth:
                 return put("{…}")
             if not put("{"):
                 return False
             for index, (key, child) in enumerate(node.items()):
                 if index and not put(", "):
                     return False
-                if not put(quote(key) + ": ") or not walk(child, depth + 1):
+                if not put(quote(key) + ": ") or not walk(child, level + 1):
                     return False
             return put("}")
         if isinstance(node, list):
-            if depth > _DEPTH:
+            if level > depth:
                 return put("[…]")
             if not put("["):
                 return False
             for index, child in enumerate(node):
                 if index and not put(", "):
                     return False
-                if not walk(child, depth + 1):
+                if not walk(child, level + 1):
                     return False
             return put("]")
         if isinstance(node, str):

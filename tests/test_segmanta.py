@@ -218,7 +218,8 @@ def test_page_type_missing_or_not_a_string():
     summary = summarize(doc)
     assert summary is not None
     assert [(p.type, p.type_label) for p in summary.pages] == [(None, "Unknown"), (None, "Unknown")]
-    assert summary.warnings == ("results[0]: no type", "results[1].type: a number, expected a page type name")
+    assert summary.warnings == ("page 1: no type", "page 2: type is a number, expected a page type name")
+    assert body_lines(doc)[2:5] == ["2. Q?  [Unknown]", "     unrecognised fields: type", "       type: 17"]
 
 
 def test_variants():
@@ -232,7 +233,7 @@ def test_variants():
     assert [p.variant for p in summary.pages] == [
         "Variant Two (51526)", "variant 7", "B", "variant not given",
     ]
-    assert summary.warnings == ("results[3]: has_variants is true but no variant_id or variant_name",)
+    assert summary.warnings == ("page 4: has_variants is true but no variant_id or variant_name",)
     assert summary_lines(summary)[3] == "1. Q?  [Image choice, Variant Two (51526)]"
 
 
@@ -307,26 +308,27 @@ def test_missing_results():
     summary = summarize({"survey_id": 1, "survey_name": "S", "custom_params": {}})
     assert summary is not None
     assert summary.pages == ()
-    assert summary.warnings == ("survey: no results",)
+    assert summary.warnings == ("no results",)
     assert summary_lines(summary) == [
         'Segmanta survey "S" (id 1)',
         "Event: On survey completion (a guess from the shape: no pages)",
         "Custom params: none",
         "(no pages)",
         WARNINGS_HEAD,
-        "  - survey: no results",
+        "  - no results",
     ]
 
 
 def test_results_not_a_list():
     summary = summarize({"survey_id": 1, "survey_name": "S", "results": "oops"})
     assert summary is not None
-    assert summary.warnings == ("survey.results: a string, not a list; ignored",)
+    assert summary.warnings == ("results is a string, not a list",)
+    assert summary_lines(summary)[3:6] == ["unrecognised fields: results", "  results: oops", "(no pages)"]
     assert summarize({"results": "oops", "survey_id": 1}) is None  # one key is not enough here
     lone = summarize({"survey_id": 1, "survey_name": "S", "results": page("NPSQuestionPage", answer(value=8))})
     assert lone is not None
     assert [p.type_label for p in lone.pages] == ["NPS"]
-    assert lone.warnings == ("survey.results: an object, not a list; read as a list of one",)
+    assert lone.warnings == ("results is an object, not a list; read as a list of one",)
 
 
 def test_null_fields_everywhere():
@@ -349,14 +351,14 @@ def test_null_fields_everywhere():
         "2. (no page text)  [Unknown]",
     ]
     assert all(p.variant is None for p in summary.pages)
-    assert "results[0]: no type" in summary.warnings
+    assert "page 1: no type" in summary.warnings
 
     containers_nulled = {"custom_params": None, "results": [dict.fromkeys(page(), None)],
                          "survey_id": None, "survey_name": None}
     summary = summarize(containers_nulled)
     assert summary is not None
     assert summary_lines(summary)[3:5] == ["1. (no page text)  [Unknown]", "     (no questions)"]
-    assert "results[0].questions: null, not a list; ignored" in summary.warnings
+    assert "page 1: questions is null, not a list" in summary.warnings
 
 
 def test_strings_instead_of_numbers_read_the_same():
@@ -395,46 +397,59 @@ def test_item_and_subject_in_odd_shapes():
     summary = summarize(doc)
     assert summary is not None
     assert [a.value_text for a in summary.pages[0].questions[0].answers] == [
-        "Plain text", "item 12", "(item without a name)", '["a", "b"]', "Speed", "Cat: 2",
+        "Plain text", "item 12", "(item without a name)", "(item without a name)", "Speed", "Cat: 2",
     ]
-    assert "results[0].questions[0].answers[0].item: a string, expected an object" in summary.warnings
-    assert "results[0].questions[0].answers[1].item: no name" in summary.warnings
+    assert summary.warnings == (
+        "page 1, answer 1: item is a string, expected an object",
+        "page 1, answer 2: item has no name",
+        "page 1, answer 3: item has no name",
+        "page 1, answer 4: item.name is a list, expected a single value",
+    )
+    assert body_lines(doc)[4:7] == [
+        "     (item without a name)",
+        "       unrecognised fields: item.name",
+        '         item.name: ["a", "b"]',
+    ]
 
 
 def test_non_dict_answers():
     doc = delivery(page("RatingQuestionPage", 4, None, ["x"], "Yes", True, answer(value=5)))
     summary = summarize(doc)
     assert summary is not None
-    assert body_lines(doc)[1:6] == ["     4", "     Yes", "     true", "     5", WARNINGS_HEAD]
-    assert summary.answer_count == 4
+    assert body_lines(doc)[1:8] == [
+        "     4", "     null", '     ["x"]', "     Yes", "     true", "     5", WARNINGS_HEAD,
+    ]
+    assert summary.answer_count == 6
     assert summary.warnings == (
-        "results[0].questions[0].answers[0]: a number, not an object; shown as the value",
-        "results[0].questions[0].answers[1]: null, not an object; skipped",
-        "results[0].questions[0].answers[2]: a list, not an object; skipped",
-        "results[0].questions[0].answers[3]: a string, not an object; shown as the value",
-        "results[0].questions[0].answers[4]: a boolean, not an object; shown as the value",
+        "page 1, answer 1: a number, not an object; shown as the value",
+        "page 1, answer 2: null, not an object; shown as the value",
+        "page 1, answer 3: a list, not an object; shown as the value",
+        "page 1, answer 4: a string, not an object; shown as the value",
+        "page 1, answer 5: a boolean, not an object; shown as the value",
     )
 
 
-def test_non_dict_pages_and_questions_are_skipped_with_warnings():
+def test_non_dict_pages_and_questions_are_shown_in_place_with_warnings():
     broken_questions = page("RatingQuestionPage")
     broken_questions["questions"] = ["text", {"answers": [answer(value=1)], "text": "Q?"}]
     doc = delivery(1, "two", None, broken_questions)
     summary = summarize(doc)
     assert summary is not None
-    assert len(summary.pages) == 1
-    assert summary.warnings == (
-        "results[0]: not an object, skipped",
-        "results[1]: not an object, skipped",
-        "results[2]: not an object, skipped",
-        "results[3].questions[0]: not an object, skipped",
-    )
-    assert summary_lines(summary)[-5:] == [
+    assert [p.number for p in summary.pages] == [1, 2, 3, 4]
+    # Page N is results[N-1] in the display and in the warnings alike.
+    assert summary_lines(summary)[3:] == [
+        "1. (not a question page) 1",
+        "2. (not a question page) two",
+        "3. (not a question page) null",
+        "4. Q?  [Rating]",
+        "   a. (not a question) text",
+        "   b. Q?",
+        "        1",
         WARNINGS_HEAD,
-        "  - results[0]: not an object, skipped",
-        "  - results[1]: not an object, skipped",
-        "  - results[2]: not an object, skipped",
-        "  - results[3].questions[0]: not an object, skipped",
+        "  - page 1: a number, not an object",
+        "  - page 2: a string, not an object",
+        "  - page 3: null, not an object",
+        "  - page 4, question a: a string, not an object",
     ]
 
 
@@ -444,22 +459,43 @@ def test_odd_top_level_fields():
     summary = summarize(doc)
     assert summary is not None
     assert summary.custom_params == ()
-    assert summary_lines(summary)[0] == 'Segmanta survey "3.5" (id {"n": 1})'
+    assert summary_lines(summary)[:7] == [
+        'Segmanta survey "3.5"',
+        "Event: On question completion (a guess from the shape: 1 answered page)",
+        "Custom params: none",
+        "unrecognised fields: custom_params, survey_id, extra",
+        '  custom_params: ["crm_id", "x"]',
+        '  survey_id: {"n": 1}',
+        '  extra: {"x": 1}',
+    ]
     assert summary.warnings == (
-        "survey.survey_id: an object, expected a single value",
-        "custom_params: a list, expected an object; ignored",
+        "survey_id is an object, expected a single value",
+        "custom_params is a list, expected an object",
     )
     params = summarize(delivery(custom_params={"n": 5, "b": True, "o": {"k": [1]}, "z": None}))
     assert params is not None
     assert params.custom_params == (("n", "5"), ("b", "true"), ("o", '{"k": [1]}'), ("z", "null"))
 
 
-def test_unknown_extra_fields_are_ignored():
+def test_unknown_fields_are_shown_under_their_survey_page_and_answer():
     doc = load("survey")
     doc["respondent"] = {"id": "r-1"}
     doc["results"][0]["weight"] = 2
     doc["results"][0]["questions"][0]["answers"][0]["score"] = [1, 2]
-    assert summary_lines(summarize(doc)) == summary_lines(summarize(load("survey")))
+    summary = summarize(doc)
+    assert summary is not None
+    assert summary.warnings == ()  # unknown fields are expected: flagged, not warned about
+    assert summary_lines(summary)[3:11] == [
+        "unrecognised fields: respondent",
+        '  respondent: {"id": "r-1"}',
+        "1. How satisfied are you with our support?  [Rating, tag csat]",
+        "     unrecognised fields: weight",
+        "       weight: 2",
+        "     4",
+        "       unrecognised fields: score",
+        "         score: [1, 2]",
+    ]
+    assert summary_lines(summary)[11:] == summary_lines(summarize(load("survey")))[5:]
 
 
 def test_line_breaks_and_long_text_stay_on_one_line():
