@@ -23,7 +23,7 @@ from hookbin.bodies import (
 )
 from hookbin.durations import format_size
 from hookbin.model import Capture
-from hookbin.segmanta import summarize, summary_lines, survey_name_of
+from hookbin.segmanta import summarize, summary_lines, survey_label
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_WIDTH = 48
@@ -95,7 +95,7 @@ def json_document(capture: Capture) -> Any:
 @guarded(str)
 def list_row(capture: Capture) -> str:
     """An `ls` row: date and time, method, path, status, size, attempt, delivery, survey, id."""
-    survey = survey_name_of(json_document(capture)) or ""
+    survey = survey_label(json_document(capture)) or ""
     return (
         f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
         f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  "

@@ -10,7 +10,9 @@ import sys
 
 import click
 
+from hookbin.bodies import decode_capture
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
+from hookbin.segmanta import summarize
 from hookbin.store import Filter, StoreError, parse_filter
 from hookbin.textout import capture_page, list_row
 from hookbin.textsafe import prints_as_is
@@ -47,7 +49,8 @@ def ls_command(
     as_json: bool,
 ) -> None:
     """List captures, newest first: time, method, path, status answered, size, attempt,
-    delivery (a short key; attempts of one delivery share it), Segmanta survey name, id.
+    delivery (a short key; attempts of one delivery share it), Segmanta survey (its name, or
+    `survey id N` without one), id.
 
     \b
     Examples:
@@ -76,7 +79,8 @@ def show_command(capture_id: str, db: str, as_json: bool, raw: bool) -> None:
     """Show one capture: headers, decoded body, and what hookbin answered.
 
     ID may be the full id or its last few characters. Long bodies are cut (the page says
-    how much is left out); `--raw` gives all of it.
+    how much is left out); `--raw` gives all of it. With --json, a Segmanta delivery's
+    summary comes too, as `summary` (null for other bodies).
 
     \b
     Examples:
@@ -97,4 +101,10 @@ def show_command(capture_id: str, db: str, as_json: bool, raw: bool) -> None:
         out.write(capture.body)
         out.flush()
         return
-    click.echo(json.dumps(capture.to_dict(), indent=2) if as_json else capture_page(capture))
+    if not as_json:
+        click.echo(capture_page(capture))
+        return
+    view = decode_capture(capture)  # as the page decodes it, so both show the same summary
+    summary = summarize(view.json) if view.kind == "json" else None
+    document = {**capture.to_dict(), "summary": summary.to_dict() if summary else None}
+    click.echo(json.dumps(document, indent=2))

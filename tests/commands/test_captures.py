@@ -103,6 +103,35 @@ def test_ls_shows_delivery_and_survey_columns_and_show_summarises(tmp_path, invo
     assert "Custom params: crm_id=CUST-1042" in page
 
 
+def test_show_and_show_json_never_hide_an_answer_under_an_unknown_key(tmp_path, invoke):
+    document = json.loads(sample_bytes("question"))
+    document["results"][0]["questions"][0]["answers"] = [
+        {"id": 9, "answer_text": "call me back about my invoice", "note\x1b]52;c;aGk=\x07": "[red]x"}
+    ]
+    del document["survey_name"]
+    db = tmp_path / "c.db"
+    with open_store(db) as store:
+        store.add(tcapture(seq=1, path="/segmanta/q", body=json.dumps(document).encode()))
+        store.add(tcapture(seq=2, path="/github", body=b'{"results": [1, 2]}'))
+    page = invoke("show", "00001", "--db", str(db)).stdout
+    assert (
+        "  1. How satisfied are you with our support?  [Rating, tag csat]\n"
+        "       (no answer value in a known field)\n"
+        "         unrecognised fields: answer_text, note\\x1b]52;c;aGk=\\x07\n"
+        "           answer_text: call me back about my invoice\n"
+        "           note\\x1b]52;c;aGk=\\x07: [red]x\n"
+    ) in page
+    assert "\x1b" not in page
+    shown = json.loads(invoke("show", "00001", "--db", str(db), "--json").stdout)
+    answer = shown["summary"]["pages"][0]["questions"][0]["answers"][0]
+    assert answer["unrecognised"][0] == ["answer_text", "call me back about my invoice"]
+    assert answer["id"] == "9"
+    assert shown["summary"]["survey_name"] is None and shown["summary"]["survey_id"] == "1234"
+    assert json.loads(invoke("show", "00002", "--db", str(db), "--json").stdout)["summary"] is None
+    rows = invoke("ls", "--db", str(db)).stdout.splitlines()
+    assert "survey id 1234" in rows[1] and "survey" not in rows[0]
+
+
 @pytest.mark.parametrize(
     "command",
     [
