@@ -18,7 +18,7 @@ from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.jsonlines import generic_lines
 from hookbin.model import Capture, outcome_text
-from hookbin.segmanta import summarize, summary_lines
+from hookbin.segmanta import summarize, summary_rows
 from hookbin.spec import Spec
 from hookbin.textout import body_problems, body_text, guarded, local_time
 from hookbin.textsafe import safe, safe_bytes
@@ -107,6 +107,16 @@ def _lines(lines: list[str]) -> Text:
     return Text("\n".join(safe(line) for line in lines))
 
 
+def _summary_text(rows: list[tuple[str, bool]]) -> Text:
+    """The Segmanta summary; its `unrecognised fields: …` lines stand out so none is missed."""
+    text = Text()
+    for index, (line, flagged) in enumerate(rows):
+        if index:
+            text.append("\n")
+        text.append(safe(line), style="bold yellow" if flagged else "")
+    return text
+
+
 @guarded(Text)
 def summary_view(capture: Capture, view: BodyView) -> RenderableType:
     """Segmanta summary, or a compact key/value view of other JSON, or a short description."""
@@ -117,7 +127,7 @@ def summary_view(capture: Capture, view: BodyView) -> RenderableType:
     if view.kind == "json":
         summary = summarize(view.json)
         if summary is not None:
-            return Group(head, Text(), _lines(summary_lines(summary)))
+            return Group(head, Text(), _summary_text(summary_rows(summary)))
         return Group(head, Text(), _lines(generic_lines(view.json, max_lines=300)))
     if view.kind == "invalid_json":
         return Group(head, Text(), Text(f"invalid JSON: {safe(view.json_error or '')}", style="red"))
