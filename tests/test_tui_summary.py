@@ -1,19 +1,25 @@
 """The TUI's Summary tab for a Segmanta delivery with fields hookbin does not know: shown as
 they arrived, the `unrecognised fields` lines highlighted, nothing a sender sends parsed or
-passed to the terminal raw."""
+passed to the terminal raw. Through the renderer, and in the app under `run_test`."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 
+import pytest
 from rich.console import Console
 from rich.text import Text
+from textual.widgets import Static
 
 from hookbin.bodies import decode_capture
 from hookbin.samples import sample_bytes
+from hookbin.store import open_store
 from hookbin.tui.render import summary_view
 from tests.factories import tcapture
+from tests.test_tui import make_app, wait_for
 
 HOSTILE_KEY = "note\x1b]52;c;aGk=\x07[/x]"
 
@@ -67,3 +73,40 @@ def test_summary_tab_shows_unknown_fields_flagged_and_safe():
         "unrecognised fields: language",
         "       unrecognised fields: answer_text, note\\x1b]52;c;aGk=\\x07[/x]",
     ]
+
+
+def on_screen_lines(svg: str) -> list[str]:
+    """The text runs of a Textual screenshot, as plain strings."""
+    return [html.unescape(run).replace("\xa0", " ") for run in re.findall(r">([^<]*)</text>", svg)]
+
+
+EXPECTED_ANSWER = (
+    "1. How satisfied are you with our support?  [Rating, tag csat]\n"
+    "     (no answer value in a known field)\n"
+    "       unrecognised fields: answer_text, note\\x1b]52;c;aGk=\\x07[/x]\n"
+    "         answer_text: call me back about my invoice\n"
+)
+
+
+@pytest.mark.usefixtures("utc")
+async def test_the_app_shows_a_live_delivery_s_unknown_fields_in_the_summary_tab(tmp_path):
+    with open_store(tmp_path / "c.db") as store:
+        app = make_app(store, tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            view = app.query_one("#summary-view", Static)
+            # It arrives the way the catcher stores it: from the store's writer, as an event.
+            store.submit(tcapture(seq=1, path="/segmanta/q", body=delivery_with_unknown_fields()))
+            await wait_for(pilot, lambda: "answer_text" in rendered(view.content))
+            await pilot.press("1")
+            assert app.query_one("TabbedContent").active == "summary"
+            screen = rendered(view.content)
+            assert EXPECTED_ANSWER in screen
+            assert "         note\\x1b]52;c;aGk=\\x07[/x]: [link=https://evil.example]x\n" in screen
+            assert "\x1b" not in screen
+            summary = view.content.renderables[-1]
+            assert isinstance(summary, Text)
+            assert highlighted(summary)[1].startswith("       unrecognised fields: answer_text")
+            # What the terminal shows: the flagged lines are on screen, the sender's ESC escaped.
+            on_screen = on_screen_lines(app.export_screenshot())
+            assert "       unrecognised fields: answer_text, note\\x1b]52;c;aGk=\\x07[/x]" in on_screen
+            assert "         answer_text: call me back about my invoice" in on_screen
