@@ -10,8 +10,9 @@ Nothing that arrived is hidden. Every `results[]` item is shown at its position 
 understand, an unknown key or a known key holding a list or object where a single value
 belongs, is kept as it arrived and shown as `key: value` under its answer, question, page or
 the survey, after a line `unrecognised fields: …`. The summary text leaves out only the
-bookkeeping it understands: ids, `created`/`updated`, `has_variants` and a known page type
-(shown by its label); `SegmantaSummary.to_dict()` carries those too.
+bookkeeping it understands: ids, `created`/`updated`, `has_variants`, an item's `id`/`tag`
+beside its name, and a known page type (shown by its label); `SegmantaSummary.to_dict()`
+carries the ids, times and raw type.
 
 `model` holds the dataclasses, `reading` builds them from parsed JSON, `text` renders them.
 Everything returned is display text built from untrusted input. It is *not* made safe for a
