@@ -64,6 +64,11 @@ class SignatureCheck:
     reason: str
     """`"ok"` when valid, else one of the other `REASONS`."""
 
+    @property
+    def summary(self) -> str:
+        """The verdict in a few words: `github: valid`, `standard: timestamp outside tolerance`."""
+        return f"{self.scheme}: {'valid' if self.valid else self.reason}"
+
     def to_dict(self) -> dict[str, Any]:
         """`{"scheme", "valid", "reason"}`, as stored with a capture and printed by `--json`."""
         return {"scheme": self.scheme, "valid": self.valid, "reason": self.reason}
@@ -151,8 +156,13 @@ def b64_digest(text: str) -> bytes | None:
     return decoded if decoded is not None and len(decoded) == DIGEST_SIZE else None
 
 
-def hmac_sha256(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, hashlib.sha256).digest()
+def hmac_sha256(key: bytes, *parts: bytes) -> bytes:
+    """HMAC-SHA256 of the parts one after another, without joining them: a body of many
+    megabytes is hashed once and never copied (the hash releases the GIL meanwhile)."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for part in parts:
+        mac.update(part)
+    return mac.digest()
 
 
 def any_matches(candidates: Iterable[bytes], expected: bytes) -> bool:

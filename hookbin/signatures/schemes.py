@@ -73,8 +73,9 @@ class StandardVerifier(Verifier):
         if stamp is None or not (candidates or other_versions):
             return self._fail(MALFORMED_HEADER)
         # Signed is the timestamp text as sent (checked to be digits), which may differ from str(stamp).
-        signed = b".".join((wire_bytes(msg_id), stamp_text.strip(" \t").encode("ascii"), body))
-        return _timed(self, any_matches(candidates, hmac_sha256(self.key, signed)), stamp, now, self.tolerance)
+        prefix = b"%s.%s." % (wire_bytes(msg_id), stamp_text.strip(" \t").encode("ascii"))
+        expected = hmac_sha256(self.key, prefix, body)
+        return _timed(self, any_matches(candidates, expected), stamp, now, self.tolerance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,8 @@ class StripeVerifier(Verifier):
         stamp = unix_seconds(stamp_text)
         if stamp is None or not candidates:
             return self._fail(MALFORMED_HEADER)
-        signed = stamp_text.encode("ascii") + b"." + body
-        return _timed(self, any_matches(candidates, hmac_sha256(self.key, signed)), stamp, now, self.tolerance)
+        expected = hmac_sha256(self.key, stamp_text.encode("ascii") + b".", body)
+        return _timed(self, any_matches(candidates, expected), stamp, now, self.tolerance)
 
 
 @dataclass(frozen=True, slots=True)
