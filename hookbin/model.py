@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
+from hookbin.signatures.check import SignatureCheck
+
 Headers = tuple[tuple[str, str], ...]
 """Header (name, value) pairs in arrival order, duplicates kept."""
 
@@ -188,6 +190,8 @@ class Capture:
     """Where the delivery key came from, e.g. `header:webhook-id` or `hash`."""
     attempt: int | None = None
     """1 for a delivery's first request, 2 for its first retry, and so on."""
+    signature: SignatureCheck | None = None
+    """The `--verify` verdict on this request; None when hookbin checked no signature."""
 
     @property
     def query(self) -> list[tuple[str, str]]:
@@ -226,6 +230,7 @@ class Capture:
             "delivery_key": self.delivery_key,
             "delivery_source": self.delivery_source,
             "attempt": self.attempt,
+            "signature": self.signature.to_dict() if self.signature else None,
         }
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hookbin.model import Capture, ResponseGiven
+from hookbin.signatures import SignatureCheck
 from hookbin.store import Filter, StoreError, capture_matches, open_store, parse_filter
 from hookbin.store.filters import fold
 from tests.factories import BASE_TIME, tcapture
@@ -67,6 +68,15 @@ def cut(value: str) -> st.SearchStrategy[tuple[str, str, str]]:
     return ends.map(lambda e: (value[: e[0]], value[e[0] : e[1]], value[e[1] :]))
 
 
+VERDICTS = [
+    None,
+    SignatureCheck("github", True, "ok"),
+    SignatureCheck("standard", False, "does not match"),
+    SignatureCheck("stripe", False, "missing header"),
+]
+"""`--verify` verdicts a capture may carry: none checked, valid, and two kinds of invalid."""
+
+
 def captures(pieces: Pieces) -> st.SearchStrategy[list[Capture]]:
     # Few captures with few, short fields: a filter taken from one of them then often matches
     # it through one field alone, which is where the two forms would part.
@@ -81,6 +91,7 @@ def captures(pieces: Pieces) -> st.SearchStrategy[list[Capture]]:
         body=st.just(b"") | pieces.raw(6) | st.binary(max_size=6),
         status=st.sampled_from([None, 200, 201, 404, 500, 503]),
         delivery_key=st.sampled_from([None, "d1", "d2"]),
+        signature=st.sampled_from(VERDICTS),
     )
 
     def capture(number: int, fields: dict) -> Capture:
@@ -123,6 +134,7 @@ def filters(made: list[Capture], pieces: Pieces, field: str) -> st.SearchStrateg
         "status": st.sampled_from(["200", "2xx", "5xx", "503", "4xx"]),
         "since": st.integers(0, 9).map(lambda s: BASE_TIME + timedelta(seconds=s)),
         "delivery_key": st.sampled_from(["d1", "d2", "ä"]),
+        "signature": st.sampled_from(["valid", "invalid", "none", "INVALID"]),
     }
     if field == "any":
         return st.fixed_dictionaries({}, optional=fields).map(lambda chosen: Filter(**chosen))
@@ -240,3 +252,24 @@ def test_folding_outside_the_basic_plane_never_makes_ascii():
         assert folded == chr(code) or not any(c.isascii() for c in folded), hex(code)
     assert fold("STRASSE ÉCLAIR") == "strasse éclair"
     assert fold("Straße") == "straße" and fold("\u212a") == "\u212a"
+
+
+def test_sig_filters_split_captures_by_their_verdict_in_the_store_as_live(store):
+    made = [tcapture(seq=n, path=f"/{n}", signature=verdict) for n, verdict in enumerate(VERDICTS)]
+    store.submit_many(made, lambda error: None)
+    store.flush()
+    assert shown(store, parse_filter("sig:invalid"), made) == (["/3", "/2"], ["/3", "/2"])
+    assert shown(store, parse_filter("sig:Valid"), made) == (["/1"], ["/1"])
+    assert shown(store, parse_filter("sig:none"), made) == (["/0"], ["/0"])
+    assert shown(store, parse_filter("sig:invalid path:/3"), made) == (["/3"], ["/3"])
+    # The verdict survives the round trip through the store, reason and all.
+    assert [c.signature for c in store.list_oldest_first()] == VERDICTS
+
+
+def test_a_bad_sig_word_is_one_error_in_both_forms(store):
+    with pytest.raises(StoreError, match=r"bad signature filter .*: use sig:valid, sig:invalid or sig:none"):
+        parse_filter("sig:maybe")
+    with pytest.raises(StoreError, match="bad signature filter"):
+        capture_matches(tcapture(), Filter(signature="maybe"))
+    with pytest.raises(StoreError, match="bad signature filter"):
+        store.count(Filter(signature="maybe"))

@@ -168,6 +168,8 @@ def test_a_database_made_by_hookbin_0_1_opens_and_keeps_working(tmp_path):
         assert [c.id for c in store.list_captures()] == [new.id, old.id]
         found = store.list_captures(flt=Filter(text="content-type: APPLICATION/json", status="5xx"))
         assert [c.id for c in found] == [old.id]
+        # Captures from before --verify read as unchecked, and filter so.
+        assert old.signature is None and store.count(Filter(signature="none")) == 2
     with open_store(path) as again:
         assert again.count() == 2
     conn = sqlite3.connect(path)

@@ -40,31 +40,38 @@ class Filter:
     """Only captures received at or after this time."""
     delivery_key: str | None = None
     """Only the attempts of this delivery."""
+    signature: str | None = None
+    """`valid`, `invalid` (checked by `--verify` and not valid, a missing signature too) or `none` (not checked)."""
 
 
 def parse_filter(text: str) -> Filter:
-    """Parse a filter typed by a user: `method:POST path:/seg* status:5xx delivery:KEY` plus free text.
+    """Parse a filter typed by a user: `method:POST path:/seg* status:5xx delivery:KEY sig:invalid`
+    plus free text.
 
     Words without a known `name:` prefix are joined as the text to search for.
-    Raises StoreError for a bad status word.
+    Raises StoreError for a bad status or signature word.
     """
     fields: dict[str, str] = {}
     words: list[str] = []
     for word in text.split():
         name, sep, value = word.partition(":")
-        if sep and name.lower() in ("method", "path", "status", "delivery") and value:
+        if sep and name.lower() in ("method", "path", "status", "delivery", "sig") and value:
             fields[name.lower()] = value
         else:
             words.append(word)
     status = fields.get("status")
     if status is not None:
         status_bounds(status)
+    signature = fields.get("sig")
+    if signature is not None:
+        signature = signature_state(signature)
     return Filter(
         method=fields.get("method"),
         path=fields.get("path"),
         status=status,
         text=" ".join(words) or None,
         delivery_key=fields.get("delivery"),
+        signature=signature,
     )
 
 
@@ -149,6 +156,30 @@ def status_bounds(status: str) -> tuple[int, int]:
     raise StoreError(f"bad status filter {status!r}: use e.g. 503 or 5xx")
 
 
+SIGNATURE_STATES = ("valid", "invalid", "none")
+"""What `sig:` may ask for: a signature that passed `--verify`, one that did not, or no check."""
+
+
+def signature_state(word: str) -> str:
+    """`word` as one of `SIGNATURE_STATES`, in any case.
+
+    Raises:
+        StoreError: for anything else.
+    """
+    state = word.strip().lower()
+    if state not in SIGNATURE_STATES:
+        raise StoreError(f"bad signature filter {word!r}: use sig:valid, sig:invalid or sig:none")
+    return state
+
+
+def signature_is(capture: Capture, state: str) -> bool:
+    """Whether the capture's `--verify` verdict is `state` (one of `SIGNATURE_STATES`)."""
+    check = capture.signature
+    if state == "none":
+        return check is None
+    return check is not None and check.valid == (state == "valid")
+
+
 # -- the SQL form's functions ----------------------------------------------------------------
 
 # Names under which the store registers `sql_functions` on its connection.
@@ -227,7 +258,7 @@ def compile_filter(flt: Filter | None) -> CompiledFilter:
     """Both forms of `flt` (None matches everything).
 
     Raises:
-        StoreError: for a bad status word.
+        StoreError: for a bad status or signature word.
     """
     if flt is None:
         return CompiledFilter("", (), ())
@@ -256,6 +287,8 @@ def compile_filter(flt: Filter | None) -> CompiledFilter:
     if flt.delivery_key:
         key = flt.delivery_key
         clauses.append(_Clause("delivery_key = CAST(? AS TEXT)", (_bind(key),), lambda c: c.delivery_key == key))
+    if flt.signature:
+        clauses.append(_signature_clause(signature_state(flt.signature)))
     return CompiledFilter(
         " AND ".join(f"({clause.sql})" for clause in clauses),
         tuple(arg for clause in clauses for arg in clause.args),
@@ -266,6 +299,12 @@ def compile_filter(flt: Filter | None) -> CompiledFilter:
 def capture_matches(capture: Capture, flt: Filter | None) -> bool:
     """Whether `capture` passes `flt`: the same answer the store's SQL gives."""
     return compile_filter(flt).matches(capture)
+
+
+def _signature_clause(state: str) -> _Clause:
+    # The store writes signature_valid as NULL (not checked), 1 (valid) or 0 (invalid).
+    sql = {"none": "signature_valid IS NULL", "valid": "signature_valid = 1", "invalid": "signature_valid = 0"}[state]
+    return _Clause(sql, (), lambda c: signature_is(c, state))
 
 
 def _method_clause(wanted: str) -> _Clause:

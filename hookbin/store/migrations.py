@@ -85,6 +85,14 @@ def m002_drop_extra(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX captures_delivery ON captures(delivery_key, id)")
 
 
+@migration
+def m003_signature(conn: sqlite3.Connection) -> None:
+    # The `--verify` verdict, one column per field so that `sig:valid` and `sig:invalid` are
+    # plain SQL. All NULL for captures taken without --verify (and for every older capture).
+    for column in ("signature_scheme TEXT", "signature_valid INTEGER", "signature_reason TEXT"):
+        conn.execute(f"ALTER TABLE captures ADD COLUMN {column}")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 """The version a database has once every migration ran."""
 

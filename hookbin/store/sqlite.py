@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hookbin.model import Capture, Headers, ResponseGiven
+from hookbin.signatures.check import SignatureCheck
 from hookbin.store.errors import StoreError
 from hookbin.store.events import CapturesAdded, StoreCleared, StoreEvent, Subscriber
 from hookbin.store.filters import Filter, compile_filter, sql_functions
@@ -34,13 +35,14 @@ _BATCH = 512
 
 _COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
-    "remote, status, response, delivery_key, delivery_source, attempt"
+    "remote, status, response, delivery_key, delivery_source, attempt, "
+    "signature_scheme, signature_valid, signature_reason"
 )
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
 _INSERT = (
     f"INSERT INTO captures ({_COLUMNS}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -66,7 +68,21 @@ def _row(capture: Capture) -> tuple[Any, ...]:
         capture.delivery_key,
         capture.delivery_source,
         capture.attempt,
+        *_signature_row(capture.signature),
     )
+
+
+def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:
+    """The three signature columns: all NULL when no signature was checked."""
+    if check is None:
+        return None, None, None
+    return check.scheme, int(check.valid), check.reason
+
+
+def _signature(row: sqlite3.Row) -> SignatureCheck | None:
+    if row["signature_valid"] is None:
+        return None
+    return SignatureCheck(row["signature_scheme"] or "", bool(row["signature_valid"]), row["signature_reason"] or "")
 
 
 def _text(stored: bytes) -> str:
@@ -95,6 +111,7 @@ def _capture(row: sqlite3.Row) -> Capture:
         delivery_key=row["delivery_key"],
         delivery_source=row["delivery_source"],
         attempt=row["attempt"],
+        signature=_signature(row),
     )
 
 
