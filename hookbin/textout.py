@@ -92,13 +92,27 @@ def json_document(capture: Capture) -> Any:
     return sniff_json(capture.body, capture.headers).value
 
 
+def signature_word(capture: Capture) -> str:
+    """`valid`, `invalid`, or `-` when no signature was checked: the `ls` column, as `sig:` filters it."""
+    if capture.signature is None:
+        return "-"
+    return "valid" if capture.signature.valid else "invalid"
+
+
+def signature_text(capture: Capture) -> str:
+    """The `--verify` verdict with its reason (`github: does not match`), or why there is none."""
+    if capture.signature is None:
+        return "not checked (serve without --verify)"
+    return safe(capture.signature.summary)
+
+
 @guarded(str)
 def list_row(capture: Capture) -> str:
-    """An `ls` row: date and time, method, path, status, size, attempt, delivery, survey, id."""
+    """An `ls` row: date and time, method, path, status, signature, size, attempt, delivery, survey, id."""
     survey = survey_label(json_document(capture)) or ""
     return (
         f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
-        f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  "
+        f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  {signature_word(capture):<7} "
         f"{format_size(capture.body_size) + ('!' if capture.truncated else ''):>9} "
         f"{('#' + str(capture.attempt)) if capture.attempt else '':>4}  {short_key(capture.delivery_key):<14} "
         f"{_fit(safe(survey), 28):<28}  {capture.id}"
@@ -115,6 +129,7 @@ def capture_page(capture: Capture) -> str:
         f"from      {safe(capture.remote) or '-'}",
         f"delivery  {safe(capture.delivery_key or '-')} ({safe(capture.delivery_source or '-')}), "
         f"attempt {capture.attempt or '-'}",
+        f"signature {signature_text(capture)}",
         "",
         "Headers",
     ]

@@ -14,6 +14,7 @@ from hookbin.bodies import decode_capture
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
 from hookbin.segmanta import summarize
 from hookbin.store import Filter, StoreError, parse_filter
+from hookbin.store.filters import SIGNATURE_STATES
 from hookbin.textout import capture_page, list_row
 from hookbin.textsafe import prints_as_is
 
@@ -37,6 +38,13 @@ def _status_word(ctx: click.Context, param: click.Parameter, value: str | None) 
 @click.option("--path", default=None, help="Only paths matching this glob, e.g. '/segmanta/*'.")
 @click.option("--status", default=None, callback=_status_word, help="Only this status answered: 503 or 5xx.")
 @click.option("--grep", "text", default=None, help="Only captures containing this text.")
+@click.option(
+    "--sig",
+    "signature",
+    default=None,
+    type=click.Choice(SIGNATURE_STATES, case_sensitive=False),
+    help="Only captures whose signature (serve --verify) was valid, invalid, or not checked.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture (NDJSON).")
 def ls_command(
     db: str,
@@ -46,20 +54,22 @@ def ls_command(
     path: str | None,
     status: str | None,
     text: str | None,
+    signature: str | None,
     as_json: bool,
 ) -> None:
-    """List captures, newest first: time, method, path, status answered, size, attempt,
-    delivery (a short key; attempts of one delivery share it), Segmanta survey (its name, or
-    `survey id N` without one), id.
+    """List captures, newest first: time, method, path, status answered, signature (valid,
+    invalid, or - when not checked), size, attempt, delivery (a short key; attempts of one
+    delivery share it), Segmanta survey (its name, or `survey id N` without one), id.
 
     \b
     Examples:
       hookbin ls -n 20
       hookbin ls --status 5xx --path '/segmanta/*'
+      hookbin ls --sig invalid              requests whose signature was not valid
       hookbin ls --json | jq .path
     """
     with open_db(db) as store:
-        flt = Filter(method=method, path=path, status=status, text=text)
+        flt = Filter(method=method, path=path, status=status, text=text, signature=signature)
         captures = store.list_captures(limit, offset, flt)
         total = store.count(flt)
     for capture in captures:

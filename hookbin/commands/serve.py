@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from hookbin.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
 from hookbin.deliveries import KeySpecError, parse_key_spec
 from hookbin.durations import parse_size
 from hookbin.responder import Responder
+from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import CapturesAdded, SQLiteStore, StoreEvent
 from hookbin.textout import capture_line
@@ -36,6 +37,21 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
         return parse_size(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+class VerifierParam(click.ParamType):
+    """`--verify SCHEME:SECRET` as a verifier; HOOKBIN_VERIFY holds one per line (secrets may hold spaces)."""
+
+    name = "SCHEME:SECRET"
+    envvar_list_splitter = "\n"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Verifier:
+        if isinstance(value, Verifier):
+            return value
+        try:
+            return parse_verifier(str(value))
+        except SignatureError as exc:
+            self.fail(str(exc), param, ctx)  # the message never repeats the secret
 
 
 def _build_responder(
@@ -151,6 +167,21 @@ def _build_responder(
     envvar="HOOKBIN_PUBLIC_URL",
     help="Your tunnel's URL (ngrok, cloudflared), shown in the TUI as the one to paste into Segmanta.",
 )
+@click.option(
+    "--verify",
+    "verifiers",
+    multiple=True,
+    type=VerifierParam(),
+    envvar="HOOKBIN_VERIFY",
+    help="Check each request's signature: standard:whsec_…, stripe:whsec_…, github:SECRET or "
+    "hmac:HEADER:SECRET. Repeatable; recorded, never blocking unless --require-signature.",
+)
+@click.option(
+    "--require-signature",
+    is_flag=True,
+    envvar="HOOKBIN_REQUIRE_SIGNATURE",
+    help="Answer 401 to a request whose signature is not valid (it is still stored, with the reason).",
+)
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve_command(
@@ -168,6 +199,8 @@ def serve_command(
     delivery_key: str | None,
     admin_port: int | None,
     public_url: str | None,
+    verifiers: tuple[Verifier, ...],
+    require_signature: bool,
     no_tui: bool,
     as_json: bool,
 ) -> None:
@@ -180,21 +213,41 @@ def serve_command(
       hookbin serve --respond '500,500,200'        fail twice per delivery, then accept
       hookbin serve --rule 'POST /segmanta/* => 429 retry-after=30'
       hookbin serve --port 0 --db :memory: --json  throwaway, NDJSON on stdout
+      hookbin serve --verify github:"$GITHUB_WEBHOOK_SECRET" --require-signature
     """
     responder = _build_responder(respond, rules, body, body_file, content_type, headers, seed)
     try:
         key_spec = parse_key_spec(delivery_key) if delivery_key else None
     except KeySpecError as exc:
         raise Failure(str(exc), ExitStatus.USAGE) from None
+    if require_signature and not verifiers:
+        raise Failure("--require-signature needs at least one --verify SCHEME:SECRET", ExitStatus.USAGE)
     headless = no_tui or as_json
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise Failure("the terminal UI needs a terminal: use --no-tui (or --json) when piping", ExitStatus.USAGE)
-    options = dict(host=host, port=port, admin_port=admin_port, max_body=max_body, key_spec=key_spec)
+    options = dict(
+        host=host,
+        port=port,
+        admin_port=admin_port,
+        max_body=max_body,
+        key_spec=key_spec,
+        verifiers=verifiers,
+        require_signature=require_signature,
+    )
     with open_db(db, create=True) as store:
         if headless:
             asyncio.run(_serve_headless(store, responder, as_json=as_json, **options))
         else:
             asyncio.run(_serve_tui(store, responder, public_url=public_url, **options))
+
+
+def verify_line(verifiers: Sequence[Verifier], required: bool) -> str | None:
+    """What the startup lines say about `--verify` (never the secrets), or None without it."""
+    if not verifiers:
+        return None
+    labels = ", ".join(dict.fromkeys(verifier.label for verifier in verifiers))
+    outcome = "answered 401" if required else "stored and answered as usual"
+    return f"checking signatures ({labels}); invalid ones are {outcome}"
 
 
 def _printer(as_json: bool) -> Any:
@@ -250,6 +303,9 @@ async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: 
                 f"storing in {store.path}; Ctrl+C to stop",
                 err=True,
             )
+            verifying = verify_line(server.catcher.verifiers, server.catcher.require_signature)
+            if verifying:
+                click.echo(verifying, err=True)
             try:
                 await stop.wait()
             finally:

@@ -147,6 +147,7 @@ async def _list_captures(request: web.Request) -> web.Response:
         path=request.query.get("path") or None,
         status=request.query.get("status") or None,
         text=request.query.get("q") or None,
+        signature=request.query.get("sig") or None,
     )
     try:
         captures = await asyncio.to_thread(store.list_captures, limit, offset, flt)

@@ -13,6 +13,7 @@ import logging
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,8 +21,9 @@ from multidict import CIMultiDict
 
 from hookbin.config import DEFAULT_MAX_BODY_BYTES
 from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
-from hookbin.model import Capture, ResponseGiven, new_id, utcnow
+from hookbin.model import Capture, Headers, ResponseGiven, new_id, utcnow
 from hookbin.responder import Decision, Responder
+from hookbin.signatures import SignatureCheck, Verifier, check_all
 from hookbin.store import SQLiteStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,10 @@ PREVIEW_BYTES = 64 * 1024
 """How much of an over-limit body is kept."""
 
 DRIP_CHUNKS = 20
+
+VERIFY_ON_LOOP_BYTES = 256 * 1024
+"""Bodies up to this size have their signature checked on the loop (well under a millisecond);
+larger ones in a worker thread, where hashing releases the GIL."""
 
 
 @dataclass
@@ -102,12 +108,18 @@ class Catcher:
         max_body: int = DEFAULT_MAX_BODY_BYTES,
         key_spec: KeySpec | None = None,
         attempts: AttemptCounter | None = None,
+        verifiers: Sequence[Verifier] = (),
+        require_signature: bool = False,
     ) -> None:
         self.store = store
         self.responder = responder
         self.max_body = max_body
         self.key_spec = key_spec
         self.attempts = attempts or AttemptCounter()
+        self.verifiers = tuple(verifiers)
+        """`--verify` verifiers; none means no request's signature is checked."""
+        self.require_signature = require_signature
+        """`--require-signature`: answer 401 to a request whose signature is not valid."""
         self.stats = CatcherStats()
         self._batcher = StoreBatcher(store)
         self._stopping = asyncio.Event()
@@ -157,6 +169,8 @@ class Catcher:
         remote = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
         key, source = delivery_key(request.method, path, headers, body, self.key_spec)
         attempt = self.attempts.next(key)
+        signature = None if truncated else await self._check_signature(headers, body, received_at.timestamp())
+        unsigned = self._signature_refusal(signature, capture_id, start)
 
         if read_error:
             response = ResponseGiven(status=400, reason=read_error, duration_ms=_since(start))
@@ -170,6 +184,8 @@ class Catcher:
                 reason="body too large",
                 duration_ms=_since(start),
             )
+        elif unsigned is not None:
+            response = unsigned  # the responder is not asked, so its sequences are not used up
         else:
             decision = self.responder.decide(request.method, path, key)
             response = self._response_from(decision, capture_id, request.method, start)
@@ -188,6 +204,7 @@ class Catcher:
             delivery_key=key,
             delivery_source=source,
             attempt=attempt,
+            signature=signature,
         )
         self.stats.received += 1
         try:
@@ -197,6 +214,32 @@ class Catcher:
             self.stats.answered_error += 1
             return web.json_response({"ok": False, "error": str(exc)}, status=500)
         return await self._answer(request, response)
+
+    async def _check_signature(self, headers: Headers, body: bytes, now: float) -> SignatureCheck | None:
+        """The `--verify` verdict on a whole body; None without `--verify`.
+
+        A large body is hashed in a worker thread, so the loop keeps answering meanwhile.
+        """
+        if not self.verifiers:
+            return None
+        if len(body) <= VERIFY_ON_LOOP_BYTES:
+            return check_all(self.verifiers, headers, body, now)
+        return await asyncio.to_thread(check_all, self.verifiers, headers, body, now)
+
+    def _signature_refusal(
+        self, signature: SignatureCheck | None, capture_id: str, start: float
+    ) -> ResponseGiven | None:
+        """The 401 for a signature that is not valid under `--require-signature`, else None."""
+        if not self.require_signature or signature is None or signature.valid:
+            return None
+        why = f"signature {signature.summary}"
+        return ResponseGiven(
+            status=401,
+            headers=(("Content-Type", "application/json"), ("X-Hookbin-Id", capture_id)),
+            body=json.dumps({"ok": False, "id": capture_id, "error": why}).encode(),
+            reason=why,
+            duration_ms=_since(start),
+        )
 
     def _response_from(self, decision: Decision, capture_id: str, method: str, start: float) -> ResponseGiven:
         headers = list(decision.headers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
@@ -17,6 +17,7 @@ from hookbin.deliveries import AttemptCounter, KeySpec
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
 from hookbin.server.catcher import Catcher
+from hookbin.signatures import Verifier
 from hookbin.store import SQLiteStore
 from hookbin.textsafe import safe
 
@@ -108,6 +109,8 @@ class HookbinServer:
         admin_port: int | None = None,
         max_body: int = DEFAULT_MAX_BODY_BYTES,
         key_spec: KeySpec | None = None,
+        verifiers: Sequence[Verifier] = (),
+        require_signature: bool = False,
     ) -> None:
         self.store = store
         self.responder = responder
@@ -120,6 +123,8 @@ class HookbinServer:
             max_body=max_body,
             key_spec=key_spec,
             attempts=AttemptCounter(store.delivery_attempts()),
+            verifiers=verifiers,
+            require_signature=require_signature,
         )
         self._runners: list[web.BaseRunner] = []
         self.url = ""
