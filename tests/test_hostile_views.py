@@ -246,7 +246,7 @@ def test_no_view_raises_or_shows_a_control_character(first: Capture, second: Cap
         assert_shown(render.row_line(capture).plain, multiline=False)
         for renderable in (
             render.summary_view(capture, view),
-            render.headers_table(capture),
+            render.headers_view(capture),
             render.body_view(capture, view),
             render.query_view(capture),
             render.response_view(capture),

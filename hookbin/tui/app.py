@@ -148,7 +148,9 @@ class HookbinApp(App[None]):
     def compose(self) -> ComposeResult:
         self._header = HeaderBar(url=self.url, admin_url=self.admin_url, public_url=self.public_url, id="top")
         self._filter_box = Input(
-            placeholder="filter: text  method:POST  path:/segmanta/*  status:5xx   (enter applies, esc clears)",
+            placeholder=(
+                "filter: text  method:POST  path:/segmanta/*  status:5xx  sig:invalid  (enter applies, esc clears)"
+            ),
             id="filter",
         )
         self._list = CaptureList(max_rows=self.max_rows, id="captures")
@@ -507,7 +509,7 @@ class HookbinApp(App[None]):
         yield SystemCommand("Answer after a delay", "Wait before answering", self.action_answer_delay)
         yield SystemCommand("Answer with a connection fault", "Cycle close, reset, drip", self.action_answer_fault)
         yield SystemCommand("Enter a response spec", "Any spec, e.g. 500,500,200", self.action_answer_spec)
-        yield SystemCommand("Filter requests", "By text, method, path, status", self.action_filter)
+        yield SystemCommand("Filter requests", "By text, method, path, status, signature", self.action_filter)
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
         yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
         yield SystemCommand(

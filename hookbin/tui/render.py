@@ -20,7 +20,7 @@ from hookbin.jsonlines import generic_lines
 from hookbin.model import Capture, outcome_text
 from hookbin.segmanta import summarize, summary_rows
 from hookbin.spec import Spec
-from hookbin.textout import body_problems, body_text, guarded, local_time
+from hookbin.textout import body_problems, body_text, guarded, local_time, signature_text
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_LIMIT = 200
@@ -62,7 +62,28 @@ def _row_marker(capture: Capture) -> Text:
         marks.append("✂", style="yellow")
     if _invalid_json(capture):
         marks.append("⚠", style="red")
+    if capture.signature is not None:
+        marks.append_text(signature_badge(capture))
     return marks
+
+
+def signature_badge(capture: Capture) -> Text:
+    """✗ in bold red for a signature that is not valid, a dim ✓ for a valid one, nothing unchecked."""
+    if capture.signature is None:
+        return Text()
+    if capture.signature.valid:
+        return Text("✓", style="dim green")
+    return Text("✗", style="bold white on red")
+
+
+def _signature_line(capture: Capture) -> Text:
+    """The verdict and its reason, for the Headers tab (the headers it was read from)."""
+    line = Text("signature  ", style="dim")
+    line.append(
+        signature_text(capture),
+        style="" if capture.signature is None else "green" if capture.signature.valid else "bold red",
+    )
+    return line
 
 
 def _invalid_json(capture: Capture) -> bool:
@@ -142,6 +163,14 @@ def json_scalar(value: object) -> Text:
 
 
 @guarded(Text)
+def headers_view(capture: Capture) -> RenderableType:
+    """The headers, under the signature verdict when `--verify` checked one."""
+    if capture.signature is None:
+        return headers_table(capture)
+    return Group(_signature_line(capture), Text(), headers_table(capture))
+
+
+@guarded(Text)
 def headers_table(capture: Capture) -> RenderableType:
     table = Table(show_header=True, header_style="bold", expand=True, box=None)
     table.add_column("Name", style="cyan", no_wrap=True, ratio=1)
@@ -209,6 +238,7 @@ def response_view(capture: Capture) -> RenderableType:
         ("sequence step", str(response.step) if response.step else "-"),
         ("delivery", f"{capture.delivery_key or '-'} ({capture.delivery_source or '-'})"),
         ("attempt", str(capture.attempt or "-")),
+        ("signature", signature_text(capture)),
         ("decided in", f"{response.duration_ms:.1f} ms"),
     ]
     if response.reason:

@@ -28,7 +28,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("Navigate", "enter", "open the selected request's details"),
     ("Navigate", "tab / shift+tab", "move between the list, the tabs and the detail"),
     ("Navigate", "1 … 6", "Summary, Headers, Body, Query, Response, Raw tab"),
-    ("Navigate", "/", "filter: text, method:POST, path:/seg*, status:5xx (esc clears)"),
+    ("Navigate", "/", "filter: text, method:POST, path:/seg*, status:5xx, sig:invalid (esc clears)"),
     ("Navigate", "7", "Delivery tab: every attempt of the selected request's delivery"),
     ("Navigate", "D", "deliveries: one row per delivery; enter shows its attempts in the list"),
     ("Act", "c", "copy the request as curl (clipboard and a file)"),

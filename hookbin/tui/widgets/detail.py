@@ -66,7 +66,7 @@ class DetailPane(TabbedContent):
             return
         body = decode_capture(capture)
         views["summary"].update(render.summary_view(capture, body))
-        views["headers"].update(render.headers_table(capture))
+        views["headers"].update(render.headers_view(capture))
         large = body.kind == "json" and len(body.pretty) > TREE_THRESHOLD
         self._body_scroll.display = not large
         tree.display = large
