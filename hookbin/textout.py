@@ -22,7 +22,7 @@ from hookbin.bodies import (
     sniff_json,
 )
 from hookbin.durations import format_size
-from hookbin.model import Capture
+from hookbin.model import Capture, header_get_all
 from hookbin.segmanta import summarize, summary_lines, survey_label
 from hookbin.textsafe import safe, safe_bytes
 
@@ -119,6 +119,15 @@ def list_row(capture: Capture) -> str:
     )
 
 
+def _from(capture: Capture) -> str:
+    """The TCP peer, and what X-Forwarded-For claims (shown, never trusted: any sender can set it)."""
+    text = safe(capture.remote) or "-"
+    forwarded = header_get_all(capture.headers, "X-Forwarded-For")
+    if forwarded:
+        text += f" (X-Forwarded-For: {safe(', '.join(forwarded), limit=200)}, as claimed by the sender)"
+    return text
+
+
 @guarded(str)
 def capture_page(capture: Capture) -> str:
     """Everything about one capture: request, headers, decoded body, the answer given."""
@@ -126,7 +135,7 @@ def capture_page(capture: Capture) -> str:
         f"{safe(capture.method)} {safe(capture.url_path)}",
         f"id        {capture.id}",
         f"received  {capture.received_at.isoformat(timespec='microseconds')}",
-        f"from      {safe(capture.remote) or '-'}",
+        f"from      {_from(capture)}",
         f"delivery  {safe(capture.delivery_key or '-')} ({safe(capture.delivery_source or '-')}), "
         f"attempt {capture.attempt or '-'}",
         f"signature {signature_text(capture)}",

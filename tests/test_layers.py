@@ -28,6 +28,8 @@ PURE = [
     "hookbin.signatures",
     "hookbin.report",
     "hookbin.export",
+    "hookbin.access",
+    "hookbin.notices",
 ]
 LIBRARIES = ("aiohttp", "textual", "rich", "click", "sqlite3")
 

@@ -21,10 +21,20 @@ from typing import Any
 import click
 
 from hookbin import __version__
+from hookbin.access import Access, AccessError, check_token, is_loopback, new_token, parse_credentials, url_with_token
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db
-from hookbin.config import DEFAULT_HOST, DEFAULT_MAX_BODY, DEFAULT_PORT
+from hookbin.config import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_HOST,
+    DEFAULT_MAX_BODY,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_PORT,
+    Limits,
+)
 from hookbin.deliveries import KeySpecError, parse_key_spec
-from hookbin.durations import parse_size
+from hookbin.durations import parse_duration, parse_size
 from hookbin.responder import Responder
 from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
@@ -52,6 +62,36 @@ class VerifierParam(click.ParamType):
             return parse_verifier(str(value))
         except SignatureError as exc:
             self.fail(str(exc), param, ctx)  # the message never repeats the secret
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"{value!r} must be longer than zero")
+    return seconds
+
+
+def _build_access(token: str | None, auth: str | None) -> Access:
+    try:
+        return Access(
+            token=None if token is None else (check_token(token) if token else new_token()),
+            credentials=parse_credentials(auth) if auth is not None else None,
+        )
+    except AccessError as exc:
+        raise Failure(str(exc), ExitStatus.USAGE) from None
+
+
+def exposure_warning(host: str, access: Access) -> str | None:
+    """The warning for a catcher reachable from other machines without a token, or None."""
+    if is_loopback(host) or access.token is not None:
+        return None
+    return (
+        f"warning: --host {host} lets anyone who can reach this machine send requests, which are "
+        "stored and use up your answers; add --token so only the secret URL is caught"
+    )
 
 
 def _build_responder(
@@ -182,6 +222,54 @@ def _build_responder(
     envvar="HOOKBIN_REQUIRE_SIGNATURE",
     help="Answer 401 to a request whose signature is not valid (it is still stored, with the reason).",
 )
+@click.option(
+    "--token",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    envvar="HOOKBIN_TOKEN",
+    metavar="[VALUE]",
+    help="Catch only under /VALUE/…; anything else gets 404 and is not kept. No VALUE: a random one.",
+)
+@click.option(
+    "--auth",
+    default=None,
+    envvar="HOOKBIN_AUTH",
+    metavar="USER:PASS",
+    help="Require basic auth from senders; others get 401 and are not kept.",
+)
+@click.option(
+    "--max-header-bytes",
+    default=DEFAULT_MAX_HEADER_BYTES,
+    show_default=True,
+    callback=_size,
+    envvar="HOOKBIN_MAX_HEADER_BYTES",
+    help="Request line and headers together; more gets 431.",
+)
+@click.option(
+    "--header-timeout",
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    callback=_seconds,
+    envvar="HOOKBIN_HEADER_TIMEOUT",
+    help="Time to send a request's headers (and to stay idle between requests); then the connection closes.",
+)
+@click.option(
+    "--body-timeout",
+    default=DEFAULT_BODY_TIMEOUT,
+    show_default=True,
+    callback=_seconds,
+    envvar="HOOKBIN_BODY_TIMEOUT",
+    help="Longest pause within a body; then 408, and what arrived is kept.",
+)
+@click.option(
+    "--max-connections",
+    default=DEFAULT_MAX_CONNECTIONS,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    envvar="HOOKBIN_MAX_CONNECTIONS",
+    help="Open catcher connections at once; more get 503.",
+)
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve_command(
@@ -201,6 +289,12 @@ def serve_command(
     public_url: str | None,
     verifiers: tuple[Verifier, ...],
     require_signature: bool,
+    token: str | None,
+    auth: str | None,
+    max_header_bytes: int,
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
     no_tui: bool,
     as_json: bool,
 ) -> None:
@@ -214,8 +308,11 @@ def serve_command(
       hookbin serve --rule 'POST /segmanta/* => 429 retry-after=30'
       hookbin serve --port 0 --db :memory: --json  throwaway, NDJSON on stdout
       hookbin serve --verify github:"$GITHUB_WEBHOOK_SECRET" --require-signature
+      hookbin serve --token --public-url https://abc.ngrok.app/segmanta
+                                                   catch only under a secret path
     """
     responder = _build_responder(respond, rules, body, body_file, content_type, headers, seed)
+    access = _build_access(token, auth)
     try:
         key_spec = parse_key_spec(delivery_key) if delivery_key else None
     except KeySpecError as exc:
@@ -225,6 +322,12 @@ def serve_command(
     headless = no_tui or as_json
     if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise Failure("the terminal UI needs a terminal: use --no-tui (or --json) when piping", ExitStatus.USAGE)
+    limits = Limits(
+        max_header_bytes=max_header_bytes,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+    )
     options = dict(
         host=host,
         port=port,
@@ -233,10 +336,15 @@ def serve_command(
         key_spec=key_spec,
         verifiers=verifiers,
         require_signature=require_signature,
+        limits=limits,
+        access=access,
     )
+    warning = exposure_warning(host, access)
+    if warning:
+        click.echo(f"hookbin: {warning}", err=True)
     with open_db(db, create=True) as store:
         if headless:
-            asyncio.run(_serve_headless(store, responder, as_json=as_json, **options))
+            asyncio.run(_serve_headless(store, responder, as_json=as_json, public_url=public_url, **options))
         else:
             asyncio.run(_serve_tui(store, responder, public_url=public_url, **options))
 
@@ -248,6 +356,15 @@ def verify_line(verifiers: Sequence[Verifier], required: bool) -> str | None:
     labels = ", ".join(dict.fromkeys(verifier.label for verifier in verifiers))
     outcome = "answered 401" if required else "stored and answered as usual"
     return f"checking signatures ({labels}); invalid ones are {outcome}"
+
+
+def paste_url(server_url: str, public_url: str | None, access: Access) -> str | None:
+    """The URL to give the sender: the public one if known, with the token when there is one."""
+    if public_url:
+        return url_with_token(public_url, access.token)
+    if access.token:
+        return url_with_token(server_url + "/", access.token)
+    return None
 
 
 def _printer(as_json: bool) -> Any:
@@ -284,13 +401,14 @@ async def _listening(store: SQLiteStore, responder: Responder, **options: Any) -
         store.flush()
 
 
-async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: bool, **options: Any) -> None:
-    from hookbin.server.runner import route_parser_errors
-
+async def _serve_headless(
+    store: SQLiteStore, responder: Responder, *, as_json: bool, public_url: str | None, **options: Any
+) -> None:
     unsubscribe = store.subscribe(_printer(as_json))
-    unroute = route_parser_errors(lambda line: click.echo(f"hookbin: {line}", err=True))
     try:
-        async with _listening(store, responder, **options) as server:
+        async with _listening(
+            store, responder, notify=lambda line: click.echo(f"hookbin: {line}", err=True), **options
+        ) as server:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -306,18 +424,19 @@ async def _serve_headless(store: SQLiteStore, responder: Responder, *, as_json: 
             verifying = verify_line(server.catcher.verifiers, server.catcher.require_signature)
             if verifying:
                 click.echo(verifying, err=True)
+            paste = paste_url(server.url, public_url, server.access)
+            if paste:
+                click.echo(f"paste into the sender: {paste}", err=True)
             try:
                 await stop.wait()
             finally:
                 click.echo("hookbin: stopping, letting in-flight requests finish…", err=True)
     finally:
         unsubscribe()
-        unroute()
 
 
 async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
     from hookbin.config import default_db_path
-    from hookbin.server.runner import route_parser_errors
     from hookbin.tui.app import HookbinApp
 
     # Bind before the TUI takes the terminal, so a taken port stays one line.
@@ -327,16 +446,13 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
             responder,
             url=server.url,
             admin_url=server.admin_url,
-            public_url=public_url,
+            public_url=paste_url(server.url, public_url, server.access),
             export_dir=default_db_path().parent / "exports",
         )
-        unroute = route_parser_errors(app.notice)
+        server.refusals.emit = app.notice
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
         signal.signal(signal.SIGHUP, _hangup_handler(store))
-        try:
-            await app.run_async()
-        finally:
-            unroute()
+        await app.run_async()
     click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
 
 

@@ -6,7 +6,7 @@ stops DNS-rebinding pages in a local browser; changes must be sent as JSON, whic
 HTML form cannot do.
 
 Endpoints:
-    GET    /api/status              version, URLs, counters
+    GET    /api/status              version, URLs, counters (rejected: no token or credentials; refused: limits)
     GET    /api/responder           the current spec, rules, body, headers
     PUT    /api/responder           replace any of them: {"spec", "rules", "body", "content_type", "headers"}
     GET    /api/captures            newest first; ?limit=&offset=&method=&path=&status=&q=
@@ -54,6 +54,7 @@ async def _loopback_only(request: web.Request, handler: Any) -> web.StreamRespon
 async def _status(request: web.Request) -> web.Response:
     catcher = request.app[CATCHER_KEY]
     stats = catcher.stats  # type: ignore[attr-defined]
+    refusals = catcher.refusals  # type: ignore[attr-defined]
     return web.json_response(
         {
             "version": __version__,
@@ -61,6 +62,8 @@ async def _status(request: web.Request) -> web.Response:
             "answered_2xx": stats.answered_2xx,
             "answered_error": stats.answered_error,
             "faults": stats.faults,
+            "rejected": refusals.rejected,
+            "refused": refusals.refused,
         }
     )
 

@@ -15,16 +15,21 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from aiohttp import web
 from multidict import CIMultiDict
 
+from hookbin.access import Access
 from hookbin.config import DEFAULT_MAX_BODY_BYTES
 from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
 from hookbin.model import Capture, Headers, ResponseGiven, new_id, utcnow
+from hookbin.notices import Refusals
 from hookbin.responder import Decision, Responder
+from hookbin.server.guard import BodyStalled, peer_of
 from hookbin.signatures import SignatureCheck, Verifier, check_all
 from hookbin.store import SQLiteStore, StoreError
+from hookbin.textsafe import safe
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +115,8 @@ class Catcher:
         attempts: AttemptCounter | None = None,
         verifiers: Sequence[Verifier] = (),
         require_signature: bool = False,
+        access: Access | None = None,
+        refusals: Refusals | None = None,
     ) -> None:
         self.store = store
         self.responder = responder
@@ -121,6 +128,8 @@ class Catcher:
         self.require_signature = require_signature
         """`--require-signature`: answer 401 to a request whose signature is not valid."""
         self.stats = CatcherStats()
+        self.access = access or Access()
+        self.refusals = refusals or Refusals(None, lambda delay, callback: None)
         self._batcher = StoreBatcher(store)
         self._stopping = asyncio.Event()
 
@@ -128,8 +137,8 @@ class Catcher:
         """Cut delays short: called on shutdown so in-flight requests finish promptly."""
         self._stopping.set()
 
-    async def _read_body(self, request: web.BaseRequest) -> tuple[bytes, int, bool, str | None]:
-        """Read the body up to the limit: (kept bytes, size, truncated, read error)."""
+    async def _read_body(self, request: web.BaseRequest) -> tuple[bytes, int, bool, tuple[int, str] | None]:
+        """Read the body up to the limit: (kept bytes, size, truncated, (status, why) if the read failed)."""
         declared = request.content_length
         limit = self.max_body
         if declared is not None and declared > limit:
@@ -146,34 +155,59 @@ class Catcher:
                     buffer += chunk
                 if size > limit:
                     break
+        except BodyStalled as exc:
+            return bytes(buffer), size, True, (408, f"the body stalled: {exc}")
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc:
-            return bytes(buffer), size, True, f"connection lost while reading the body: {exc}"
+            return bytes(buffer), size, True, (400, f"connection lost while reading the body: {exc}")
         except Exception as exc:  # aiohttp payload errors (bad chunking, bad gzip framing)
-            return bytes(buffer), size, True, f"could not read the body: {exc}"
+            return bytes(buffer), size, True, (400, f"could not read the body: {exc}")
         if size > limit or (declared is not None and declared > self.max_body):
             return bytes(buffer[:PREVIEW_BYTES]), max(size, declared or 0), True, None
         return bytes(buffer), size, False, None
 
+    def _turned_away(self, request: web.BaseRequest, path: str) -> web.StreamResponse | None:
+        """A plain 404/401 for a request without the token or credentials (never stored or
+        shown to the responder), else None."""
+        refusal = self.access.check(path, request.headers.getall("Authorization", []))
+        if refusal is None:
+            return None
+        self.refusals.reject(
+            refusal.reason,
+            f"rejected {safe(request.method, limit=10)} {safe(path, limit=80)} from "
+            f"{peer_of(request.transport)}: {refusal.reason} ({refusal.status})",
+        )
+        response = web.Response(
+            status=refusal.status, text=HTTPStatus(refusal.status).phrase + "\n", headers=CIMultiDict(refusal.headers)
+        )
+        response.force_close()
+        return response
+
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         start = time.perf_counter()
         received_at = utcnow()
+        target = request.raw_path
+        path, _, query_string = target.partition("?")
+        turned_away = self._turned_away(request, path)
+        if turned_away is not None:
+            return turned_away
         capture_id = new_id()
         body, size, truncated, read_error = await self._read_body(request)
         headers = tuple(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
             for name, value in request.raw_headers
         )
-        target = request.raw_path
-        path, _, query_string = target.partition("?")
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        remote = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
-        key, source = delivery_key(request.method, path, headers, body, self.key_spec)
+        # The TCP peer: X-Forwarded-For is kept with the headers but trusted for nothing.
+        remote = peer_of(request.transport, unknown="")
+        # Rules and delivery keys see the path after the token; the capture keeps the one sent.
+        routed = self.access.route_path(path)
+        key, source = delivery_key(request.method, routed, headers, body, self.key_spec)
         attempt = self.attempts.next(key)
         signature = None if truncated else await self._check_signature(headers, body, received_at.timestamp())
         unsigned = self._signature_refusal(signature, capture_id, start)
 
         if read_error:
-            response = ResponseGiven(status=400, reason=read_error, duration_ms=_since(start))
+            status, reason = read_error
+            response = ResponseGiven(status=status, reason=reason, duration_ms=_since(start))
         elif truncated:
             response = ResponseGiven(
                 status=413,
@@ -187,7 +221,7 @@ class Catcher:
         elif unsigned is not None:
             response = unsigned  # the responder is not asked, so its sequences are not used up
         else:
-            decision = self.responder.decide(request.method, path, key)
+            decision = self.responder.decide(request.method, routed, key)
             response = self._response_from(decision, capture_id, request.method, start)
         capture = Capture(
             id=capture_id,
@@ -291,8 +325,10 @@ class Catcher:
         if response.fault == "drip":
             return await self._drip(request, response)
         # One Response object: headers and body leave in a single write.
-        return web.Response(status=response.status, body=response.body or None,
-                            headers=CIMultiDict(response.headers))
+        out = web.Response(status=response.status, body=response.body or None, headers=CIMultiDict(response.headers))
+        if response.status == 408:
+            out.force_close()  # RFC 9110: a 408 closes the connection (a stalled body cannot resume)
+        return out
 
     async def _drip(self, request: web.BaseRequest, response: ResponseGiven) -> web.StreamResponse:
         """Answer, but trickle the body out in pieces over `drip_ms`."""

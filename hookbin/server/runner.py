@@ -6,17 +6,21 @@ a one-line `BindError`, not a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from hookbin.config import DEFAULT_MAX_BODY_BYTES
+from hookbin.access import Access
+from hookbin.config import DEFAULT_MAX_BODY_BYTES, Limits
 from hookbin.deliveries import AttemptCounter, KeySpec
+from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
 from hookbin.server.catcher import Catcher
+from hookbin.server.guard import Guard, GuardedServer, enough_descriptors, report_accept_failures
 from hookbin.signatures import Verifier
 from hookbin.store import SQLiteStore
 from hookbin.textsafe import safe
@@ -25,11 +29,6 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 10.0
 """Seconds in-flight requests get to finish when hookbin stops."""
-
-
-MAX_HEADER_SIZE = 64 * 1024
-"""Longest request line or header line accepted; longer ones are refused by the HTTP parser."""
-MAX_HEADERS = 1000
 
 
 class BindError(Exception):
@@ -76,7 +75,8 @@ def route_parser_errors(notify: Callable[[str], None]) -> Callable[[], None]:
     """Send aiohttp's per-request error logs to `notify` as one line each, instead of tracebacks.
 
     Such requests never reach the catcher (aiohttp answers 400 itself), so they are not stored.
-    Returns a function that undoes the routing.
+    `HookbinServer` routes them to its `Refusals` while it runs. Returns a function that undoes
+    the routing.
     """
     logger = logging.getLogger("aiohttp.server")
     handler = _RefusedRequests(notify)
@@ -97,6 +97,10 @@ class HookbinServer:
     Args:
         admin_port: None for `port + 1` (falling back to a free port if that one is taken),
             0 to disable the control API, else that port exactly.
+        limits: header budget, timeouts and connection cap for the catcher.
+        access: the path token and basic-auth credentials required of senders.
+        notify: where lines about refused connections and rejected requests go (at most one a
+            second); settable later as `server.refusals.emit`.
     """
 
     def __init__(
@@ -111,12 +115,18 @@ class HookbinServer:
         key_spec: KeySpec | None = None,
         verifiers: Sequence[Verifier] = (),
         require_signature: bool = False,
+        limits: Limits | None = None,
+        access: Access | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.responder = responder
         self.host = host
         self.port = port
         self.admin_port = admin_port
+        self.limits = limits or Limits()
+        self.access = access or Access()
+        self.refusals = Refusals(notify, lambda delay, callback: asyncio.get_running_loop().call_later(delay, callback))
         self.catcher = Catcher(
             store,
             responder,
@@ -125,20 +135,33 @@ class HookbinServer:
             attempts=AttemptCounter(store.delivery_attempts()),
             verifiers=verifiers,
             require_signature=require_signature,
+            access=self.access,
+            refusals=self.refusals,
         )
+        self.guard: Guard | None = None
+        """The catcher's connection counts, once started."""
         self._runners: list[web.BaseRunner] = []
+        self._undo: list[Callable[[], None]] = []
         self.url = ""
         self.admin_url: str | None = None
 
+    def _say(self, line: str) -> None:
+        if self.refusals.emit is not None:
+            self.refusals.emit(line)
+
     async def start(self) -> None:
-        server = web.Server(
+        refusals = self.refusals
+        self.limits = enough_descriptors(self.limits, self._say)
+        self._undo.append(route_parser_errors(lambda line: refusals.refuse("not valid HTTP", line)))
+        self._undo.append(report_accept_failures(asyncio.get_running_loop(), refusals))
+        server = GuardedServer(
             self.catcher.handle,
-            # Keep bodies as sent (gzip stays gzip) and accept the long headers real senders use.
+            limits=self.limits,
+            refusals=refusals,
+            # Keep bodies as sent (gzip stays gzip).
             auto_decompress=False,
-            max_line_size=MAX_HEADER_SIZE,
-            max_field_size=MAX_HEADER_SIZE,
-            max_headers=MAX_HEADERS,
         )
+        self.guard = server.guard
         runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
         await runner.setup()
         self._runners.append(runner)
@@ -176,3 +199,6 @@ class HookbinServer:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        self.refusals.flush()  # say what the last second held back
+        while self._undo:
+            self._undo.pop()()
