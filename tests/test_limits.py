@@ -4,6 +4,7 @@ connection cap (503), and at most one line a second about what was turned away."
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 
 from hookbin.config import Limits
@@ -136,11 +137,13 @@ async def test_a_slowloris_dripping_header_lines_is_still_cut_at_the_timeout(sta
 
 
 async def test_a_connection_that_sends_nothing_is_closed_without_an_answer(start_hookbin):
-    server = await start_hookbin(limits=Limits(header_timeout=0.3))
+    lines: list[str] = []
+    server = await start_hookbin(limits=Limits(header_timeout=0.3), notify=lines.append)
     reader, writer = await _connect(server)
     assert await _answer(reader) == b""
     writer.close()
     assert server.refusals.refused == 1
+    assert lines[0].endswith(": sent nothing in 300ms")
 
 
 async def test_an_idle_kept_alive_connection_is_closed_quietly(start_hookbin):
@@ -292,3 +295,24 @@ def test_a_failing_notice_never_breaks_the_count():
     refusals = Refusals(broken, lambda delay, callback: None)
     refusals.refuse("headers too large", "line")
     assert refusals.refused == 1
+
+
+async def test_accept_failures_are_counted_lines_not_tracebacks(start_hookbin, caplog):
+    lines: list[str] = []
+    server = await start_hookbin(notify=lines.append)
+    loop = asyncio.get_running_loop()
+    # What asyncio's selector loop reports for each accept() that fails for want of descriptors.
+    for _ in range(50):
+        loop.call_exception_handler(
+            {
+                "message": "socket.accept() out of system resource",
+                "exception": OSError(errno.EMFILE, "Too many open files"),
+            }
+        )
+    assert server.refusals.refused == 50
+    assert lines == [
+        "could not accept a connection: Too many open files (raise `ulimit -n` or lower --max-connections)"
+    ]
+    assert "Traceback" not in caplog.text
+    loop.call_exception_handler({"message": "something else"})  # other loop errors still reach the log
+    assert "something else" in caplog.text

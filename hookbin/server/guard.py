@@ -195,7 +195,7 @@ class GuardedHandler(web_protocol.RequestHandler):
             return
         waited = format_duration(self._guard.limits.header_timeout)
         if self._header_bytes == 0:
-            self._refuse(408, "silent connections", f"sent nothing in {waited}", answer=False)
+            self._refuse(None, "silent connections", f"sent nothing in {waited}")
         else:
             self._refuse(408, "headers too slow", f"headers not complete after {waited}")
 
@@ -217,15 +217,17 @@ class GuardedHandler(web_protocol.RequestHandler):
 
     # -- refusing ------------------------------------------------------------------------
 
-    def _refuse(self, status: int, reason: str, detail: str, *, answer: bool = True) -> None:
-        """Count and report the refusal, answer `status` if nothing else is being answered, close."""
+    def _refuse(self, status: int | None, reason: str, detail: str) -> None:
+        """Count and report the refusal, answer `status` (None: no answer) unless something else
+        is being answered on this connection, and close."""
         self._refusing = True
         self._cancel_timers()
-        self._guard.refusals.refuse(reason, f"refused a connection from {self._peer}: {detail} ({status})")
+        said = f"refused a connection from {self._peer}: {detail}" + (f" ({status})" if status else "")
+        self._guard.refusals.refuse(reason, said)
         transport = self.transport
         if transport is None:
             return
-        if not answer or self._messages or self._request_in_progress:
+        if status is None or self._messages or self._request_in_progress:
             # Silent, or an earlier request on this connection is still being answered: its
             # answer must not be interleaved with ours, so the connection just closes.
             self.force_close()
@@ -237,9 +239,13 @@ class GuardedHandler(web_protocol.RequestHandler):
             return
         # Closing with unread request bytes would reset the connection and could destroy the
         # answer before the client reads it: half-close, drop what still arrives, close soon.
+        try:
+            transport.write_eof()
+        except OSError:  # the client is already gone
+            transport.abort()
+            return
         guard.lingering += 1
         self._lingering = True
-        transport.write_eof()
         self._loop.call_later(LINGER_SECONDS, transport.close)
 
     def _cancel_header_timer(self) -> None:

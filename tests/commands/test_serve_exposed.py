@@ -4,10 +4,13 @@ and basic auth on the command line, the warning for a non-loopback --host."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import socket
+import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -141,3 +144,46 @@ def test_a_non_loopback_host_without_a_token_is_warned_about(tmp_path, invoke):
     )
     assert "warning" not in with_token.stderr
     assert exposure_warning("127.0.0.2", Access()) is None and exposure_warning("::1", Access()) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sets RLIMIT_NOFILE for the child")
+def test_too_few_file_descriptors_lower_the_cap_and_service_survives_a_flood(tmp_path):
+    def few_files() -> None:
+        import resource  # Unix only, like this test
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hookbin", "serve", "--no-tui", "--port", "0", "--admin-port", "0",
+         "--db", str(tmp_path / "c.db")],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, preexec_fn=few_files,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        first = proc.stderr.readline()
+        assert first == "hookbin: only 100 open files allowed (ulimit -n): accepting at most 36 connections, not 500\n"
+        port = int(re.search(r"listening on http://127\.0\.0\.1:(\d+)/", proc.stderr.readline()).group(1))
+        held = []
+        for _ in range(60):  # more than the process could hold without the lowered cap
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"POST /slow HTTP/1.1\r\n")
+            held.append(sock)
+        held[-1].settimeout(10)
+        assert held[-1].recv(100).startswith(b"HTTP/1.1 503 ")
+        for sock in held:
+            sock.close()
+        for _ in range(100):  # closed connections free their slots as the server notices
+            try:
+                with urllib.request.urlopen(
+                    urllib.request.Request(f"http://127.0.0.1:{port}/after", data=b"ok"), timeout=10
+                ) as response:
+                    assert response.status == 200
+                    break
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503
+        else:
+            raise AssertionError("service never resumed")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "Traceback" not in err and "Too many open files" not in err, err
