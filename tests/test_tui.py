@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from rich.console import Console
 
+from hookbin.access import Access, url_with_token
 from hookbin.model import Capture, ResponseGiven
 from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
@@ -488,3 +489,35 @@ async def test_poison_charset_and_a_gzip_bomb_are_shown_not_fatal(store, tmp_pat
         assert "gzip: decoded 3.9 MiB of at least 128 MiB (gzip's own count)" in seen["/bomb"]
         assert "--raw` prints the body's exact bytes" in seen["/bomb"]
         assert app.is_running
+
+
+async def test_the_header_counts_rejected_probes_and_shows_the_url_with_the_token(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    token = "tok3n-for-the-tui"
+    server = HookbinServer(store, Responder("200"), port=0, admin_port=0, access=Access(token=token))
+    await server.start()
+    app = make_app(store, tmp_path, public_url=url_with_token("https://abc.ngrok.app/segmanta", token),
+                   refusals=server.refusals)  # fmt: skip
+    server.refusals.emit = app.notice  # as `hookbin serve` wires it
+    try:
+        async with app.run_test(size=(120, 40)) as pilot, aiohttp.ClientSession() as http:
+            assert f"paste into Segmanta: https://abc.ngrok.app/{token}/segmanta" in plain(
+                app.query_one("#urls").content
+            )
+            for probe in ["/", "/segmanta", "/.env"]:
+                async with http.post(server.url + probe, data=b"{}") as response:
+                    assert response.status == 404
+            async with http.post(f"{server.url}/{token}/segmanta", data=b"{}") as response:
+                assert response.status == 200
+            # The first rejection is said at once, the rest in one summary line a second later.
+            def said() -> list[str]:
+                return [notification.message for notification in app._notifications]
+
+            await wait_for(pilot, lambda: len(said()) == 2)
+            assert said()[0].startswith("rejected POST / from 127.0.0.1:") and said()[0].endswith("no token (404)")
+            assert said()[1] == "2 more turned away in the last second: 2 no token"
+            status = plain(app.query_one("#status").content)
+            assert "received 1" in status and "rejected 3" in status
+    finally:
+        await server.stop()
+        store.close()

@@ -439,8 +439,11 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
     from hookbin.config import default_db_path
     from hookbin.tui.app import HookbinApp
 
+    # Lines said before the screen exists (the --host warning, a lowered connection cap) are
+    # shown once it does.
+    early = [line for line in [exposure_warning(options["host"], options["access"])] if line]
     # Bind before the TUI takes the terminal, so a taken port stays one line.
-    async with _listening(store, responder, **options) as server:
+    async with _listening(store, responder, notify=early.append, **options) as server:
         app = HookbinApp(
             store,
             responder,
@@ -448,8 +451,11 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
             admin_url=server.admin_url,
             public_url=paste_url(server.url, public_url, server.access),
             export_dir=default_db_path().parent / "exports",
+            refusals=server.refusals,
         )
         server.refusals.emit = app.notice
+        for line in early:
+            app.notice(line)
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
         signal.signal(signal.SIGHUP, _hangup_handler(store))
         await app.run_async()

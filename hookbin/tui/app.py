@@ -28,6 +28,7 @@ from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.export import save_curl
 from hookbin.model import Capture
+from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
@@ -38,6 +39,7 @@ from hookbin.tui.messages import (
     CaptureOpened,
     CapturesArrived,
     FollowingStopped,
+    NoticeGiven,
     StoreCleared,
 )
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
@@ -92,6 +94,7 @@ class HookbinApp(App[None]):
         public_url: str | None = None,
         export_dir: Path | None = None,
         max_rows: int = MAX_ROWS,
+        refusals: Refusals | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -99,6 +102,9 @@ class HookbinApp(App[None]):
         self.url = url
         self.admin_url = admin_url
         self.public_url = public_url
+        self.refusals = refusals
+        """What the catcher turned away (rejected requests, refused connections), for the header;
+        the server says when it changes through `notice`, at most once a second."""
         self.export_dir = export_dir or Path.cwd()
         self.max_rows = max_rows
         self.filter: Filter | None = None
@@ -341,6 +347,8 @@ class HookbinApp(App[None]):
             held=self._held,
             filter_text=self._filter_box.value if self.filter else None,
             shown=len(self._rows),
+            rejected=self.refusals.rejected if self.refusals else 0,
+            refused=self.refusals.refused if self.refusals else 0,
         )
 
     # -- answer actions ----------------------------------------------------------------------
@@ -497,8 +505,14 @@ class HookbinApp(App[None]):
         self.push_screen(HelpScreen())
 
     def notice(self, line: str) -> None:
-        """Show a one-line notice from elsewhere (e.g. a request the HTTP parser refused)."""
-        self.notify(safe(line), severity="warning", markup=False)
+        """Show a one-line notice from elsewhere (a refused connection, a rejected request, a
+        warning); callable from any thread, and before the app runs."""
+        self.post_message(NoticeGiven(line))
+
+    @on(NoticeGiven)
+    def _notice_given(self, message: NoticeGiven) -> None:
+        self.notify(safe(message.line), severity="warning", markup=False)
+        self._render_status()  # a refusal line means the counters moved
 
     # -- command palette ---------------------------------------------------------------------
 

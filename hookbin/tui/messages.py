@@ -1,7 +1,8 @@
 """The Textual messages of the TUI: what happened, named as past-tense nouns.
 
 `CapturesArrived`, `StoreCleared` and `AnswerChanged` are posted by the app's bridge from the
-store's writer thread and the responder (`post_message` is thread-safe). The others come from
+store's writer thread and the responder (`post_message` is thread-safe); `NoticeGiven` by
+`HookbinApp.notice`, for whoever hands the app lines to show. The others come from
 the capture list, so the app reacts to the list and not to any other table (the Deliveries
 screen has one too).
 """
@@ -23,6 +24,15 @@ class StoreCleared(Message):
 
 class AnswerChanged(Message):
     """The responder's spec, rules, body or headers changed (from any thread)."""
+
+
+class NoticeGiven(Message):
+    """A line from outside the app to show: a refused connection, a rejected request, a warning."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__()
+        self.line = line
+        """Untrusted: it may quote a sender's path."""
 
 
 class FollowingStopped(Message):

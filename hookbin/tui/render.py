@@ -303,7 +303,9 @@ def raw_view(capture: Capture) -> Text:
     return text
 
 
-def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
+def count_line(received: int, ok: int, errors: int, faults: int, *, rejected: int = 0, refused: int = 0) -> Text:
+    """The counters: requests received and how they were answered; requests rejected for want of
+    the token or credentials, and connections refused by a limit, when there were any."""
     text = Text()
     text.append(f"received {received}  ")
     text.append(f"2xx {ok}", style="green")
@@ -311,4 +313,8 @@ def count_line(received: int, ok: int, errors: int, faults: int) -> Text:
     text.append(f"errors {errors}", style="red")
     if faults:
         text.append(f"  faults {faults}", style="yellow")
+    if rejected:
+        text.append(f"  rejected {rejected}", style="magenta")
+    if refused:
+        text.append(f"  refused {refused}", style="magenta")
     return text

@@ -66,7 +66,7 @@ class HeaderBar(Vertical):
         text.append(self.url + "/", style="bold underline")
         if self.admin_url:
             text.append(f"   control {self.admin_url}", style="dim")
-        if self.public_url:
+        if self.public_url:  # with --token, the token is in it
             text.append("\npaste into Segmanta: ", style="bold")
             text.append(safe(self.public_url), style="bold green")
         self._urls.update(text)
@@ -76,10 +76,20 @@ class HeaderBar(Vertical):
         self._badge.update(render.answer_badge(spec))
 
     def show_status(
-        self, counts: Counter[str], *, following: bool, held: int, filter_text: str | None, shown: int
+        self,
+        counts: Counter[str],
+        *,
+        following: bool,
+        held: int,
+        filter_text: str | None,
+        shown: int,
+        rejected: int = 0,
+        refused: int = 0,
     ) -> None:
         """Show the counters, whether the list follows new requests, the filter and how many rows are shown."""
-        line = render.count_line(counts["received"], counts["ok"], counts["errors"], counts["faults"])
+        line = render.count_line(
+            counts["received"], counts["ok"], counts["errors"], counts["faults"], rejected=rejected, refused=refused
+        )
         if following:
             line.append("   ▶ following", style="green")
         else:
