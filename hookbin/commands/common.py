@@ -50,6 +50,19 @@ class Failure(click.ClickException):
         return int(self.status)
 
 
+def positive_duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """The click callback for an option that takes a duration longer than zero (`10s`, `250ms`)."""
+    from hookbin.durations import parse_duration
+
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"bad duration {value!r}: must be more than 0")
+    return seconds
+
+
 db_option = click.option(
     "--db",
     default=db_from_env,

@@ -21,7 +21,7 @@ from hookbin.client.sender import (
     check_url,
     send,
 )
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db, positive_duration
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture, header_get
 from hookbin.samples import SAMPLES, sample_bytes
@@ -64,16 +64,6 @@ def _schedule(ctx: click.Context, param: click.Parameter, value: str) -> list[fl
                 f"bad schedule {value!r}: {part.strip()!r} is not a wait; write e.g. 5s,30s,2m, or '' for no retries"
             ) from None
     return delays
-
-
-def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if seconds <= 0:
-        raise click.BadParameter(f"bad duration {value!r}: must be more than 0")
-    return seconds
 
 
 def _header_lines(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -255,7 +245,7 @@ async def _countdown(seconds: float) -> None:
     "--timeout",
     default="10s",
     show_default=True,
-    callback=_timeout,
+    callback=positive_duration,
     metavar="DURATION",
     help="How long an attempt may take before it counts as failed.",
 )

@@ -22,7 +22,7 @@ import click
 
 from hookbin import __version__
 from hookbin.access import Access, AccessError, check_token, is_loopback, new_token, parse_credentials, url_with_token
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db, positive_duration
 from hookbin.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -34,7 +34,7 @@ from hookbin.config import (
     Limits,
 )
 from hookbin.deliveries import KeySpecError, parse_key_spec
-from hookbin.durations import parse_duration, parse_size
+from hookbin.durations import parse_size
 from hookbin.responder import Responder
 from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
@@ -62,16 +62,6 @@ class VerifierParam(click.ParamType):
             return parse_verifier(str(value))
         except SignatureError as exc:
             self.fail(str(exc), param, ctx)  # the message never repeats the secret
-
-
-def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    if seconds <= 0:
-        raise click.BadParameter(f"{value!r} must be longer than zero")
-    return seconds
 
 
 def _build_access(token: str | None, auth: str | None) -> Access:
@@ -250,7 +240,7 @@ def _build_responder(
     "--header-timeout",
     default=DEFAULT_HEADER_TIMEOUT,
     show_default=True,
-    callback=_seconds,
+    callback=positive_duration,
     envvar="HOOKBIN_HEADER_TIMEOUT",
     help="Time to send a request's headers (and to stay idle between requests); then the connection closes.",
 )
@@ -258,7 +248,7 @@ def _build_responder(
     "--body-timeout",
     default=DEFAULT_BODY_TIMEOUT,
     show_default=True,
-    callback=_seconds,
+    callback=positive_duration,
     envvar="HOOKBIN_BODY_TIMEOUT",
     help="Longest pause within a body; then 408, and what arrived is kept.",
 )

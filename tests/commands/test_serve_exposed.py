@@ -118,7 +118,7 @@ def test_basic_auth_from_the_command_line(tmp_path, serve):
         (["--auth", "nopassword"], "hookbin: error: bad --auth: give it as user:password"),
         (
             ["--header-timeout", "0s"],
-            "hookbin: error: Invalid value for '--header-timeout': '0s' must be longer than zero",
+            "hookbin: error: Invalid value for '--header-timeout': bad duration '0s': must be more than 0",
         ),
         (["--max-header-bytes", "lots"], "hookbin: error: Invalid value for '--max-header-bytes': bad size 'lots'"),
     ],
