@@ -20,6 +20,7 @@ from hookbin.cli import cli
 from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
+from tests.recording import Recorder
 
 
 @pytest.fixture
@@ -29,8 +30,9 @@ async def start_hookbin(tmp_path):
 
     async def start(respond="200", rules=(), *, db=None, **options):
         store = open_store(db or tmp_path / "captures.db")
-        server = HookbinServer(store, Responder(respond, rules, seed=options.pop("seed", None)),
-                               host="127.0.0.1", port=0, **options)
+        server = HookbinServer(
+            store, Responder(respond, rules, seed=options.pop("seed", None)), host="127.0.0.1", port=0, **options
+        )
         await server.start()
         started.append(server)
         return server
@@ -116,3 +118,19 @@ def retry_after_case(request):
     Every reader of Retry-After (the parser, the deliveries view, the sender) runs the same cases.
     """
     return request.param
+
+
+@pytest.fixture(scope="module")
+def recorder():
+    """A server on loopback that records each request's raw bytes (see tests/recording.py)."""
+    server = Recorder()
+    yield server
+    server.sock.close()
+
+
+@pytest.fixture(scope="module")
+def shell_env(tmp_path_factory):
+    """A clean environment for bash and curl: no proxy, and a .curlrc that keeps curl quiet."""
+    home = tmp_path_factory.mktemp("home")
+    (home / ".curlrc").write_text("silent\nshow-error\noutput = /dev/null\nmax-time = 20\n")
+    return {"PATH": os.environ["PATH"], "HOME": str(home), "CURL_HOME": str(home), "LC_ALL": "C.UTF-8"}
