@@ -7,11 +7,13 @@ catcher, written once by the store, and never changed afterwards.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -25,6 +27,7 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _TIME_CHARS = 9  # 45 bits of milliseconds: good until the year 3084
 _RAND_CHARS = 3  # 15 bits, incremented within one millisecond so ids stay sorted
 ID_LENGTH = _TIME_CHARS + _RAND_CHARS
+_ID_FORM = re.compile(r"[0-9a-z]{1,40}")
 
 
 def _b32(value: int, width: int) -> str:
@@ -65,9 +68,16 @@ class IdGenerator:
 new_id = IdGenerator().new
 
 
+def stable_id(now_ms: int, content: bytes) -> str:
+    """An id of the same form as `IdGenerator`'s for millisecond `now_ms`, its last characters
+    taken from a hash of `content`: the same request imported twice gets the same id."""
+    digest = int.from_bytes(hashlib.sha256(content).digest()[:4], "big")
+    return _b32(now_ms, _TIME_CHARS) + _b32(digest, _RAND_CHARS)
+
+
 def utcnow() -> datetime:
     """The current time in UTC, with microseconds."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 DROPS = ("close", "reset")
@@ -148,7 +158,7 @@ class ResponseGiven:
     def from_dict(cls, data: dict[str, Any]) -> ResponseGiven:
         return cls(
             status=int(data["status"]),
-            headers=tuple((str(k), str(v)) for k, v in data.get("headers", ())),
+            headers=headers_from_json(data.get("headers", ())),
             body=body_from_json(data.get("body"), data.get("body_encoding")),
             delay_ms=float(data.get("delay_ms", 0.0)),
             fault=data.get("fault"),
@@ -233,6 +243,62 @@ class Capture:
             "signature": self.signature.to_dict() if self.signature else None,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Capture:
+        """The inverse of `to_dict`; the derived `query` is ignored.
+
+        Raises:
+            KeyError: a required field (`id`, `received_at`, `method`, `path`) is missing.
+            ValueError, TypeError: a field has the wrong form.
+        """
+        received_at = datetime.fromisoformat(data["received_at"])
+        if received_at.tzinfo is None:
+            raise ValueError(f"received_at {data['received_at']!r} has no time zone")
+        body = body_from_json(data.get("body"), data.get("body_encoding"))
+        response = data.get("response")
+        capture_id = _text_field(data, "id")
+        # Ids become file names (`ID.curl.sh`) and comment lines: only the characters hookbin uses.
+        if not _ID_FORM.fullmatch(capture_id):
+            raise ValueError(f"id {capture_id!r:.40} is not a hookbin id (letters and digits, at most 40)")
+        return cls(
+            id=capture_id,
+            received_at=received_at.astimezone(UTC),
+            method=_text_field(data, "method"),
+            path=_text_field(data, "path"),
+            query_string=str(data.get("query_string") or ""),
+            headers=headers_from_json(data.get("headers") or ()),
+            body=body,
+            body_size=int(data.get("body_size", len(body))),
+            truncated=bool(data.get("truncated", False)),
+            remote=str(data.get("remote") or ""),
+            response=ResponseGiven.from_dict(response) if response is not None else None,
+            delivery_key=data.get("delivery_key"),
+            delivery_source=data.get("delivery_source"),
+            attempt=int(data["attempt"]) if data.get("attempt") is not None else None,
+            signature=SignatureCheck.from_dict(data.get("signature")),
+        )
+
+
+def _text_field(data: dict[str, Any], name: str) -> str:
+    value = data[name]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string")
+    return value
+
+
+def headers_from_json(pairs: Any) -> Headers:
+    """Header pairs from their JSON form, a list of `[name, value]`.
+
+    Raises:
+        ValueError: an item is not a pair of strings.
+    """
+    headers = []
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+            raise ValueError(f"a header must be a [name, value] pair of strings, not {pair!r:.60}")
+        headers.append((pair[0], pair[1]))
+    return tuple(headers)
+
 
 def _body_pair(body: bytes) -> dict[str, str]:
     """Body as UTF-8 text when it decodes, else base64, with `body_encoding` saying which."""
@@ -244,8 +310,10 @@ def _body_pair(body: bytes) -> dict[str, str]:
 
 def body_from_json(text: str | None, encoding: str | None) -> bytes:
     """The inverse of the `body`/`body_encoding` pair in the JSON forms."""
+    if encoding not in (None, "utf-8", "base64"):
+        raise ValueError(f"unknown body encoding {encoding!r:.40}: use utf-8 or base64")
     if not text:
         return b""
     if encoding == "base64":
-        return base64.b64decode(text)
+        return base64.b64decode(text, validate=True)
     return text.encode("utf-8")
