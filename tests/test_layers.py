@@ -30,6 +30,12 @@ PURE = [
     "hookbin.export",
     "hookbin.access",
     "hookbin.notices",
+    "hookbin.formats",
+    "hookbin.formats.har",
+    "hookbin.formats.reading",
+    "hookbin.formats.curl_script",
+    "hookbin.formats.pytest_file",
+    "hookbin.formats.redact",
 ]
 LIBRARIES = ("aiohttp", "textual", "rich", "click", "sqlite3")
 
