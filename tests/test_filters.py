@@ -133,6 +133,7 @@ def filters(made: list[Capture], pieces: Pieces, field: str) -> st.SearchStrateg
         "text": pieces.text(3) | st.sampled_from(haystacks).flatmap(cut).map(lambda p: p[1]).flatmap(variants),
         "status": st.sampled_from(["200", "2xx", "5xx", "503", "4xx"]),
         "since": st.integers(0, 9).map(lambda s: BASE_TIME + timedelta(seconds=s)),
+        "before": st.integers(0, 9).map(lambda s: BASE_TIME + timedelta(seconds=s)),
         "delivery_key": st.sampled_from(["d1", "d2", "ä"]),
         "signature": st.sampled_from(["valid", "invalid", "none", "INVALID"]),
     }

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import timedelta
 
 import pytest
 
 from hookbin.model import ResponseGiven
-from hookbin.store import CapturesAdded, Filter, StoreCleared, StoreError, open_store
+from hookbin.store import CapturesAdded, CapturesDeleted, Filter, StoreCleared, StoreError, open_store
 from hookbin.store.migrations import SCHEMA_VERSION
 from tests.factories import BASE_TIME, tcapture
 
@@ -243,3 +244,60 @@ def test_a_failed_commit_reaches_every_waiter(tmp_path):
         assert store.count() == 1
     finally:
         store.close()
+
+
+# -- retention, deleting by filter, importing, streaming ----------------------------------------
+
+
+def test_retention_deletes_the_oldest_in_the_same_commit_and_says_which(store):
+    events = []
+    store.subscribe(events.append)
+    store.import_captures([tcapture(seq=n) for n in range(3)])
+    store.keep_at_most(4)
+    store.submit_many([tcapture(seq=n) for n in range(3, 6)], lambda error: None)
+    store.flush()
+    assert [c.id for c in store.iter_oldest_first()] == [tcapture(seq=n).id for n in range(2, 6)]
+    assert events[-1] == CapturesDeleted((tcapture(seq=0).id, tcapture(seq=1).id))
+    store.keep_at_most(None)
+    store.add(tcapture(seq=6))
+    assert store.count() == 5
+
+
+def test_retention_counts_again_after_another_connection_changed_the_file(store):
+    store.keep_at_most(3)
+    for n in range(3):
+        store.add(tcapture(seq=n))
+    other = sqlite3.connect(store.path)
+    other.execute("DELETE FROM captures WHERE id = ?", (tcapture(seq=0).id,))
+    other.commit()
+    other.close()
+    store.add(tcapture(seq=3))
+    assert store.count() == 3, "the other connection's delete made room: nothing more is pruned"
+    store.add(tcapture(seq=4))
+    assert [c.id for c in store.iter_oldest_first()] == [tcapture(seq=n).id for n in (2, 3, 4)]
+
+
+def test_delete_by_filter_removes_exactly_what_the_filter_selects(store):
+    events = []
+    store.import_captures([tcapture(seq=n, status=503 if n % 2 else 200) for n in range(6)])
+    store.subscribe(events.append)
+    flt = Filter(before=BASE_TIME + timedelta(seconds=4), status="5xx")
+    assert store.delete(flt) == 2
+    assert events == [CapturesDeleted((tcapture(seq=1).id, tcapture(seq=3).id))]
+    assert [c.id for c in store.iter_oldest_first()] == [tcapture(seq=n).id for n in (0, 2, 4, 5)]
+    assert store.delete() == 4 and isinstance(events[-1], StoreCleared)
+
+
+def test_import_keeps_ids_and_times_and_never_overwrites(store):
+    first = tcapture(seq=1, body=b"first")
+    assert store.import_captures([first]) == (1, 0)
+    assert store.import_captures([tcapture(seq=1, body=b"other"), tcapture(seq=2), tcapture(seq=2)]) == (1, 2)
+    assert store.get(first.id) == first
+
+
+def test_streaming_sees_every_capture_across_pages_and_filters(store, monkeypatch):
+    monkeypatch.setattr("hookbin.store.sqlite._PAGE", 3)
+    store.import_captures([tcapture(seq=n, method="GET" if n % 3 else "POST") for n in range(10)])
+    assert [c.id for c in store.iter_oldest_first()] == [tcapture(seq=n).id for n in range(10)]
+    posts = store.iter_oldest_first(Filter(method="post"))
+    assert [c.id for c in posts] == [tcapture(seq=n).id for n in (0, 3, 6, 9)]

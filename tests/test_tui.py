@@ -107,6 +107,19 @@ async def test_rows_are_bounded_but_nothing_is_lost(store, tmp_path):
         await wait_for(pilot, lambda: app.selected is not None and app.selected.id == tcapture(seq=130).id)
 
 
+async def test_retention_deletes_in_the_store_without_resetting_the_screen(store, tmp_path):
+    store.keep_at_most(5)
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for n in range(1, 21):
+            store.submit(tcapture(seq=n))
+        await wait_for(pilot, lambda: app.counts["received"] == 20)
+        await pilot.pause(0.3)
+        assert app.counts["received"] == 20, "a deletion is not a clear: the counters keep counting"
+        assert app.query_one(CaptureList).row_count == 20
+        assert store.count() == 5
+
+
 async def test_selection_and_every_tab(store, tmp_path):
     store.add(
         tcapture(

@@ -1,7 +1,7 @@
 """The store's change events and the shape of a subscriber.
 
-Subscribers are plain callables that receive `CapturesAdded` (one per committed batch) and
-`StoreCleared` events; a UI turns them into its own messages.
+Subscribers are plain callables that receive `CapturesAdded` (one per committed batch),
+`StoreCleared` and `CapturesDeleted` events; a UI turns them into its own messages.
 """
 
 from __future__ import annotations
@@ -24,5 +24,12 @@ class StoreCleared:
     """Every capture was deleted."""
 
 
-StoreEvent = CapturesAdded | StoreCleared
+@dataclass(frozen=True, slots=True)
+class CapturesDeleted:
+    """Some captures were deleted: the oldest beyond `--max-captures`, or those a filter chose."""
+
+    ids: tuple[str, ...]
+
+
+StoreEvent = CapturesAdded | StoreCleared | CapturesDeleted
 Subscriber = Callable[[StoreEvent], None]

@@ -38,6 +38,8 @@ class Filter:
     """Text in the path, query, a header line (`Name: value`) or the body, in any case."""
     since: datetime | None = None
     """Only captures received at or after this time."""
+    before: datetime | None = None
+    """Only captures received before this time."""
     delivery_key: str | None = None
     """Only the attempts of this delivery."""
     signature: str | None = None
@@ -283,6 +285,11 @@ def compile_filter(flt: Filter | None) -> CompiledFilter:
         since = flt.since
         clauses.append(
             _Clause(f"{AT_OR_AFTER}(received_at, ?)", (since.isoformat(),), lambda c: c.received_at >= since)
+        )
+    if flt.before:
+        before = flt.before
+        clauses.append(
+            _Clause(f"NOT {AT_OR_AFTER}(received_at, ?)", (before.isoformat(),), lambda c: c.received_at < before)
         )
     if flt.delivery_key:
         key = flt.delivery_key

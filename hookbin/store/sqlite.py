@@ -14,7 +14,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from hookbin.model import Capture, Headers, ResponseGiven
 from hookbin.signatures.check import SignatureCheck
 from hookbin.store.errors import StoreError
-from hookbin.store.events import CapturesAdded, StoreCleared, StoreEvent, Subscriber
+from hookbin.store.events import CapturesAdded, CapturesDeleted, StoreCleared, StoreEvent, Subscriber
 from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.migrations import migrate
 
@@ -32,6 +32,8 @@ MEMORY = ":memory:"
 Done = Callable[["BaseException | None"], object]
 _Item = tuple[tuple[Capture, ...], Done]
 _BATCH = 512
+_PAGE = 256  # ids read at a time when streaming captures; each capture is then read on its own
+_IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
 
 _COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
@@ -125,6 +127,11 @@ class SQLiteStore:
         # Items are (captures, done callback); an empty tuple just flushes; None stops.
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._closed = False
+        self._max_captures: int | None = None
+        # Retention counts rows without a count(*) per commit: the count after our last write,
+        # trusted while `PRAGMA data_version` says no other connection has changed the file.
+        self._known_count: int | None = None
+        self._data_version: int | None = None
         self._conn = self._connect()
         self._writer = threading.Thread(target=self._write_loop, name="hookbin-store", daemon=True)
         self._writer.start()
@@ -223,14 +230,17 @@ class SQLiteStore:
     def _commit(self, batch: list[_Item]) -> None:
         captures = tuple(capture for captures, _ in batch for capture in captures)
         error: StoreError | None = None
+        pruned: tuple[str, ...] = ()
         try:
             rows = [_row(capture) for capture in captures]
             with self._lock:
                 self._conn.execute("BEGIN")
                 try:
                     self._conn.executemany(_INSERT, rows)
+                    pruned = self._prune(len(rows))
                     self._conn.execute("COMMIT")
                 except BaseException:
+                    self._known_count = None
                     self._conn.execute("ROLLBACK")
                     raise
         except Exception as exc:  # disk full, locked file...: each writer hears about it
@@ -243,6 +253,106 @@ class SQLiteStore:
                 log.exception("store callback failed")
         if error is None and captures:
             self._emit(CapturesAdded(captures))
+            if pruned:
+                self._emit(CapturesDeleted(pruned))
+
+    # -- retention -------------------------------------------------------------------------
+
+    def keep_at_most(self, limit: int | None) -> None:
+        """Keep at most `limit` captures (None: no limit): each commit from now on deletes the
+        oldest beyond it, in the same transaction (a `CapturesDeleted` event follows)."""
+        with self._lock:
+            self._max_captures = limit
+            self._known_count = None
+
+    def _prune(self, added: int) -> tuple[str, ...]:
+        """In a write transaction, after `added` inserts: delete the oldest captures beyond the
+        limit and return their ids."""
+        if self._max_captures is None:
+            return ()
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if self._known_count is None or version != self._data_version:
+            self._known_count = self._conn.execute("SELECT count(*) FROM captures").fetchone()[0]
+            self._data_version = version
+        else:
+            self._known_count += added
+        excess = self._known_count - self._max_captures
+        if excess <= 0:
+            return ()
+        oldest = "SELECT id FROM captures ORDER BY id LIMIT ?"
+        ids = tuple(row[0] for row in self._conn.execute(oldest, (excess,)))
+        self._conn.execute(f"DELETE FROM captures WHERE id IN ({oldest})", (excess,))
+        self._known_count -= len(ids)
+        return ids
+
+    def _write(self, work: Callable[[], Any]) -> Any:
+        """Run `work` in a write transaction on the caller's thread (the lock held); a database
+        error is a StoreError. Changes made here are counted again by retention."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to {self.path}: {exc}") from None
+        finally:
+            self._known_count = None
+        return result
+
+    # -- importing and deleting ------------------------------------------------------------
+
+    def import_captures(self, captures: Sequence[Capture]) -> tuple[int, int]:
+        """Write `captures` as they are (ids and times kept), skipping any whose id is already
+        in the store or earlier in `captures`: nothing is overwritten.
+
+        Returns:
+            How many were added, and how many skipped.
+        """
+
+        def insert() -> list[Capture]:
+            ids = list(dict.fromkeys(capture.id for capture in captures))
+            seen: set[str] = set()
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                seen.update(
+                    row[0] for row in self._conn.execute(f"SELECT id FROM captures WHERE id IN ({marks})", chunk)
+                )
+            fresh = []
+            for capture in captures:
+                if capture.id not in seen:
+                    seen.add(capture.id)
+                    fresh.append(capture)
+            self._conn.executemany(_INSERT, [_row(capture) for capture in fresh])
+            return fresh
+
+        with self._lock:
+            added: list[Capture] = self._write(insert)
+        if added:
+            self._emit(CapturesAdded(tuple(added)))
+        return len(added), len(captures) - len(added)
+
+    def delete(self, flt: Filter | None = None) -> int:
+        """Delete the captures `flt` selects (every one without a filter); returns how many."""
+        compiled = compile_filter(flt)
+        if not compiled.condition:
+            return self.clear()
+        self.flush()
+
+        def remove() -> tuple[str, ...]:
+            # The same condition twice in one transaction: the ids are exactly the rows deleted.
+            ids = tuple(row[0] for row in self._conn.execute(f"SELECT id FROM captures{compiled.where}", compiled.args))
+            self._conn.execute(f"DELETE FROM captures{compiled.where}", compiled.args)
+            return ids
+
+        with self._lock:
+            deleted: tuple[str, ...] = self._write(remove)
+        if deleted:
+            self._emit(CapturesDeleted(deleted))
+        return len(deleted)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -305,6 +415,30 @@ class SQLiteStore:
         )
         return [_capture(row) for row in rows]
 
+    def iter_oldest_first(self, flt: Filter | None = None) -> Iterator[Capture]:
+        """Captures oldest first, read one at a time: memory stays flat however many there are.
+
+        Ids are read a page at a time, then each capture by its id, so the lock is never held
+        between two captures and the writer keeps committing meanwhile.
+        """
+        compiled = compile_filter(flt)
+        after = f" WHERE ({compiled.condition}) AND id > ?" if compiled.condition else " WHERE id > ?"
+        last = ""
+        while True:
+            page = [
+                row[0]
+                for row in self._query(
+                    f"SELECT id FROM captures{after} ORDER BY id LIMIT ?", [*compiled.args, last, _PAGE]
+                )
+            ]
+            for capture_id in page:
+                rows = self._query(f"SELECT {_COLUMNS} FROM captures WHERE id = ?", (capture_id,))
+                if rows:  # deleted meanwhile otherwise
+                    yield _capture(rows[0])
+            if len(page) < _PAGE:
+                return
+            last = page[-1]
+
     def delivery_attempts(self, recent: int = 200_000) -> list[tuple[str, int]]:
         """(delivery key, highest attempt) over the most recent captures, oldest first."""
         rows = self._query(
@@ -326,6 +460,7 @@ class SQLiteStore:
         self.flush()
         with self._lock:
             deleted = self._conn.execute("DELETE FROM captures").rowcount
+            self._known_count = None
         self._emit(StoreCleared())
         return deleted
 

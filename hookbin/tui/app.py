@@ -32,6 +32,7 @@ from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
 from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
+from hookbin.store.events import StoreCleared as StoreEventCleared
 from hookbin.textsafe import safe
 from hookbin.tui.messages import (
     AnswerChanged,
@@ -193,7 +194,7 @@ class HookbinApp(App[None]):
                     return
                 self._arrival_pending = True
             self.post_message(CapturesArrived())
-        else:
+        elif isinstance(event, StoreEventCleared):  # deleted captures stay listed until the next reload
             self.post_message(StoreCleared())
 
     def _answer_set(self) -> None:
