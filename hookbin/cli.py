@@ -26,6 +26,9 @@ COMMANDS = {
     "send": "hookbin.commands.send:send_command",
     "report": "hookbin.commands.report:report_command",
     "deliveries": "hookbin.commands.report:deliveries_command",
+    "export": "hookbin.commands.export:export_command",
+    "import": "hookbin.commands.export:import_command",
+    "clear": "hookbin.commands.export:clear_command",
 }
 """Command name -> `module:attribute` of its click command, in the order help lists them."""
 

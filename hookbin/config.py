@@ -57,6 +57,11 @@ def default_db_path() -> Path:
     return user_data_path("hookbin", appauthor=False) / "captures.db"
 
 
+def default_exports_dir() -> Path:
+    """Where copy-as-curl and curl exports to stdout put their files: `exports` beside the database."""
+    return default_db_path().parent / "exports"
+
+
 def db_from_env() -> str:
     """The database path from `HOOKBIN_DB`, else the default one."""
     return os.environ.get("HOOKBIN_DB") or str(default_db_path())

@@ -11,40 +11,18 @@ import sys
 import click
 
 from hookbin.bodies import decode_capture
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, filter_options, find_capture, open_db
 from hookbin.segmanta import summarize
-from hookbin.store import Filter, StoreError, parse_filter
-from hookbin.store.filters import SIGNATURE_STATES
+from hookbin.store import Filter
 from hookbin.textout import capture_page, list_row
 from hookbin.textsafe import prints_as_is
-
-
-def _status_word(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Check `--status` before the store is opened, so a typo is a usage error."""
-    word = "".join((value or "").split())
-    if not word:
-        return None
-    try:
-        return parse_filter(f"status:{word}").status
-    except StoreError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 @click.command("ls", context_settings=CONTEXT)
 @db_option
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1), help="How many to list.")
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many newest first.")
-@click.option("--method", default=None, help="Only this method.")
-@click.option("--path", default=None, help="Only paths matching this glob, e.g. '/segmanta/*'.")
-@click.option("--status", default=None, callback=_status_word, help="Only this status answered: 503 or 5xx.")
-@click.option("--grep", "text", default=None, help="Only captures containing this text.")
-@click.option(
-    "--sig",
-    "signature",
-    default=None,
-    type=click.Choice(SIGNATURE_STATES, case_sensitive=False),
-    help="Only captures whose signature (serve --verify) was valid, invalid, or not checked.",
-)
+@filter_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture (NDJSON).")
 def ls_command(
     db: str,

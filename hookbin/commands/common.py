@@ -7,10 +7,10 @@ store is imported only when a command opens it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +19,8 @@ from hookbin.config import db_from_env
 if TYPE_CHECKING:
     from hookbin.model import Capture
     from hookbin.store import SQLiteStore
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -98,6 +100,42 @@ def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
         raise Failure(str(exc), ExitStatus.STORE) from None
     finally:
         store.close()
+
+
+def _status_word(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check `--status` before the store is opened, so a typo is a usage error."""
+    from hookbin.store import StoreError, parse_filter
+
+    word = "".join((value or "").split())
+    if not word:
+        return None
+    try:
+        return parse_filter(f"status:{word}").status
+    except StoreError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def filter_options(command: F) -> F:
+    """The `ls` filters, for every command that selects captures: `method`, `path`, `status`,
+    `text` and `signature`."""
+    from hookbin.store.filters import SIGNATURE_STATES
+
+    options = (
+        click.option("--method", default=None, help="Only this method."),
+        click.option("--path", default=None, help="Only paths matching this glob, e.g. '/segmanta/*'."),
+        click.option("--status", default=None, callback=_status_word, help="Only this status answered: 503 or 5xx."),
+        click.option("--grep", "text", default=None, help="Only captures containing this text."),
+        click.option(
+            "--sig",
+            "signature",
+            default=None,
+            type=click.Choice(SIGNATURE_STATES, case_sensitive=False),
+            help="Only captures whose signature (serve --verify) was valid, invalid, or not checked.",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def find_capture(store: SQLiteStore, capture_id: str, db: str) -> Capture:

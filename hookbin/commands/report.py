@@ -17,8 +17,10 @@ from hookbin.textout import local_time
 from hookbin.textsafe import safe
 
 
-def parse_since(text: str, now: datetime | None = None) -> datetime:
+def parse_since(text: str, now: datetime | None = None, *, option: str = "--since") -> datetime:
     """`10m`, `2h`, `90s` (that long before `now`) or an ISO time (local when it names no zone), in UTC.
+
+    `option` is the option the text was given to, for the error message.
 
     Raises:
         ValueError: naming `text` when it is neither.
@@ -31,23 +33,24 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         try:
             return (now or utcnow()) - timedelta(seconds=seconds)
         except OverflowError:
-            raise ValueError(f"bad --since {text!r}: too long ago") from None
+            raise ValueError(f"bad {option} {text!r}: too long ago") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(
-            f"bad --since {text!r}: use a duration such as 10m or 2h, or a time such as 2026-03-01T14:05"
+            f"bad {option} {text!r}: use a duration such as 10m or 2h, or a time such as 2026-03-01T14:05"
         ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a time as the user reads clocks: local
     return moment.astimezone(UTC)
 
 
-def _since_option(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+def moment_callback(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """A click callback reading a duration ago or a time with `parse_since` (`--since`, `--before`)."""
     if value is None:
         return None
     try:
-        return parse_since(value)
+        return parse_since(value, option=param.opts[0])
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -55,7 +58,7 @@ def _since_option(ctx: click.Context, param: click.Parameter, value: str | None)
 since_option = click.option(
     "--since",
     default=None,
-    callback=_since_option,
+    callback=moment_callback,
     metavar="10m|ISO-TIME",
     help="Only captures from this long ago (10m, 2h) or since this time (2026-03-01T14:05).",
 )

@@ -260,6 +260,14 @@ def _build_responder(
     envvar="HOOKBIN_MAX_CONNECTIONS",
     help="Open catcher connections at once; more get 503.",
 )
+@click.option(
+    "--max-captures",
+    type=click.IntRange(1),
+    default=None,
+    envvar="HOOKBIN_MAX_CAPTURES",
+    metavar="N",
+    help="Keep only the newest N captures: the oldest are deleted as new ones arrive [default: keep all].",
+)
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve_command(
@@ -285,6 +293,7 @@ def serve_command(
     header_timeout: float,
     body_timeout: float,
     max_connections: int,
+    max_captures: int | None,
     no_tui: bool,
     as_json: bool,
 ) -> None:
@@ -333,6 +342,7 @@ def serve_command(
     if warning:
         click.echo(f"hookbin: {warning}", err=True)
     with open_db(db, create=True) as store:
+        store.keep_at_most(max_captures)
         if headless:
             asyncio.run(_serve_headless(store, responder, as_json=as_json, public_url=public_url, **options))
         else:
@@ -426,7 +436,7 @@ async def _serve_headless(
 
 
 async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
-    from hookbin.config import default_db_path
+    from hookbin.config import default_exports_dir
     from hookbin.tui.app import HookbinApp
 
     # Lines said before the screen exists (the --host warning, a lowered connection cap) are
@@ -440,7 +450,7 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
             url=server.url,
             admin_url=server.admin_url,
             public_url=paste_url(server.url, public_url, server.access),
-            export_dir=default_db_path().parent / "exports",
+            export_dir=default_exports_dir(),
             refusals=server.refusals,
         )
         server.refusals.emit = app.notice
