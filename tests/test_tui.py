@@ -76,6 +76,21 @@ async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
         await pilot.pause(0.02)
 
 
+async def settle(pilot, timeout: float = 20.0) -> None:
+    """Wait until the app's workers (decoding the detail, reading deliveries) are done and shown."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while True:
+        await pilot.pause()
+        running = [worker for worker in app.workers if not worker.is_finished]
+        if not running:
+            await pilot.pause()
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workers still running: {running}")
+        await app.workers.wait_for_complete(running)
+
+
 async def test_captures_appear_live_from_the_store_thread(store, tmp_path):
     store.add(tcapture(seq=1, path="/before"))
     app = make_app(store, tmp_path)
@@ -138,6 +153,7 @@ async def test_selection_and_every_tab(store, tmp_path):
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("up")
+        await settle(pilot)
         assert app.selected.path == "/segmanta/csat"
         assert not app.following
         assert "paused" in plain(app.query_one("#status").content)
@@ -165,6 +181,7 @@ async def test_invalid_json_is_marked_and_explained(store, tmp_path):
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
+        await settle(pilot)
         body = view_text(app, "body")
         assert "invalid JSON" in body and "line 2" in body
         (row,) = app.query_one(CaptureList).get_row_at(0)
@@ -323,6 +340,7 @@ async def test_hostile_text_is_shown_escaped_and_cannot_crash_the_app(store, tmp
     )
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         for key in "123456":
             await pilot.press(key)
             text = view_text(
@@ -353,6 +371,7 @@ async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("up", "7")
+        await settle(pilot)
         timeline = view_text(app, "delivery")
         assert "3 attempt(s), accepted at attempt #3" in timeline
         assert [line.split()[0:2] for line in timeline.splitlines() if "#" in line[:6]] == [
@@ -362,7 +381,7 @@ async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
         ]
         assert "+1.00s  503" in timeline
         await pilot.press("D")
-        await pilot.pause()
+        await settle(pilot)
         screen_table = app.screen.query_one("DataTable")
         assert screen_table.row_count == 2
         await pilot.press("up", "enter")
@@ -377,8 +396,9 @@ async def test_large_json_is_a_tree_filled_as_branches_open(store, tmp_path):
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("3")
+        await settle(pilot)
         tree = app.query_one("#body-tree")
-        assert tree.display and not app.query_one("#body-scroll").display
+        assert tree.display and not app.query_one("#body-view").display
         labels = [child.label.plain for child in tree.root.children]
         assert labels == ["survey_id = 1", "results [2000]"]
         results = tree.root.children[1]
@@ -393,7 +413,8 @@ async def test_large_json_is_a_tree_filled_as_branches_open(store, tmp_path):
         # A small document goes back to highlighted text.
         store.add(tcapture(seq=2, body=b'{"a": 1}'))
         await wait_for(pilot, lambda: app.selected is not None and app.selected.body == b'{"a": 1}')
-        assert not tree.display and app.query_one("#body-scroll").display
+        await settle(pilot)
+        assert not tree.display and app.query_one("#body-view").display
 
 
 async def test_following_survives_bursts_and_stops_only_when_the_user_moves(store, tmp_path):
@@ -426,6 +447,7 @@ async def test_the_detail_shows_the_highlighted_request_once_redraws_settle(stor
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(2 * DETAIL_INTERVAL)  # past any throttled redraw
+        await settle(pilot)
         assert app.query_one(CaptureList).cursor_row == 2
         assert app.selected is not None and app.selected.path == "/hook/3"
         assert "/hook/3" in view_text(app, "summary")
@@ -439,19 +461,19 @@ async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tm
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("D")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("up", "up")
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert app.selected is not None and app.selected.path == "/hook/3"
         assert "/hook/3" in view_text(app, "summary")
         await pilot.press("c")
         assert (tmp_path / "exports" / f"{tcapture(seq=3).id}.curl.sh").exists()
         # The same while paused on an older request.
         await pilot.press("up", "D")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert app.selected is not None and app.selected.path == "/hook/2"
         assert "/hook/2" in view_text(app, "summary")
 
@@ -465,16 +487,16 @@ async def test_enter_opens_the_detail_but_choosing_a_delivery_stays_in_the_list(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
-        assert app.focused is app.query_one("#summary-scroll")  # arrows now scroll the request
+        assert app.focused is app.query_one("#summary-view")  # arrows now scroll the request
         app.query_one(CaptureList).focus()
         await pilot.press("3", "enter")
         await pilot.pause()
-        assert app.focused is app.query_one("#body-scroll")
+        assert app.focused is app.query_one("#body-view")
         # Enter on the Deliveries screen is that screen's: the list, now showing the chosen
         # delivery's attempts, keeps the keys.
         app.query_one(CaptureList).focus()
         await pilot.press("D")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
         await pilot.pause()
         assert app.filter is not None and app.filter.delivery_key == f"sha256:{2:016x}"
@@ -497,7 +519,7 @@ async def test_poison_charset_and_a_gzip_bomb_are_shown_not_fatal(store, tmp_pat
             if len(seen) == 2:
                 break
             await pilot.press(key)
-            await pilot.pause(0.05)
+            await settle(pilot)
         assert "unknown charset '\\udcff\\udcfe'; decoded as UTF-8" in seen["/cs"] and "hi" in seen["/cs"]
         assert "gzip: decoded 3.9 MiB of at least 128 MiB (gzip's own count)" in seen["/bomb"]
         assert "--raw` prints the body's exact bytes" in seen["/bomb"]

@@ -16,6 +16,7 @@ from hookbin.responder import Responder
 from hookbin.store import open_store
 from hookbin.tui.app import HookbinApp
 from tests.factories import tcapture
+from tests.test_tui import settle
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_bytes()
 SIZE = (110, 36)
@@ -45,6 +46,18 @@ def app_with(*captures, spec: str = "500,500,200") -> HookbinApp:
     )
 
 
+def pressing(*keys: str):
+    """A `run_before` that presses `keys`, then waits for the detail's worker to finish (the
+    tabs load in a thread, so a screenshot taken at once could show "loading…")."""
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press(*keys)
+        await settle(pilot)
+
+    return run_before
+
+
 def segmanta_run():
     json_headers = (
         ("Content-Type", "application/json"),
@@ -67,19 +80,19 @@ def segmanta_run():
 
 
 def test_main_screen_with_a_segmanta_payload(snap_compare):
-    assert snap_compare(app_with(*segmanta_run()), terminal_size=SIZE)
+    assert snap_compare(app_with(*segmanta_run()), run_before=pressing(), terminal_size=SIZE)
 
 
 def test_headers_tab(snap_compare):
-    assert snap_compare(app_with(*segmanta_run()), press=["2"], terminal_size=SIZE)
+    assert snap_compare(app_with(*segmanta_run()), run_before=pressing("2"), terminal_size=SIZE)
 
 
 def test_body_tab_with_invalid_json(snap_compare):
     broken = tcapture(
         seq=1, path="/segmanta/csat", body=b'{"survey_id": 1234,\n "survey_name": "CSAT",\n "results": [}'
     )
-    assert snap_compare(app_with(broken, spec="200"), press=["3"], terminal_size=SIZE)
+    assert snap_compare(app_with(broken, spec="200"), run_before=pressing("3"), terminal_size=SIZE)
 
 
 def test_help_screen(snap_compare):
-    assert snap_compare(app_with(spec="503"), press=["question_mark"], terminal_size=SIZE)
+    assert snap_compare(app_with(spec="503"), run_before=pressing("question_mark"), terminal_size=SIZE)

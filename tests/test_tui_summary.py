@@ -12,14 +12,13 @@ import re
 import pytest
 from rich.console import Console
 from rich.text import Text
-from textual.widgets import Static
 
 from hookbin.bodies import decode_capture
 from hookbin.samples import sample_bytes
 from hookbin.store import open_store
 from hookbin.tui.render import summary_view
 from tests.factories import tcapture
-from tests.test_tui import make_app, wait_for
+from tests.test_tui import make_app, settle, wait_for
 
 HOSTILE_KEY = "note\x1b]52;c;aGk=\x07[/x]"
 
@@ -93,7 +92,7 @@ async def test_the_app_shows_a_live_delivery_s_unknown_fields_in_the_summary_tab
     with open_store(tmp_path / "c.db") as store:
         app = make_app(store, tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
-            view = app.query_one("#summary-view", Static)
+            view = app.query_one("#summary-view")
             # It arrives the way the catcher stores it: from the store's writer, as an event.
             store.submit(tcapture(seq=1, path="/segmanta/q", body=delivery_with_unknown_fields()))
             await wait_for(pilot, lambda: "answer_text" in rendered(view.content))
@@ -107,6 +106,7 @@ async def test_the_app_shows_a_live_delivery_s_unknown_fields_in_the_summary_tab
             assert isinstance(summary, Text)
             assert highlighted(summary)[1].startswith("       unrecognised fields: answer_text")
             # What the terminal shows: the flagged lines are on screen, the sender's ESC escaped.
+            await settle(pilot)  # the tab's lines are laid out in a worker thread
             on_screen = on_screen_lines(app.export_screenshot())
             assert "       unrecognised fields: answer_text, note\\x1b]52;c;aGk=\\x07[/x]" in on_screen
             assert "         answer_text: call me back about my invoice" in on_screen

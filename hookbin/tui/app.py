@@ -5,6 +5,9 @@ it subscribes to store events (the only bridge from the store's writer thread in
 messages) and drives the responder directly, exactly as the control API does. It composes
 the widgets (`tui/widgets/`), holds the keys and their actions, and tells each widget what
 to show; the widgets report back with messages (`tui/messages.py`).
+
+Decoding and laying out a capture, and grouping deliveries, run in worker threads (see the
+detail pane and the Deliveries screen): the loop here is the one the catcher answers from.
 """
 
 from __future__ import annotations
@@ -161,7 +164,7 @@ class HookbinApp(App[None]):
             id="filter",
         )
         self._list = CaptureList(max_rows=self.max_rows, id="captures")
-        self._detail = DetailPane(url=self.url, id="detail")
+        self._detail = DetailPane(url=self.url, delivery_of=self._delivery_of, id="detail")
         yield self._header
         yield self._filter_box
         yield self._list
@@ -322,9 +325,10 @@ class HookbinApp(App[None]):
     def _show_detail(self, capture: Capture | None) -> None:
         self._detail_at = time.monotonic()
         self._detail_pending = None
-        self._detail.show(capture, self._delivery_of(capture) if capture else None)
+        self._detail.show(capture)
 
     def _delivery_of(self, capture: Capture) -> Delivery | None:
+        """The delivery `capture` belongs to (runs in the detail pane's worker thread)."""
         if not capture.delivery_key:
             return None
         try:
@@ -452,13 +456,11 @@ class HookbinApp(App[None]):
         self._render_status()
         self._list.focus()
 
-    def action_deliveries(self) -> None:
-        try:
-            captures = self.store.list_captures(DELIVERIES_SCANNED)
-        except StoreError as exc:
-            self.notify(safe(str(exc)), severity="error", markup=False)
-            return
+    def _deliveries(self) -> list[Delivery]:
+        """Every delivery among the newest captures (runs in the Deliveries screen's worker thread)."""
+        return group_deliveries(self.store.list_captures(DELIVERIES_SCANNED))
 
+    def action_deliveries(self) -> None:
         def chosen(key: str | None) -> None:
             if key:
                 box = self._filter_box
@@ -468,7 +470,7 @@ class HookbinApp(App[None]):
                 self._load_rows()
                 self._render_status()
 
-        self.push_screen(DeliveriesScreen(group_deliveries(captures)), chosen)
+        self.push_screen(DeliveriesScreen(self._deliveries), chosen)
 
     def action_show_tab(self, tab: str) -> None:
         self._detail.active = tab

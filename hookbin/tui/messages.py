@@ -2,16 +2,24 @@
 
 `CapturesArrived`, `StoreCleared` and `AnswerChanged` are posted by the app's bridge from the
 store's writer thread and the responder (`post_message` is thread-safe); `NoticeGiven` by
-`HookbinApp.notice`, for whoever hands the app lines to show. The others come from
-the capture list, so the app reacts to the list and not to any other table (the Deliveries
-screen has one too).
+`HookbinApp.notice`, for whoever hands the app lines to show. The row messages come from the
+capture list, so the app reacts to the list and not to any other table (the Deliveries screen
+has one too). The last ones carry a worker thread's results back to the widget that started
+it, and go no further.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from rich.text import Text
 from textual.message import Message
+from textual.strip import Strip
 
 from hookbin.model import Capture
+
+if TYPE_CHECKING:
+    from hookbin.tui.widgets.detail import DetailViews
 
 
 class CapturesArrived(Message):
@@ -54,3 +62,46 @@ class CaptureHighlighted(CaptureRowMessage):
 
 class CaptureOpened(CaptureRowMessage):
     """The user opened a capture from the list (enter, or a click on its highlighted row)."""
+
+
+class DetailBuilt(Message):
+    """The detail pane's worker built every tab's view of the capture it was given."""
+
+    bubble = False
+
+    def __init__(self, generation: int, built: DetailViews) -> None:
+        super().__init__()
+        self.generation = generation
+        """Which load of the pane this belongs to (older ones are dropped)."""
+        self.built = built
+        """The views."""
+
+
+class DetailRendered(Message):
+    """The detail pane's worker rendered one tab into lines."""
+
+    bubble = False
+
+    def __init__(self, generation: int, tab: str, lines: list[Strip], width: int) -> None:
+        super().__init__()
+        self.generation = generation
+        """Which load of the pane this belongs to (older ones are dropped)."""
+        self.tab = tab
+        """The tab rendered."""
+        self.lines = lines
+        """Its lines."""
+        self.width = width
+        """The width they were rendered for."""
+
+
+class DeliveriesLoaded(Message):
+    """The Deliveries screen's worker read the deliveries (or failed to)."""
+
+    bubble = False
+
+    def __init__(self, rows: list[tuple[str, list[Text]]], error: str | None = None) -> None:
+        super().__init__()
+        self.rows = rows
+        """One row per delivery, oldest first: its key and its cells."""
+        self.error = error
+        """Why none could be read, as one line; None when they were."""

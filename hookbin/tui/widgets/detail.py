@@ -1,17 +1,35 @@
-"""DetailPane: one capture in tabs (summary, headers, body, query, response, raw, delivery)."""
+"""DetailPane: one capture in tabs (summary, headers, body, query, response, raw, delivery).
+
+Nothing about a capture is decoded or laid out on the event loop, which is the one the catcher
+answers from. `show` starts a worker thread that decodes the body, builds each tab's view,
+finds the delivery, and renders each tab into lines (the active tab first); each tab says
+"loading…" until its lines arrive. Results for a capture no longer shown, or for a width the
+pane no longer has, are dropped. A view that fails shows "could not show this capture: …".
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from hookbin.bodies import decode_capture
+from rich.console import RenderableType
+from rich.text import Text
+from textual import on, work
+from textual.events import Resize
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from hookbin.bodies import BodyView, decode_capture
 from hookbin.deliveries import Delivery
 from hookbin.model import Capture
+from hookbin.textout import could_not_show
 from hookbin.tui import render
+from hookbin.tui.messages import DetailBuilt, DetailRendered
 from hookbin.tui.widgets.json_tree import JsonTree
+from hookbin.tui.widgets.lines_view import LinesView, render_lines
 
 TABS = ["summary", "headers", "body", "query", "response", "raw", "delivery"]
 """The detail tabs in order; each is a pane id, and its number (1…7) is the key that shows it."""
@@ -19,62 +37,191 @@ TREE_THRESHOLD = 50_000
 """Pretty JSON longer than this (characters) is shown as a tree instead of highlighted text."""
 
 
-class DetailPane(TabbedContent):
-    """The tabs that show one capture; each tab scrolls a view (`#<tab>-view` in `#<tab>-scroll`).
+@dataclass(frozen=True, slots=True)
+class DetailViews:
+    """Every tab's view of one capture, built off the loop."""
 
-    The body tab swaps its highlighted text for a `JsonTree` when the document is large.
+    views: dict[str, RenderableType]
+    """The renderable of each tab, by tab name."""
+    tree: tuple[Any, str] | None = None
+    """A large JSON body (the document and the tree's title), shown as a tree instead of text."""
+
+
+def _failed(exc: BaseException) -> Text:
+    return Text(could_not_show(exc), style="red")
+
+
+def build_views(capture: Capture, delivery_of: Callable[[Capture], Delivery | None]) -> DetailViews:
+    """Decode `capture` and build each tab's view (slow for large bodies: run it in a worker).
+
+    Never raises: what fails is shown as "could not show this capture: …" in the tabs it touches.
     """
-
-    DEFAULT_CSS = """
-    DetailPane .view {
-        width: 1fr;
-        height: auto;
+    try:
+        body: BodyView | Exception = decode_capture(capture)
+    except Exception as exc:
+        body = exc
+    try:
+        delivery: Delivery | Exception | None = delivery_of(capture)
+    except Exception as exc:
+        delivery = exc
+    views: dict[str, RenderableType] = {
+        "headers": render.headers_view(capture),
+        "query": render.query_view(capture),
+        "response": render.response_view(capture),
+        "raw": render.raw_view(capture),
+        "delivery": _failed(delivery)
+        if isinstance(delivery, Exception)
+        else render.delivery_view(delivery, capture.id),
     }
+    tree = None
+    if isinstance(body, Exception):
+        views["summary"] = views["body"] = _failed(body)
+    else:
+        views["summary"] = render.summary_view(capture, body)
+        if body.kind == "json" and len(body.pretty) > TREE_THRESHOLD:
+            tree = (body.json, f"{body.summary}: a large document; enter or space opens a branch")
+            views["body"] = Text(body.summary)
+        else:
+            views["body"] = render.body_view(capture, body)
+    return DetailViews(views, tree)
+
+
+def _lines(view: RenderableType, width: int) -> list[Strip]:
+    try:
+        return render_lines(view, width)
+    except Exception as exc:  # a renderable Rich cannot lay out: say so in its tab
+        return render_lines(_failed(exc), width)
+
+
+class DetailPane(TabbedContent):
+    """The tabs that show one capture; each tab is a `LinesView` (`#<tab>-view`).
+
+    The body tab swaps its text for a `JsonTree` when the document is large.
     """
 
-    def __init__(self, *, url: str, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        delivery_of: Callable[[Capture], Delivery | None] = lambda capture: None,
+        id: str | None = None,
+    ) -> None:
+        """
+        Args:
+            url: the catcher's URL, shown while there is nothing to show.
+            delivery_of: the delivery a capture belongs to; called in a worker thread.
+        """
         super().__init__(initial=TABS[0], id=id)
         self.url = url
         """The catcher's URL, shown while there is nothing to show."""
         self.capture: Capture | None = None
-        """The capture shown, or None while waiting."""
-        self._views = {tab: Static(id=f"{tab}-view", classes="view") for tab in TABS}
-        self._scrolls = {tab: VerticalScroll(self._views[tab], id=f"{tab}-scroll") for tab in TABS}
-        self._body_scroll = self._scrolls["body"]
+        """The capture shown (or loading), or None while waiting."""
+        self._delivery_of = delivery_of
+        self._views = {tab: LinesView(id=f"{tab}-view") for tab in TABS}
         self._tree = JsonTree("body", id="body-tree")
         self._tree.display = False
+        self._built: DetailViews | None = None  # the views of `capture`, once the worker built them
+        self._generation = 0  # bumped by each load: results of an older one are dropped
+        self._width = 0  # the width the current load renders for
+        self._tree_of: str | None = None  # the capture whose body the tree shows
         for tab in TABS:
-            children: list[Widget] = [self._scrolls[tab], *([self._tree] if tab == "body" else [])]
+            children: list[Widget] = [self._views[tab], *([self._tree] if tab == "body" else [])]
             self.compose_add_child(TabPane(tab.title(), *children, id=tab))
 
     def focus_view(self) -> None:
         """Focus what the active tab shows, so the arrow keys scroll it (or walk the tree)."""
         if self.active == "body" and self._tree.display:
             self._tree.focus()
-        elif self.active in self._scrolls:
-            self._scrolls[self.active].focus()
+        elif self.active in self._views:
+            self._views[self.active].focus()
 
-    def show(self, capture: Capture | None, delivery: Delivery | None = None) -> None:
-        """Show `capture` (with the delivery it belongs to) in every tab, or the waiting line."""
+    def show(self, capture: Capture | None) -> None:
+        """Show `capture` in every tab (loaded in a worker thread), or the waiting line.
+
+        Showing the capture already shown (say, now that its answer's outcome is known) keeps
+        the tabs and their scroll positions until the new lines arrive.
+        """
+        again = capture is not None and self.capture is not None and capture.id == self.capture.id
         self.capture = capture
-        views, tree = self._views, self._tree
+        self._built = None
+        self._generation += 1
         if capture is None:
-            tree.display = False
-            self._body_scroll.display = True
-            for view in views.values():
-                view.update(Text(f"Waiting for requests on {self.url}/ …", style="dim"))
+            self._show_tree(None)
+            waiting = Text(f"Waiting for requests on {self.url}/ …", style="dim")
+            for view in self._views.values():
+                view.show_now(waiting)
             return
-        body = decode_capture(capture)
-        views["summary"].update(render.summary_view(capture, body))
-        views["headers"].update(render.headers_view(capture))
-        large = body.kind == "json" and len(body.pretty) > TREE_THRESHOLD
-        self._body_scroll.display = not large
-        tree.display = large
-        if large:
-            tree.show(body.json, f"{body.summary}: a large document; enter or space opens a branch")
+        if not again:
+            self._show_tree(None)
+            for view in self._views.values():
+                view.wait()
+        self._start()
+
+    def _text_width(self) -> int:
+        """The width every tab's lines are rendered for (0 before the pane is laid out).
+
+        Taken from the tab shown, which may be the JSON tree: hidden views have no size.
+        """
+        tab = self.active or TABS[0]
+        pane = self.get_pane(tab)
+        return max(0, pane.size.width - self._views[tab].styles.scrollbar_size_vertical)
+
+    def _start(self) -> None:
+        # Before the pane is laid out there is no width to render for: its first resize starts.
+        self._width = self._text_width()
+        if self.capture is not None and self._width:
+            self._load(self.capture, self._built, self._width, self.active or TABS[0], self._generation)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def _load(self, capture: Capture, built: DetailViews | None, width: int, first: str, generation: int) -> None:
+        """Build the views unless given, then render each tab, `first` first; runs in a thread."""
+        worker = get_current_worker()
+        if built is None:
+            built = build_views(capture, self._delivery_of)
+            if worker.is_cancelled:
+                return
+            self.post_message(DetailBuilt(generation, built))
+        for tab in [first, *(tab for tab in TABS if tab != first)]:
+            if worker.is_cancelled:
+                return
+            self.post_message(DetailRendered(generation, tab, _lines(built.views[tab], width), width))
+
+    @on(DetailBuilt)
+    def _views_built(self, message: DetailBuilt) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return  # built for a capture no longer shown
+        built = self._built = message.built
+        for tab, view in self._views.items():
+            view.content = built.views[tab]
+        self._show_tree(built.tree)
+
+    @on(DetailRendered)
+    def _tab_rendered(self, message: DetailRendered) -> None:
+        message.stop()
+        if message.generation == self._generation:
+            self._views[message.tab].show_lines(message.lines, message.width)
+
+    def _show_tree(self, tree: tuple[Any, str] | None) -> None:
+        """Show the body as `tree` (a large JSON document and a title), or as text when None."""
+        body = self._views["body"]
+        shown_for, self._tree_of = self._tree_of, self.capture.id if tree is not None and self.capture else None
+        body.display = tree is None
+        self._tree.display = tree is not None
+        if tree is None or shown_for == self._tree_of:
+            return  # the same document: keep the branches the user opened
+        try:
+            self._tree.show(*tree)
+        except Exception as exc:
+            self._tree.display, body.display = False, True
+            body.show_now(_failed(exc))
+
+    def on_resize(self, event: Resize) -> None:
+        width = self._text_width()
+        if not width or width == self._width:
+            return
+        if self.capture is None:
+            self.show(None)
         else:
-            views["body"].update(render.body_view(capture, body))
-        views["query"].update(render.query_view(capture))
-        views["response"].update(render.response_view(capture))
-        views["raw"].update(render.raw_view(capture))
-        views["delivery"].update(render.delivery_view(delivery, capture.id))
+            self._generation += 1  # lines for the old width are no use now
+            self._start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from rich.text import Text
@@ -33,8 +34,9 @@ class JsonTree(Tree[Any]):
 
     def _fill(self, node: TreeNode[Any]) -> None:
         value: Any = node.data
-        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-        for key, child in items[:TREE_CHILDREN]:
+        # Only the first children are listed: a branch may hold hundreds of thousands.
+        entries = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, child in itertools.islice(entries, TREE_CHILDREN):
             label = Text(safe(str(key) if isinstance(value, dict) else f"[{key}]", limit=80), style="cyan")
             if isinstance(child, (dict, list)) and child:
                 size = f"{{{len(child)}}}" if isinstance(child, dict) else f"[{len(child)}]"
@@ -44,8 +46,8 @@ class JsonTree(Tree[Any]):
                 label.append(" = ")
                 label.append(render.json_scalar(child))
                 node.add_leaf(label)
-        if len(items) > TREE_CHILDREN:
-            node.add_leaf(Text(f"… {len(items) - TREE_CHILDREN} more (see hookbin show --json)", style="dim"))
+        if len(value) > TREE_CHILDREN:
+            node.add_leaf(Text(f"… {len(value) - TREE_CHILDREN} more (see hookbin show --json)", style="dim"))
 
     @on(Tree.NodeExpanded)
     def _expanded(self, event: Tree.NodeExpanded[Any]) -> None:
