@@ -1,5 +1,5 @@
 """The TUI under `run_test` with what a stranger can send: a gzip bomb on screen while a second
-client is answered, a poison charset sent over a raw socket, views that fail."""
+client is answered, a poison charset sent over a raw socket, views that fail, and copies."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ BOMB_HEADERS = (("Content-Type", "application/json"), ("Content-Encoding", "gzip
 def drawn(app: HookbinApp, tab: str) -> str:
     """What the tab's lines say, as drawn on screen."""
     return app.query_one(f"#{tab}-view", LinesView).rendered_text()
+
+
+def notices(app: HookbinApp) -> list[tuple[str, str]]:
+    return [(n.severity, n.message) for n in app._notifications]
 
 
 async def test_other_requests_are_answered_while_the_tui_shows_a_gzip_bomb(tmp_path):
@@ -169,3 +173,46 @@ async def test_a_new_width_lays_the_tabs_out_again(tmp_path):
             assert body.lines_width == body.text_width < 70
             assert max(len(line) for line in body.rendered_text().splitlines()) <= body.text_width
             assert len(body.rendered_text().splitlines()) > len(wide.splitlines())
+
+
+async def test_copies_are_paste_safe_and_say_how_they_reached_the_clipboard(tmp_path):
+    with open_store(tmp_path / "c.db") as store:
+        store.add(
+            tcapture(seq=1, body=b"x\x1b[201~\x15touch /tmp/pwned\r\n", headers=(("Content-Type", "text/plain"),))
+        )
+        store.add(tcapture(seq=2, body=b"\x89PNG\r\n\x1a\n\x00", headers=(("Content-Type", "image/png"),)))
+        app = make_app(store, tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("y")  # the newest, binary, body
+            assert app.clipboard == ""
+            assert notices(app)[-1] == (
+                "warning",
+                "the body is binary (9 bytes), not copied: copy as curl (c) saves it to a file beside the command",
+            )
+            await pilot.press("up", "y")
+            assert app.clipboard == "x\\x1b[201~\\x15touch /tmp/pwned\\x0d\n"
+            _, message = notices(app)[-1]
+            assert "OSC 52, which some terminals ignore" in message and "--raw" in message
+            await pilot.press("c")
+            saved = tmp_path / "exports" / f"{tcapture(seq=1).id}.curl.sh"
+            assert app.clipboard == saved.read_text().strip()
+            assert not any(ord(ch) < 32 and ch != "\n" for ch in app.clipboard)
+            _, message = notices(app)[-1]
+            assert f"saved to {saved}" in message and "OSC 52, which some terminals ignore" in message
+
+
+async def test_a_curl_that_cannot_be_saved_is_one_notice(tmp_path):
+    (tmp_path / "taken").write_text("a file where the exports directory should go")
+    with open_store(tmp_path / "c.db") as store:
+        store.add(tcapture(seq=1))
+        app = HookbinApp(store, Responder("200"), url="http://127.0.0.1:8080", export_dir=tmp_path / "taken" / "x")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("c")
+            assert notices(app)[-1] == (
+                "error",
+                f"curl not copied: cannot write {tmp_path / 'taken' / 'x'}: Not a directory",
+            )
+            assert app.clipboard == ""
+            assert app.is_running

@@ -29,7 +29,7 @@ from textual.widgets import Footer, Input
 
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
-from hookbin.export import save_curl
+from hookbin.export import BinaryBodyError, copyable_body, save_curl
 from hookbin.model import Capture
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
@@ -55,6 +55,8 @@ __all__ = ["CaptureList", "HookbinApp"]
 
 ERROR_CYCLE = ["500", "503", "429 retry-after=30", "404", "410"]
 FAULT_CYCLE = ["close", "reset", "200 drip=30s"]
+CLIPBOARD_CAVEAT = "by OSC 52, which some terminals ignore (then nothing was copied)"
+"""How the copy keys reach the clipboard, said honestly: hookbin cannot tell whether it worked."""
 DELIVERY_ATTEMPTS = 200
 """Most attempts of one delivery loaded for the Delivery tab."""
 DELIVERIES_SCANNED = 5000
@@ -492,17 +494,36 @@ class HookbinApp(App[None]):
         if capture is None:
             self.notify("select a request first", severity="warning", markup=False)
             return
-        command, path = save_curl(capture, self.url, self.export_dir)
+        try:
+            command, path = save_curl(capture, self.url, self.export_dir)
+        except OSError as exc:
+            self.notify(
+                safe(f"curl not copied: cannot write {self.export_dir}: {exc.strerror or exc}"),
+                severity="error",
+                markup=False,
+            )
+            return
         self.copy_to_clipboard(command)
-        self.notify(f"curl copied to the clipboard and saved to {path}", markup=False)
+        self.notify(
+            f"curl command saved to {safe(str(path))} and sent to the clipboard {CLIPBOARD_CAVEAT}", markup=False
+        )
 
     def action_copy_body(self) -> None:
         capture = self.selected
         if capture is None:
             self.notify("select a request first", severity="warning", markup=False)
             return
-        self.copy_to_clipboard(capture.body.decode("utf-8", "replace"))
-        self.notify(f"body copied ({len(capture.body)} bytes)", markup=False)
+        try:
+            text = copyable_body(capture)
+        except BinaryBodyError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        self.copy_to_clipboard(text)
+        self.notify(
+            f"body ({len(capture.body):,} bytes, control characters escaped) sent to the clipboard "
+            f"{CLIPBOARD_CAVEAT}; `hookbin show {capture.id} --raw` prints it",
+            markup=False,
+        )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

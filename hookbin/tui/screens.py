@@ -34,7 +34,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("Navigate", "7", "Delivery tab: every attempt of the selected request's delivery"),
     ("Navigate", "D", "deliveries: one row per delivery; enter shows its attempts in the list"),
     ("Act", "c", "copy the request as curl (clipboard and a file)"),
-    ("Act", "y", "copy the body"),
+    ("Act", "y", "copy a text body (control characters escaped)"),
     ("Act", "space", "pause / resume following new requests"),
     ("Act", "ctrl+l", "clear every capture (asks first)"),
     ("Act", "ctrl+p", "command palette: every action by name"),
