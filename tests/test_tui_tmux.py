@@ -31,8 +31,10 @@ class Tmux:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
         subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "110", "-y", "36", command], check=True)
 
-    def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True).stdout
+    def screen(self, *, joined: bool = False) -> str:
+        """The pane's text; `joined` puts lines the terminal wrapped back together."""
+        flags = ["-p", "-J"] if joined else ["-p"]
+        return subprocess.run(["tmux", "capture-pane", *flags, "-t", self.name], capture_output=True, text=True).stdout
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
@@ -152,3 +154,81 @@ def test_closing_the_terminal_stops_hookbin_and_keeps_what_it_caught(tmp_path):
 
     with open_store(db) as store:
         assert [c.path for c in store.list_captures()] == ["/before-close"]
+
+
+POISON = (
+    b"POST /poison HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain; charset=\xff\r\n"
+    b"Content-Length: 2\r\nConnection: close\r\n\r\nhi"
+)
+
+
+def serve_command(tmp_path: Path, port: int, *, python: str = "-m hookbin") -> str:
+    env = f"TZ=UTC XDG_DATA_HOME={tmp_path / 'data'} PYTHONPATH={Path(__file__).resolve().parent.parent}"
+    return (
+        f"cd {tmp_path} && {env} {sys.executable} {python} serve --port {port} --db {tmp_path / 'c.db'}; "
+        "echo EXITED $?; sleep 30"
+    )
+
+
+def test_a_poison_charset_keeps_the_tui_running_and_it_starts_again_on_that_database(tmp_path):
+    # `charset=\xff` used to kill the TUI 0.2 s after it arrived (exit status 0), and again on
+    # every start, since the newest request is shown at once.
+    port = free_port()
+    tmux = Tmux(f"hookbin-poison-{os.getpid()}", serve_command(tmp_path, port))
+    try:
+        tmux.wait_for("answering 200")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(POISON)
+            assert sock.recv(100).startswith(b"HTTP/1.1 200")
+        tmux.wait_for("/poison")
+        tmux.keys("3")
+        tmux.wait_for("unknown charset '\\udcff'; decoded as UTF-8")
+        time.sleep(1)
+        assert "EXITED" not in tmux.screen()
+        tmux.keys("q")
+        tmux.wait_for("EXITED 0")
+    finally:
+        tmux.close()
+    tmux = Tmux(f"hookbin-poison-again-{os.getpid()}", serve_command(tmp_path, free_port()))
+    try:
+        tmux.wait_for("POST /poison")  # the detail, drawn at start
+        time.sleep(1)
+        assert "EXITED" not in tmux.screen()
+        tmux.keys("q")
+        screen = tmux.wait_for("EXITED 0")
+        assert "1 capture(s)" in screen
+    finally:
+        tmux.close()
+
+
+def test_a_crash_exits_non_zero_and_names_the_file_holding_the_traceback(tmp_path):
+    # A bug no test has found yet, planted in the help key.
+    planted = (
+        '-c "import hookbin.tui.app as a; a.HookbinApp.action_help = lambda self: 1 / 0; '
+        'from hookbin.cli import cli; cli()"'
+    )
+    port = free_port()
+    tmux = Tmux(f"hookbin-crash-{os.getpid()}", serve_command(tmp_path, port, python=planted))
+    try:
+        tmux.wait_for("answering 200")
+        assert curl(f"http://127.0.0.1:{port}/kept", "--data-binary", "x") == "200"
+        tmux.wait_for("/kept")
+        tmux.keys("?")
+        tmux.wait_for("EXITED 1")
+        screen = tmux.screen(joined=True)
+    finally:
+        tmux.close()
+    (crash,) = (tmp_path / "data" / "hookbin").glob("crash-*.txt")
+    lines = [line for line in screen.splitlines() if line.strip()]
+    assert lines == [
+        "hookbin: error: the terminal UI stopped on an unexpected error (ZeroDivisionError: division by zero); "
+        f"the traceback is in {crash}; the captures are kept in {tmp_path / 'c.db'}",
+        "EXITED 1",
+    ]
+    assert crash.stat().st_mode & 0o777 == 0o600
+    report = crash.read_text()
+    assert "Traceback (most recent call last)" in report and "ZeroDivisionError: division by zero" in report
+    from hookbin.store import open_store
+
+    with open_store(tmp_path / "c.db") as store:
+        assert [c.path for c in store.list_captures()] == ["/kept"]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -436,7 +438,9 @@ async def _serve_headless(
 
 
 async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
-    from hookbin.config import default_exports_dir
+    from rich.console import Console
+
+    from hookbin.config import default_db_path, default_exports_dir
     from hookbin.tui.app import HookbinApp
 
     # Lines said before the screen exists (the --host warning, a lowered connection cap) are
@@ -456,10 +460,53 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
         server.refusals.emit = app.notice
         for line in early:
             app.notice(line)
+        # Textual prints the traceback of an error that ends the app to this console; we write
+        # it to a file instead (see _crashed), so the terminal gets one line.
+        app.error_console = Console(file=io.StringIO())
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
         signal.signal(signal.SIGHUP, _hangup_handler(store))
-        await app.run_async()
+        try:
+            await app.run_async()
+        except Exception as exc:  # Textual itself failed (a terminal it cannot drive, say)
+            app.crash = exc
+    if app.crash is not None:
+        _crashed(app.crash, default_db_path().parent, store)
     click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
+
+
+def _crashed(error: BaseException, directory: Path, store: SQLiteStore) -> None:
+    """The terminal UI died of `error`: write its traceback to a file and fail naming it.
+
+    Every answered request was committed before its answer, so the captures are safe; the file
+    is what a bug report needs. It is private (0600): a traceback may quote captured data.
+
+    Raises:
+        Failure: always; one line naming the file (after printing the traceback when the
+            file cannot be written).
+    """
+    from datetime import datetime
+
+    from hookbin.textsafe import safe
+
+    now = datetime.now()
+    path = directory / f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
+    report = f"hookbin {__version__}, Python {sys.version.split()[0]}, {now.isoformat()}\n\n" + "".join(
+        traceback.format_exception(error)
+    )
+    what = f"the terminal UI stopped on an unexpected error ({safe(f'{type(error).__name__}: {error}', limit=200)})"
+    kept = f"the captures are kept in {store.path}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: a new file, never one (or a link) already there.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+            out.write(report)
+    except OSError as exc:
+        sys.stderr.write(report)
+        raise Failure(
+            f"{what}; the traceback is above, as {path} could not be written ({exc.strerror or exc}); {kept}"
+        ) from None
+    raise Failure(f"{what}; the traceback is in {path}; {kept}")
 
 
 def _hangup_handler(store: SQLiteStore) -> Any:

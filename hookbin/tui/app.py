@@ -8,6 +8,8 @@ to show; the widgets report back with messages (`tui/messages.py`).
 
 Decoding and laying out a capture, and grouping deliveries, run in worker threads (see the
 detail pane and the Deliveries screen): the loop here is the one the catcher answers from.
+An error nothing caught ends the app, as in any Textual app, but is kept in `crash` so that
+`hookbin serve` can write its traceback to a file and exit non-zero.
 """
 
 from __future__ import annotations
@@ -128,6 +130,8 @@ class HookbinApp(App[None]):
         self._fault_index = -1
         self._unsubscribe_store: Callable[[], None] | None = None
         self._unsubscribe_responder: Callable[[], None] | None = None
+        self.crash: BaseException | None = None
+        """The error that ended the app, if one did."""
         # The widgets, made in compose. Held, not queried: a message still queued while the app
         # shuts down is handled after the screen's widgets are gone, where a query would raise.
         self._header: HeaderBar
@@ -527,6 +531,13 @@ class HookbinApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one way in for an error nothing caught (it then ends the app); keep the
+        # first for `hookbin serve`, which writes its traceback to a file.
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
 
     def notice(self, line: str) -> None:
         """Show a one-line notice from elsewhere (a refused connection, a rejected request, a
