@@ -16,18 +16,18 @@ with `--data-raw` so that a leading `@` is not read as a file name. A body that 
 as an argument (not UTF-8, NUL, or too long for one) goes to a file written beside the command.
 
 The functions here are pure except `save_curl`, which writes the exports (mode 0600, in a
-0700 directory, whatever the umask).
+0700 directory, whatever the umask: see `hookbin.private`).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from hookbin.model import Capture
+from hookbin.private import private_dir, write_private
 from hookbin.textsafe import safe
 
 # Headers curl computes itself; copying them would be wrong after the body or host changes.
@@ -220,19 +220,6 @@ def copyable_body(capture: Capture) -> str:
     return safe(text, multiline=True)
 
 
-def _private_dir(directory: Path) -> None:
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)  # mkdir leaves an existing directory as it was
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    # O_NOFOLLOW: never write through a link planted where the file should be.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        os.fchmod(fd, 0o600)  # the mode given to open is cut by the umask and ignored for old files
-        out.write(data)
-
-
 def save_curl(capture: Capture, base_url: str, directory: Path) -> tuple[str, Path]:
     """Write `ID.curl.sh` (and `ID.body` when the body needs a file) into `directory`.
 
@@ -245,11 +232,11 @@ def save_curl(capture: Capture, base_url: str, directory: Path) -> tuple[str, Pa
     Raises:
         OSError: the directory or a file could not be written.
     """
-    _private_dir(directory)
+    private_dir(directory)
     body_file = directory / f"{capture.id}.body"
     command = to_curl(capture, base_url, body_file=str(body_file))
     if needs_body_file(capture):
-        _write_private(body_file, capture.body)
+        write_private(body_file, capture.body)
     path = directory / f"{capture.id}.curl.sh"
-    _write_private(path, command.encode("utf-8") + b"\n")
+    write_private(path, command.encode("utf-8") + b"\n")
     return command, path

@@ -7,11 +7,10 @@ module owns the files, the progress bar and the store.
 
 from __future__ import annotations
 
-import os
-import stat
+import io
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -34,6 +33,8 @@ _IMPORT_BATCH = 500
 def _output(path: str | None) -> Iterator[TextIO]:
     """Standard output, or `path` written whole or not at all: a partial export never replaces a
     good file. The file is 0600 like every export (captures hold whatever senders posted)."""
+    from hookbin.private import replaced_privately
+
     if path is None or path == "-":
         yield sys.stdout
         return
@@ -42,17 +43,13 @@ def _output(path: str | None) -> Iterator[TextIO]:
         with target.open("w", encoding="utf-8") as out:
             yield out
         return
-    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+    written = ExitStack()
     try:
-        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, stat.S_IRUSR | stat.S_IWUSR)
+        raw = written.enter_context(replaced_privately(target))
     except OSError as exc:
         raise Failure(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
+    with written, io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as out:
+        yield out
 
 
 def _bodies_dir(output: str | None) -> Path:

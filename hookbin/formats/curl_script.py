@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from hookbin.export import _private_dir, _write_private, needs_body_file, to_curl
+from hookbin.export import needs_body_file, to_curl
 from hookbin.model import Capture
+from hookbin.private import private_dir, write_private
 
 HEAD = """#!/usr/bin/env bash
 # Requests captured by hookbin, each sent again with curl (run with bash, not sh).
@@ -32,8 +33,8 @@ class CurlWriter:
         body_file = self._bodies / f"{capture.id}.body"
         command = to_curl(capture, self._base_url, body_file=str(body_file))
         if needs_body_file(capture):
-            _private_dir(self._bodies)
-            _write_private(body_file, capture.body)
+            private_dir(self._bodies)
+            write_private(body_file, capture.body)
         received = capture.received_at.isoformat(timespec="milliseconds")
         self._out.write(f"\n# capture {capture.id}, received {received}\n{command}\n")
 
