@@ -50,11 +50,26 @@ class Limits:
     """Catcher connections open at once; a connection beyond them is answered 503 and closed."""
 
 
-def default_db_path() -> Path:
-    """`captures.db` in the user's data directory (e.g. ~/.local/share/hookbin on Linux)."""
+def data_dir() -> Path:
+    """hookbin's data directory (e.g. ~/.local/share/hookbin on Linux): the default database
+    and the exports; kept 0700."""
     from platformdirs import user_data_path
 
-    return user_data_path("hookbin", appauthor=False) / "captures.db"
+    return user_data_path("hookbin", appauthor=False)
+
+
+def runtime_dir() -> Path:
+    """Where running hookbins leave their instance files: `$XDG_RUNTIME_DIR/hookbin` when the
+    user has a runtime directory (private, emptied at logout), else `run/` in the data directory."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
+        return Path(runtime) / "hookbin"
+    return data_dir() / "run"
+
+
+def default_db_path() -> Path:
+    """`captures.db` in the user's data directory."""
+    return data_dir() / "captures.db"
 
 
 def default_exports_dir() -> Path:

@@ -95,6 +95,8 @@ def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
     except StoreError as exc:
         raise Failure(str(exc), ExitStatus.STORE) from None
     try:
+        if create:  # a writer that could never write is refused now, not at every request
+            store.check_writable()
         yield store
     except StoreError as exc:
         raise Failure(str(exc), ExitStatus.STORE) from None

@@ -40,7 +40,7 @@ from hookbin.durations import parse_size
 from hookbin.responder import Responder
 from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
-from hookbin.store import CapturesAdded, SQLiteStore, StoreEvent
+from hookbin.store import CapturesAdded, SQLiteStore, StoreEvent, StoreFailed, StoreRecovered
 from hookbin.textout import capture_line
 
 
@@ -343,6 +343,7 @@ def serve_command(
     warning = exposure_warning(host, access)
     if warning:
         click.echo(f"hookbin: {warning}", err=True)
+    _private_data_dir()
     with open_db(db, create=True) as store:
         store.keep_at_most(max_captures)
         if headless:
@@ -369,6 +370,19 @@ def paste_url(server_url: str, public_url: str | None, access: Access) -> str | 
     return None
 
 
+def _private_data_dir() -> None:
+    """hookbin's data directory (default database, exports) 0700, however an older hookbin left it."""
+    from hookbin.config import data_dir
+    from hookbin.private import private_dir
+
+    directory = data_dir()
+    if directory.exists():
+        try:
+            private_dir(directory)
+        except OSError as exc:
+            raise Failure(f"cannot make {directory} private (0700): {exc.strerror or exc}") from None
+
+
 def _printer(as_json: bool) -> Any:
     def on_event(event: StoreEvent) -> None:
         if isinstance(event, CapturesAdded):
@@ -381,6 +395,8 @@ def _printer(as_json: bool) -> Any:
                 sys.stdout.flush()  # once per committed batch, not once per request
             except (BrokenPipeError, ValueError):
                 pass
+        elif isinstance(event, (StoreFailed, StoreRecovered)):
+            click.echo(f"hookbin: {event.line}", err=True)
 
     return on_event
 

@@ -4,7 +4,8 @@ The store knows nothing of aiohttp or Textual. Writers hand it captures with `su
 returns a `concurrent.futures.Future` resolved once the capture is committed, or with
 `submit_many()`, which calls back once per batch; the catcher waits for that before answering,
 so a sender that saw an answer has its request on disk. Subscribers are plain callables that
-receive `CapturesAdded` (one per committed batch), `StoreCleared` and `CapturesDeleted` events.
+receive `CapturesAdded` (one per committed batch), `StoreCleared`, `CapturesDeleted`,
+`StoreFailed` and `StoreRecovered` events.
 
 This package only gathers the public names: `events`, `filters`, `errors`, `migrations` and
 `sqlite` hold the code.
@@ -13,7 +14,15 @@ This package only gathers the public names: `events`, `filters`, `errors`, `migr
 from __future__ import annotations
 
 from hookbin.store.errors import StoreError
-from hookbin.store.events import CapturesAdded, CapturesDeleted, StoreCleared, StoreEvent, Subscriber
+from hookbin.store.events import (
+    CapturesAdded,
+    CapturesDeleted,
+    StoreCleared,
+    StoreEvent,
+    StoreFailed,
+    StoreRecovered,
+    Subscriber,
+)
 from hookbin.store.filters import Filter, capture_matches, parse_filter
 from hookbin.store.sqlite import SQLiteStore, open_store
 
@@ -25,6 +34,8 @@ __all__ = [
     "StoreCleared",
     "StoreError",
     "StoreEvent",
+    "StoreFailed",
+    "StoreRecovered",
     "Subscriber",
     "capture_matches",
     "open_store",

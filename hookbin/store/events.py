@@ -1,7 +1,10 @@
 """The store's change events and the shape of a subscriber.
 
 Subscribers are plain callables that receive `CapturesAdded` (one per committed batch),
-`StoreCleared` and `CapturesDeleted` events; a UI turns them into its own messages.
+`StoreCleared` and `CapturesDeleted` events, and `StoreFailed`/`StoreRecovered` when writing
+stops and starts working again (a full disk, a read-only or locked file); a UI turns them into
+its own messages. The two trouble events carry the one line to show, so the log and the TUI say
+the same.
 """
 
 from __future__ import annotations
@@ -31,5 +34,35 @@ class CapturesDeleted:
     ids: tuple[str, ...]
 
 
-StoreEvent = CapturesAdded | StoreCleared | CapturesDeleted
+@dataclass(frozen=True, slots=True)
+class StoreFailed:
+    """Captures could not be written. Said once per cause: more failures for the same cause
+    are counted, and reported by the `StoreRecovered` that ends them."""
+
+    cause: str
+    """Why, in words: "the disk is full (database or disk is full)"."""
+    count: int
+    """How many captures this failed batch held."""
+
+    @property
+    def line(self) -> str:
+        return (
+            f"could not store {self.count} request(s): {self.cause}; senders get 500 until it is fixed, "
+            "and hookbin keeps trying"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoreRecovered:
+    """Writing works again after `StoreFailed`."""
+
+    lost: int
+    """Captures that could not be stored meanwhile (their senders got 500)."""
+
+    @property
+    def line(self) -> str:
+        return f"storing again; {self.lost} request(s) could not be stored meanwhile and were answered 500"
+
+
+StoreEvent = CapturesAdded | StoreCleared | CapturesDeleted | StoreFailed | StoreRecovered
 Subscriber = Callable[[StoreEvent], None]

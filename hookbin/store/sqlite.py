@@ -3,6 +3,12 @@
 One connection serves the writer thread and readers under a lock; batching keeps commits
 cheap under load (one commit for every request that arrived while the previous commit ran),
 and the event loop never waits on disk: it awaits a future instead.
+
+The database file is made 0600 before SQLite opens it (SQLite gives the `-wal` and `-shm`
+files it creates later the database file's mode), and a directory made for it is 0700.
+When writing fails (a full disk, a read-only or locked file) every waiting writer hears the
+cause in words, subscribers hear it once (`StoreFailed`), and the next batch simply tries
+again: once space returns, storing resumes (`StoreRecovered`).
 """
 
 from __future__ import annotations
@@ -20,9 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from hookbin.model import Capture, Headers, ResponseGiven
+from hookbin.private import private_dir, private_file
 from hookbin.signatures.check import SignatureCheck
-from hookbin.store.errors import StoreError
-from hookbin.store.events import CapturesAdded, CapturesDeleted, StoreCleared, StoreEvent, Subscriber
+from hookbin.store.errors import StoreError, cause, read_only
+from hookbin.store.events import (
+    CapturesAdded,
+    CapturesDeleted,
+    StoreCleared,
+    StoreEvent,
+    StoreFailed,
+    StoreRecovered,
+    Subscriber,
+)
 from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.migrations import migrate
 
@@ -34,6 +49,8 @@ _Item = tuple[tuple[Capture, ...], Done]
 _BATCH = 512
 _PAGE = 256  # ids read at a time when streaming captures; each capture is then read on its own
 _IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
+_SQLITE_FILES = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database, private like it."""
 
 _COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
@@ -132,6 +149,9 @@ class SQLiteStore:
         # trusted while `PRAGMA data_version` says no other connection has changed the file.
         self._known_count: int | None = None
         self._data_version: int | None = None
+        self._failing: str | None = None
+        """The cause of the failure writing is in, if it is in one (writer thread only)."""
+        self._lost = 0
         self._conn = self._connect()
         self._writer = threading.Thread(target=self._write_loop, name="hookbin-store", daemon=True)
         self._writer.start()
@@ -140,15 +160,11 @@ class SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != MEMORY:
-            parent = Path(self.path).expanduser().resolve().parent
-            try:
-                parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create {parent}: {exc.strerror or exc}") from None
+            self._make_private()
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+            raise StoreError(f"cannot open database {self.path}: {cause(exc, self.path)}") from None
         conn.row_factory = sqlite3.Row
         conn.text_factory = _text
         # The filters' SQL form calls these (see hookbin.store.filters).
@@ -163,11 +179,37 @@ class SQLiteStore:
             migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"cannot use database {self.path}: {exc}") from None
+            raise StoreError(f"cannot use database {self.path}: {cause(exc, self.path)}") from None
         except StoreError:
             conn.close()
             raise
         return conn
+
+    def _make_private(self) -> None:
+        """Create the database's directory (0700) if missing, and the file 0600 before SQLite
+        opens it; tighten the files an older hookbin left readable."""
+        file = Path(self.path).expanduser()
+        parent = file.resolve().parent
+        try:
+            private_dir(parent, tighten=False)
+        except OSError as exc:
+            raise StoreError(f"cannot create {parent}: {exc.strerror or exc}") from None
+        try:
+            private_file(file)
+            for suffix in _SQLITE_FILES:
+                private_file(file.with_name(file.name + suffix), create=False)
+        except OSError as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc.strerror or exc}") from None
+
+    def check_writable(self) -> None:
+        """Refuse a database hookbin could never write to (a read-only file, directory or file system).
+
+        Raises:
+            StoreError: naming what is read-only.
+        """
+        why = read_only(self.path)
+        if why:
+            raise StoreError(f"cannot store captures in {self.path}: {why}")
 
     @property
     def schema_version(self) -> int:
@@ -231,6 +273,7 @@ class SQLiteStore:
         captures = tuple(capture for captures, _ in batch for capture in captures)
         error: StoreError | None = None
         pruned: tuple[str, ...] = ()
+        reason: str | None = None
         try:
             rows = [_row(capture) for capture in captures]
             with self._lock:
@@ -241,20 +284,44 @@ class SQLiteStore:
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._known_count = None
-                    self._conn.execute("ROLLBACK")
+                    self._rollback()
                     raise
-        except Exception as exc:  # disk full, locked file...: each writer hears about it
-            log.error("could not store %d capture(s): %s", len(captures), exc)
-            error = StoreError(f"could not store the capture: {exc}")
+        except Exception as exc:  # disk full, read-only, locked...: each writer hears about it
+            reason = cause(exc, self.path)
+            error = StoreError(f"could not store the capture: {reason}")
         for _, done in batch:
             try:
                 done(error)
             except Exception:  # a broken callback must not stop the writer
                 log.exception("store callback failed")
+        if captures:
+            self._note_outcome(reason, len(captures))
         if error is None and captures:
             self._emit(CapturesAdded(captures))
             if pruned:
                 self._emit(CapturesDeleted(pruned))
+
+    def _note_outcome(self, reason: str | None, count: int) -> None:
+        """Tell subscribers once when writing starts failing (again for a new cause), and once
+        when it works again, rather than once per failed batch."""
+        if reason is not None:
+            self._lost += count
+            if reason != self._failing:
+                self._failing = reason
+                self._emit(StoreFailed(cause=reason, count=count))
+        elif self._failing is not None:
+            lost, self._failing, self._lost = self._lost, None, 0
+            self._emit(StoreRecovered(lost=lost))
+
+    def _rollback(self) -> None:
+        """Roll back the transaction, if there still is one: after some errors (a full disk)
+        SQLite has rolled back already, and rolling back again would only replace the real
+        cause with "cannot rollback - no transaction is active"."""
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
     # -- retention -------------------------------------------------------------------------
 
@@ -294,10 +361,10 @@ class SQLiteStore:
                 result = work()
                 self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to {self.path}: {exc}") from None
+            raise StoreError(f"cannot write to {self.path}: {cause(exc, self.path)}") from None
         finally:
             self._known_count = None
         return result
@@ -375,8 +442,11 @@ class SQLiteStore:
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, tuple(args)).fetchall()
+        try:
+            with self._lock:
+                return self._conn.execute(sql, tuple(args)).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot read {self.path}: {cause(exc, self.path)}") from None
 
     def get(self, capture_id: str) -> Capture | None:
         """The capture with this id, or the only one whose id starts or ends with it.
@@ -458,9 +528,12 @@ class SQLiteStore:
     def clear(self) -> int:
         """Delete every capture; returns how many there were."""
         self.flush()
-        with self._lock:
-            deleted = self._conn.execute("DELETE FROM captures").rowcount
-            self._known_count = None
+        try:
+            with self._lock:
+                deleted = self._conn.execute("DELETE FROM captures").rowcount
+                self._known_count = None
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"could not delete the captures: {cause(exc, self.path)}") from None
         self._emit(StoreCleared())
         return deleted
 

@@ -36,7 +36,17 @@ from hookbin.model import Capture
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
-from hookbin.store import CapturesAdded, Filter, SQLiteStore, StoreError, StoreEvent, capture_matches, parse_filter
+from hookbin.store import (
+    CapturesAdded,
+    Filter,
+    SQLiteStore,
+    StoreError,
+    StoreEvent,
+    StoreFailed,
+    StoreRecovered,
+    capture_matches,
+    parse_filter,
+)
 from hookbin.store.events import StoreCleared as StoreEventCleared
 from hookbin.textsafe import safe
 from hookbin.tui.messages import (
@@ -203,6 +213,15 @@ class HookbinApp(App[None]):
                     return
                 self._arrival_pending = True
             self.post_message(CapturesArrived())
+        elif isinstance(event, (StoreFailed, StoreRecovered)):
+            # notify only posts a message, so it is safe from this thread.
+            failed = isinstance(event, StoreFailed)
+            self.notify(
+                safe(event.line),
+                severity="error" if failed else "information",
+                markup=False,
+                timeout=30 if failed else 10,
+            )
         elif isinstance(event, StoreEventCleared):  # deleted captures stay listed until the next reload
             self.post_message(StoreCleared())
 
