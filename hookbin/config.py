@@ -20,7 +20,6 @@ DEFAULT_MAX_BODY_BYTES = parse_size(DEFAULT_MAX_BODY)
 """The same limit in bytes, for the server's own default."""
 DEFAULT_MAX_DECODED = 4 * 1024 * 1024
 """Most bytes a view may produce undoing a body's Content-Encoding, all layers together."""
-DEFAULT_ADMIN = "http://127.0.0.1:8081"
 
 DEFAULT_MAX_HEADER_BYTES = "64k"
 """The request line and headers of one request together, as `--max-header-bytes` shows it."""

@@ -1,5 +1,9 @@
 """Shared fixtures: a real hookbin (catcher + control API) on loopback port 0, an HTTP client,
-`invoke` to run a hookbin command in-process, and the Retry-After cases every reader runs."""
+`invoke` to run a hookbin command in-process, and the Retry-After cases every reader runs.
+
+Every test gets its own runtime and data directories (XDG_RUNTIME_DIR, XDG_DATA_HOME), so the
+instance files of the hookbins it starts are its alone, and nothing touches the user's own.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,30 @@ from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
 from tests.recording import Recorder
+
+
+@pytest.fixture(autouse=True)
+def own_user_dirs(tmp_path_factory, monkeypatch):
+    """This test's runtime directory (where running hookbins register) and data directory."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    runtime.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.delenv("HOOKBIN_ADMIN", raising=False)
+    return runtime
+
+
+@pytest.fixture
+def control(http):
+    """Call a running hookbin's control API as its owner: `await control(server, METHOD, PATH,
+    json=…)` returns (status, parsed JSON answer)."""
+
+    async def call(server, method, path, **kwargs):
+        headers = {"Authorization": f"Bearer {server.credential}", **kwargs.pop("headers", {})}
+        async with http.request(method, server.admin_url + path, headers=headers, **kwargs) as answer:
+            return answer.status, await answer.json()
+
+    return call
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ def _basic(user_pass: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(user_pass.encode()).decode()}
 
 
-async def test_probes_without_the_token_get_a_plain_404_are_not_stored_and_use_up_no_answer(start_hookbin, http):
+async def test_probes_without_the_token_get_a_plain_404_are_not_stored_and_use_up_no_answer(
+    start_hookbin, http, control
+):
     lines: list[str] = []
     server = await start_hookbin("global: 503,503,200", access=Access(token=TOKEN), notify=lines.append)
     for probe in ["/", "/segmanta/csat", f"/{TOKEN}x/segmanta", f"/x/{TOKEN}/segmanta", "/.env", "/" + TOKEN[:-1]]:
@@ -40,8 +42,7 @@ async def test_probes_without_the_token_get_a_plain_404_are_not_stored_and_use_u
             statuses.append(response.status)
     assert statuses == [503, 503, 200]
     assert server.store.count() == 3
-    async with http.get(server.admin_url + "/api/status") as response:
-        status = await response.json()
+    _, status = await control(server, "GET", "/api/status")
     assert (status["rejected"], status["received"]) == (6, 3)
     assert lines[0].startswith("rejected POST / from 127.0.0.1:") and lines[0].endswith(": no token (404)")
 

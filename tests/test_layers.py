@@ -36,6 +36,8 @@ PURE = [
     "hookbin.formats.curl_script",
     "hookbin.formats.pytest_file",
     "hookbin.formats.redact",
+    "hookbin.private",
+    "hookbin.instances",
 ]
 LIBRARIES = ("aiohttp", "textual", "rich", "click", "sqlite3")
 

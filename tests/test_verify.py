@@ -158,13 +158,12 @@ async def test_a_large_body_is_verified_off_the_loop_and_correctly(start_hookbin
     assert server.store.get(answer["id"]).signature == SignatureCheck("standard", False, "does not match")
 
 
-async def test_the_control_api_filters_by_signature(start_hookbin, http):
+async def test_the_control_api_filters_by_signature(start_hookbin, http, control):
     server = await start_hookbin(verifiers=verifiers("github:" + GITHUB_SECRET))
     await post(http, server, GITHUB_BODY, {"X-Hub-Signature-256": GITHUB_SIGNATURE}, path="/good")
     await post(http, server, GITHUB_BODY, {}, path="/unsigned")
-    async with http.get(server.admin_url + "/api/captures?sig=invalid") as response:
-        listed = await response.json()
+    _, listed = await control(server, "GET", "/api/captures?sig=invalid")
     assert [(c["path"], c["signature"]["reason"]) for c in listed] == [("/unsigned", "missing header")]
-    async with http.get(server.admin_url + "/api/captures?sig=perhaps") as response:
-        assert response.status == 400
-        assert "sig:valid, sig:invalid or sig:none" in (await response.json())["error"]
+    status, answer = await control(server, "GET", "/api/captures?sig=perhaps")
+    assert status == 400
+    assert "sig:valid, sig:invalid or sig:none" in answer["error"]

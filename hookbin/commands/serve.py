@@ -405,12 +405,12 @@ def _printer(as_json: bool) -> Any:
 async def _listening(store: SQLiteStore, responder: Responder, **options: Any) -> AsyncIterator[Any]:
     """Bind the catcher and control API (a taken port is one line); on the way out, let
     in-flight requests finish and flush the store."""
-    from hookbin.server.runner import BindError, HookbinServer
+    from hookbin.server.runner import HookbinServer, StartError
 
     server = HookbinServer(store, responder, **options)
     try:
         await server.start()
-    except BindError as exc:
+    except StartError as exc:
         raise Failure(str(exc)) from None
     try:
         yield server

@@ -1,9 +1,12 @@
 """The control API: a loopback-only aiohttp app to read and change what hookbin answers.
 
 It runs on its own listener bound to 127.0.0.1 (never the catcher port, which is what gets
-tunnelled to the internet). Requests whose Host is not a loopback name are refused, which
-stops DNS-rebinding pages in a local browser; changes must be sent as JSON, which a plain
-HTML form cannot do.
+tunnelled to the internet), and is its owner's alone. Every request must carry the running
+hookbin's credential (`Authorization: Bearer …`, from its instance file; see
+`hookbin.instances`), compared in constant time, else `401`: other local users cannot read
+captures or change the answer. Requests whose Host is not exactly 127.0.0.1, localhost or
+[::1] with this port get `403`, which stops DNS-rebinding pages in a local browser; and every
+write must be sent as JSON, whatever its transfer encoding, which a plain HTML form cannot do.
 
 Endpoints:
     GET    /api/status              version, URLs, counters (rejected: no token or credentials; refused: limits)
@@ -17,37 +20,70 @@ Endpoints:
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from typing import Any
 
 from aiohttp import web
 
 from hookbin import __version__
+from hookbin.instances import SCHEME, is_loopback_host
 from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import Filter, SQLiteStore, StoreError
 
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _MAX_LIMIT = 10_000
 
 STORE_KEY = web.AppKey("store", SQLiteStore)
 RESPONDER_KEY = web.AppKey("responder", Responder)
 CATCHER_KEY = web.AppKey("catcher", object)
+CREDENTIAL_KEY = web.AppKey("credential", bytes)
+_READS = ("GET", "HEAD", "OPTIONS")
 
 
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _local_port(request: web.Request) -> int | None:
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    return sockname[1] if isinstance(sockname, tuple) and len(sockname) >= 2 else None
+
+
+def _addressed_here(request: web.Request) -> bool:
+    hosts = request.headers.getall("Host", [])
+    port = _local_port(request)
+    return len(hosts) == 1 and port is not None and is_loopback_host(hosts[0], port)
+
+
+def _has_credential(request: web.Request) -> bool:
+    given = request.headers.getall("Authorization", [])
+    if len(given) != 1:
+        return False
+    scheme, _, credential = given[0].strip().partition(" ")
+    if scheme.lower() != SCHEME.lower():
+        return False
+    # Constant time: how much of a guess matched must not show in how long the answer takes.
+    return hmac.compare_digest(credential.strip().encode("utf-8", "surrogateescape"), request.app[CREDENTIAL_KEY])
+
+
 @web.middleware
-async def _loopback_only(request: web.Request, handler: Any) -> web.StreamResponse:
-    host = (request.host or "").lower()
-    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-    if name not in _LOOPBACK_HOSTS:
-        return _error(403, "the control API only answers requests addressed to localhost")
-    if request.method in ("PUT", "POST", "DELETE", "PATCH") and request.content_length:
-        if request.content_type != "application/json":
-            return _error(415, "send JSON (Content-Type: application/json)")
+async def _owner_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not _addressed_here(request):
+        return _error(
+            403, "the control API only answers requests addressed to 127.0.0.1, localhost or [::1] with its own port"
+        )
+    if not _has_credential(request):
+        response = _error(
+            401,
+            "the control API needs this hookbin's credential (Authorization: Bearer …), "
+            "kept in its instance file; `hookbin respond` finds it by itself",
+        )
+        response.headers["WWW-Authenticate"] = f'{SCHEME} realm="hookbin control API"'
+        return response
+    # Chunked bodies have no Content-Length: check every write, whatever its framing.
+    if request.method not in _READS and request.content_type != "application/json":
+        return _error(415, "send JSON (Content-Type: application/json)")
     return await handler(request)
 
 
@@ -177,9 +213,14 @@ async def _clear_captures(request: web.Request) -> web.Response:
     return web.json_response({"deleted": deleted})
 
 
-def make_admin_app(store: SQLiteStore, responder: Responder, catcher: object) -> web.Application:
-    """The control API application (see the module docstring for its endpoints)."""
-    app = web.Application(middlewares=[_loopback_only], client_max_size=1024 * 1024)
+def make_admin_app(store: SQLiteStore, responder: Responder, catcher: object, credential: str) -> web.Application:
+    """The control API application (see the module docstring for its endpoints).
+
+    Args:
+        credential: what every request must carry as `Authorization: Bearer CREDENTIAL`.
+    """
+    app = web.Application(middlewares=[_owner_only], client_max_size=1024 * 1024)
+    app[CREDENTIAL_KEY] = credential.encode("utf-8")
     app[STORE_KEY] = store
     app[RESPONDER_KEY] = responder
     app[CATCHER_KEY] = catcher

@@ -1,7 +1,8 @@
 """Starts and stops hookbin's listeners on the running event loop: the catcher and the control API.
 
 Binding happens before anything else (before a TUI takes the terminal), so a port in use is
-a one-line `BindError`, not a traceback.
+a one-line `BindError`, not a traceback. Once the control API listens, the server registers
+an instance file with its credential (`hookbin.instances`) and removes it when it stops.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from hookbin.access import Access
-from hookbin.config import DEFAULT_MAX_BODY_BYTES, Limits
+from hookbin.config import DEFAULT_MAX_BODY_BYTES, Limits, runtime_dir
 from hookbin.deliveries import AttemptCounter, KeySpec
+from hookbin.instances import Instance, new_credential, register, unregister
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
@@ -31,7 +35,11 @@ SHUTDOWN_TIMEOUT = 10.0
 """Seconds in-flight requests get to finish when hookbin stops."""
 
 
-class BindError(Exception):
+class StartError(Exception):
+    """hookbin could not start serving; the message is one line for the user."""
+
+
+class BindError(StartError):
     """A listener could not bind (port in use, address not available, permission)."""
 
 
@@ -101,6 +109,9 @@ class HookbinServer:
         access: the path token and basic-auth credentials required of senders.
         notify: where lines about refused connections and rejected requests go (at most one a
             second); settable later as `server.refusals.emit`.
+        credential: what the control API requires (`Authorization: Bearer …`); a new random
+            one when None.
+        instances: the directory for the instance file; None for the user's runtime directory.
     """
 
     def __init__(
@@ -118,6 +129,8 @@ class HookbinServer:
         limits: Limits | None = None,
         access: Access | None = None,
         notify: Callable[[str], None] | None = None,
+        credential: str | None = None,
+        instances: Path | None = None,
     ) -> None:
         self.store = store
         self.responder = responder
@@ -144,6 +157,11 @@ class HookbinServer:
         self._undo: list[Callable[[], None]] = []
         self.url = ""
         self.admin_url: str | None = None
+        self.credential = credential or new_credential()
+        """What the control API requires of every request."""
+        self._instances = instances
+        self.instance_file: Path | None = None
+        """This hookbin's instance file, while the control API listens."""
 
     def _say(self, line: str) -> None:
         if self.refusals.emit is not None:
@@ -176,7 +194,7 @@ class HookbinServer:
 
     async def _start_admin(self) -> None:
         runner = web.AppRunner(
-            make_admin_app(self.store, self.responder, self.catcher),
+            make_admin_app(self.store, self.responder, self.catcher, self.credential),
             shutdown_timeout=SHUTDOWN_TIMEOUT,
             access_log=None,
         )
@@ -192,10 +210,23 @@ class HookbinServer:
             port = await _bind(runner, "127.0.0.1", self.admin_port, "control API")
         self.admin_port = port
         self.admin_url = _url("127.0.0.1", port)
+        instance = Instance(
+            pid=os.getpid(), url=self.url, admin_url=self.admin_url, db=self.store.path, credential=self.credential
+        )
+        try:
+            self.instance_file = register(instance, self._instances)
+        except OSError as exc:
+            where = exc.filename or self._instances or runtime_dir()
+            raise StartError(
+                f"cannot write the instance file in {where} that `hookbin respond` reads: {exc.strerror or exc}"
+            ) from None
 
     async def stop(self) -> None:
         """Stop listening, let in-flight requests finish (delays are cut short)."""
         self.catcher.stop_waiting()
+        if self.instance_file is not None:
+            unregister(self.instance_file)
+            self.instance_file = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()

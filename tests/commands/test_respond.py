@@ -4,6 +4,7 @@ line when it cannot (a bad spec, nothing listening, or an address that is not th
 from __future__ import annotations
 
 import asyncio
+import signal
 
 import pytest
 
@@ -54,3 +55,85 @@ async def test_pointed_at_the_catcher_it_says_so_in_one_line(start_hookbin, resp
         "control API address `hookbin serve` prints, by default the catcher's port + 1\n"
     )
     assert server.responder.spec.text == answer.split()[0]
+
+
+# -- finding the running hookbin: real `hookbin serve` processes, real `hookbin respond` -----------
+
+
+def admin_port(served) -> int:
+    return int(served.admin.rsplit(":", 1)[1])
+
+
+def test_respond_finds_the_one_running_hookbin_and_its_credential_by_itself(serve, hookbin):
+    served = serve("--no-tui", "--db", ":memory:")
+    changed = hookbin("respond", "503")
+    assert (changed.returncode, changed.stdout, changed.stderr) == (0, "answering: 503\n", "")
+    assert served.post("/x", b"{}")[0] == 503
+    assert hookbin("respond").stdout == "answering: 503\n"
+
+
+def test_with_two_running_respond_lists_them_and_admin_chooses_one(serve, hookbin):
+    first = serve("--no-tui", "--db", ":memory:")
+    second = serve("--no-tui", "--db", ":memory:")
+    ambiguous = hookbin("respond", "503")
+    assert ambiguous.returncode == ExitStatus.USAGE
+    listed = sorted([first, second], key=admin_port)
+    assert ambiguous.stderr == "".join(
+        [
+            "hookbin: error: 2 hookbins are running; choose one with --admin:\n",
+            *(
+                f"  --admin 127.0.0.1:{admin_port(s)}  catching on {s.url}, storing in :memory:, pid {s.proc.pid}\n"
+                for s in listed
+            ),
+        ]
+    )
+    assert first.post("/x", b"{}")[0] == second.post("/x", b"{}")[0] == 200  # nothing changed
+
+    chosen = hookbin("respond", "503", "--admin", f"127.0.0.1:{admin_port(second)}")  # no scheme
+    assert chosen.returncode == 0, chosen.stderr
+    assert (first.post("/x", b"{}")[0], second.post("/x", b"{}")[0]) == (200, 503)
+    by_name = hookbin("respond", "410", "--admin", f"localhost:{admin_port(first)}")
+    by_env = hookbin("respond", env={"HOOKBIN_ADMIN": first.admin})
+    assert (by_name.returncode, by_env.stdout) == (0, "answering: 410\n")
+
+
+def test_a_killed_hookbin_is_ignored_and_its_file_removed(serve, hookbin, own_user_dirs):
+    killed = serve("--no-tui", "--db", ":memory:")
+    alive = serve("--no-tui", "--db", ":memory:")
+    killed.stop(signal.SIGKILL)
+    assert len(list((own_user_dirs / "hookbin").iterdir())) == 2  # it had no chance to remove its own
+    changed = hookbin("respond", "503")
+    assert changed.returncode == 0, changed.stderr
+    assert alive.post("/x", b"{}")[0] == 503
+    assert [p.name for p in (own_user_dirs / "hookbin").iterdir()] == [
+        f"{alive.proc.pid}-{admin_port(alive)}.json"
+    ]
+
+
+def test_with_no_hookbin_running_respond_says_so_in_one_line(hookbin, own_user_dirs):
+    result = hookbin("respond", "503")
+    assert result.returncode == ExitStatus.ERROR
+    assert result.stderr == (
+        f"hookbin: error: no running hookbin found (none has an instance file in {own_user_dirs / 'hookbin'}): "
+        "start `hookbin serve`, or give --admin HOST:PORT\n"
+    )
+
+
+def test_a_hookbin_whose_credential_respond_cannot_find_is_named_not_changed(serve, hookbin, tmp_path):
+    elsewhere = tmp_path / "someone-elses-runtime"
+    elsewhere.mkdir(mode=0o700)
+    served = serve("--no-tui", "--db", ":memory:", env={"XDG_RUNTIME_DIR": str(elsewhere)})
+    result = hookbin("respond", "503", "--admin", f"127.0.0.1:{admin_port(served)}")
+    assert result.returncode == ExitStatus.ERROR
+    assert result.stderr.startswith(
+        f"hookbin: error: http://127.0.0.1:{admin_port(served)} asks for a credential, and no running hookbin of "
+        "yours has its control API there"
+    )
+    assert served.post("/x", b"{}")[0] == 200
+
+
+@pytest.mark.parametrize("admin", ["nonsense", "127.0.0.1", "http://", "127.0.0.1:99999"])
+def test_an_admin_address_without_a_port_is_refused_in_one_line(hookbin, admin):
+    result = hookbin("respond", "--admin", admin)
+    assert result.returncode == ExitStatus.USAGE
+    assert result.stderr.startswith(f"hookbin: error: --admin {admin!r} is not an address such as 127.0.0.1:8081")

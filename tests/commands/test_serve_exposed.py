@@ -19,6 +19,7 @@ import pytest
 from hookbin.access import Access
 from hookbin.commands.common import ExitStatus
 from hookbin.commands.serve import exposure_warning
+from hookbin.instances import running
 
 HEADER_VALUE = b"v" * (64 * 1024 - 20)
 
@@ -89,7 +90,9 @@ def test_token_gives_the_url_to_paste_and_probes_are_rejected_in_one_line(tmp_pa
     for probe in ["/segmanta", "/wp-login.php", "/"]:
         assert served.post(probe, b"{}") == (404, b"Not Found\n")
     assert served.post(f"/{token}/segmanta", b'{"a": 1}')[0] == 503
-    with urllib.request.urlopen(served.admin + "/api/status", timeout=10) as response:
+    (instance,) = running()  # the control API's credential, from the instance file
+    status = urllib.request.Request(served.admin + "/api/status", headers={"Authorization": instance.authorization()})
+    with urllib.request.urlopen(status, timeout=10) as response:
         assert b'"rejected": 3' in response.read()
     code, _, err = served.stop()
     assert code == 0

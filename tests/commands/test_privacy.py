@@ -1,0 +1,153 @@
+"""What `hookbin serve` leaves on disk is its user's alone, and its store's trouble is named:
+real processes, umask 022, a real full disk (a small tmpfs, when this test may mount one) and
+a real read-only file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hookbin.commands.common import ExitStatus
+from hookbin.store import open_store
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)  # inherited by the hookbin processes the test starts
+    yield
+    os.umask(old)
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, size: str):
+    """A tmpfs of `size` mounted at `where` (skips unless this process may mount one)."""
+    where.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small disk needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def fill(path: Path) -> None:
+    """Write to `path` until the disk holding it is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        for size in (4096, 512, 1):  # the last scraps, so nothing is left
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+
+
+def test_serve_keeps_the_data_dir_database_wal_and_instance_file_private(serve, own_user_dirs, umask_022):
+    data = Path(os.environ["XDG_DATA_HOME"]) / "hookbin"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)  # as an older hookbin left it
+    served = serve("--no-tui")  # the default database, in the data directory
+    try:
+        assert served.post("/secret", b'{"api_key": "sk_live_123"}')[0] == 200
+        files = {path.name: mode(path) for path in data.iterdir()}
+        assert files == {"captures.db": 0o600, "captures.db-wal": 0o600, "captures.db-shm": 0o600}
+        assert mode(data) == 0o700
+        (instance,) = (own_user_dirs / "hookbin").iterdir()
+        assert (mode(instance.parent), mode(instance)) == (0o700, 0o600)
+        assert json.loads(instance.read_text())["db"] == str(data / "captures.db")
+    finally:
+        code, _, err = served.stop()
+    assert code == 0, err
+    assert list((own_user_dirs / "hookbin").iterdir()) == []
+
+
+def test_a_directory_made_for_db_is_private_and_a_chosen_one_is_left_alone(serve, tmp_path, umask_022):
+    tmp_path.chmod(0o755)
+    served = serve("--no-tui", "--db", str(tmp_path / "new" / "sub" / "c.db"))
+    served.post("/x", b"{}")
+    served.stop()
+    assert (mode(tmp_path), mode(tmp_path / "new"), mode(tmp_path / "new" / "sub")) == (0o755, 0o700, 0o700)
+    assert mode(tmp_path / "new" / "sub" / "c.db") == 0o600
+
+
+def test_a_full_disk_answers_500_says_why_once_and_storing_resumes_when_space_returns(serve, hookbin, tmp_path):
+    with small_disk(tmp_path / "small", "4m") as disk:
+        served = serve("--no-tui", "--db", str(disk / "c.db"))
+        try:
+            assert served.post("/before", b"{}")[0] == 200
+            fill(disk / "filler")
+            big = b'{"padding": "' + b"x" * 200_000 + b'"}'
+            answers = [served.post(f"/full/{n}", big) for n in range(3)]
+            (disk / "filler").unlink()
+            assert served.post("/after", big)[0] == 200
+        finally:
+            code, _, err = served.stop()
+        listed = hookbin("ls", "--json", "--db", str(disk / "c.db"))
+    assert [(status, json.loads(body)["error"]) for status, body in answers] == [
+        (500, "could not store the capture: the disk is full (database or disk is full)")
+    ] * 3
+    assert code == 0
+    trouble = [line for line in err.splitlines() if "store" in line]
+    assert trouble == [
+        "hookbin: could not store 1 request(s): the disk is full (database or disk is full); senders get 500 "
+        "until it is fixed, and hookbin keeps trying",
+        "hookbin: storing again; 3 request(s) could not be stored meanwhile and were answered 500",
+    ]
+    assert "rollback" not in err and "Traceback" not in err
+    assert [json.loads(line)["path"] for line in listed.stdout.splitlines()] == ["/after", "/before"]
+
+
+@contextlib.contextmanager
+def read_only_file(db: Path):
+    """`db` read-only for this user: mode 0444, or for root (who may write any file whatever
+    its mode) immutable."""
+    if os.geteuid() != 0:
+        db.chmod(0o444)
+        yield
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(db)], capture_output=True).returncode:
+        pytest.skip("cannot make a file read-only for root here (chattr)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(db)], capture_output=True)
+
+
+def test_serve_refuses_a_read_only_database_naming_it(hookbin, tmp_path):
+    db = tmp_path / "c.db"
+    with open_store(db):
+        pass
+    with read_only_file(db):
+        result = hookbin("serve", "--no-tui", "--port", "0", "--db", str(db))
+    assert result.returncode == ExitStatus.STORE
+    assert result.stderr == f"hookbin: error: cannot store captures in {db}: the database {db} is read-only\n"
+
+
+def test_serve_refuses_a_database_on_a_read_only_file_system_naming_it(hookbin, tmp_path):
+    with small_disk(tmp_path / "ro", "1m") as disk:
+        with open_store(disk / "c.db"):
+            pass
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        result = hookbin("serve", "--no-tui", "--port", "0", "--db", str(disk / "c.db"))
+    assert result.returncode == ExitStatus.STORE
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"the database {disk / 'c.db'} is read-only" in result.stderr
