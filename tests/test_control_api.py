@@ -159,7 +159,9 @@ def chunked_put(port: int, credential: str, content_type: str | None, body: byte
     return headers.encode() + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
 async def test_a_chunked_write_that_is_not_json_is_refused(start_hookbin, content_type):
     server = await start_hookbin("200", db=":memory:")
     request = chunked_put(server.admin_port, server.credential, content_type, b'{"spec": "503"}')

@@ -14,9 +14,9 @@ import threading
 
 import pytest
 
+from hookbin.responder import Responder
 from hookbin.store import StoreFailed, StoreRecovered, open_store
 from hookbin.tui.app import HookbinApp
-from hookbin.responder import Responder
 from tests.factories import tcapture
 
 BIG = b'{"padding": "' + b"x" * 40_000 + b'"}'

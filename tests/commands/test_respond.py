@@ -1,14 +1,19 @@
-"""`hookbin respond` against a real hookbin on loopback: it changes the answer, and says so in one
-line when it cannot (a bad spec, nothing listening, or an address that is not the control API)."""
+"""`hookbin respond` against a real hookbin on loopback: it changes the answer, finds the running
+hookbin and its credential by itself (one, several, none, killed ones), and says so in one line
+when it cannot (a bad spec, nothing listening, or an address that is not the control API)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import signal
+import subprocess
 
 import pytest
 
 from hookbin.commands.common import ExitStatus
+from tests.test_readme import _commands as readme_commands
 
 
 @pytest.fixture
@@ -137,3 +142,13 @@ def test_an_admin_address_without_a_port_is_refused_in_one_line(hookbin, admin):
     result = hookbin("respond", "--admin", admin)
     assert result.returncode == ExitStatus.USAGE
     assert result.stderr.startswith(f"hookbin: error: --admin {admin!r} is not an address such as 127.0.0.1:8081")
+
+
+def test_the_readme_curl_example_changes_the_answer_with_the_instance_files_credential(serve):
+    if shutil.which("curl") is None or shutil.which("jq") is None:
+        pytest.skip("the README's example needs curl and jq")
+    (snippet,) = readme_commands("The control API")
+    served = serve("--no-tui", "--db", ":memory:")
+    result = subprocess.run(["bash", "-c", snippet], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0 and json.loads(result.stdout)["spec"] == "503", result.stderr
+    assert served.post("/x", b"{}")[0] == 503
