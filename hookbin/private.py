@@ -2,11 +2,12 @@
 
 Captures hold whatever senders posted, secrets included, and a running hookbin's instance
 file holds the credential of its control API. So the data directory, the database with its
-WAL and shared-memory files, the exports and the instance files are readable by their owner
-only. A mode given to `open` or `mkdir` is cut by the umask and ignored for a file that
-already exists, so every helper here also sets the mode explicitly, which tightens what an
-older hookbin left loose. Tightening only ever takes permissions away (group and others'),
-so a file its owner made read-only stays read-only.
+WAL and shared-memory files, the exports, the instance files and a crash report (a traceback
+may quote captured data) are readable by their owner only. A mode given to `open` or
+`mkdir` is cut by the umask and ignored for a file that already exists, so every helper here
+also sets the mode explicitly, which tightens what an older hookbin left loose. Tightening
+only ever takes permissions away (group and others'), so a file its owner made read-only
+stays read-only.
 """
 
 from __future__ import annotations

@@ -511,12 +511,11 @@ def _crashed(error: BaseException, directory: Path, store: SQLiteStore) -> None:
     )
     what = f"the terminal UI stopped on an unexpected error ({safe(f'{type(error).__name__}: {error}', limit=200)})"
     kept = f"the captures are kept in {store.path}"
+    from hookbin.private import private_dir, write_private
+
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: a new file, never one (or a link) already there.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
-            out.write(report)
+        private_dir(directory)
+        write_private(path, report.encode("utf-8", "backslashreplace"))
     except OSError as exc:
         sys.stderr.write(report)
         raise Failure(
