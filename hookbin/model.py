@@ -83,13 +83,31 @@ def utcnow() -> datetime:
 DROPS = ("close", "reset")
 """The faults that drop the connection, so that the sender gets no status at all."""
 
+GONE = "gone"
+"""The outcome word for an answer the sender hung up before it was complete."""
 
-def outcome_text(status: int | None, fault: str | None) -> str:
-    """What the sender got, in one word: `close` or `reset` for a dropped connection, else
-    the status sent, or `---` when nothing is known."""
+
+def outcome_text(status: int | None, fault: str | None, gone: bool = False) -> str:
+    """What the sender got, in one word: `gone` when it hung up before the answer was complete,
+    `close` or `reset` for a dropped connection, else the status sent, or `---` when nothing is known."""
+    if gone:
+        return GONE
     if fault in DROPS:
         return fault
     return "---" if status is None else str(status)
+
+
+def reached_sender(delivered: bool | None, fault: str | None, delay_ms: float) -> bool:
+    """Whether an answer reached the sender whole: as recorded, else (a capture from before
+    hookbin recorded it, or an answer still held back) only an answer sent at once, not held
+    back (`delay=`, `drip=`) and not a dropped connection, counts as having reached it."""
+    if delivered is not None:
+        return delivered
+    return fault not in DROPS and fault != "drip" and delay_ms <= 0
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.2f} s"
 
 
 def header_get(headers: Headers, name: str, default: str | None = None) -> str | None:
@@ -133,11 +151,52 @@ class ResponseGiven:
     """Why hookbin answered so when no spec did, e.g. `body too large`."""
     duration_ms: float = 0.0
     """Time from the request's arrival until the answer was decided and stored."""
+    delivered: bool | None = None
+    """Whether the whole answer was written to the sender: False when the sender hung up first
+    or hookbin dropped the connection on purpose; None while an answer is held back (and for
+    captures from hookbin versions that did not record it)."""
+    sender_gone_ms: float | None = None
+    """When the sender hung up before the answer was complete, in milliseconds after the
+    request arrived; None when it stayed."""
+    bytes_sent: int | None = None
+    """For `drip`: the body bytes written before the sender hung up (all of them when it stayed)."""
+
+    @property
+    def held(self) -> bool:
+        """The answer was not sent at once: held back by `delay=` or trickled out by `drip=`."""
+        return self.delay_ms > 0 or self.fault == "drip"
+
+    @property
+    def reached(self) -> bool:
+        """The whole answer reached the sender (see `reached_sender`)."""
+        return reached_sender(self.delivered, self.fault, self.delay_ms)
 
     @property
     def outcome(self) -> str:
-        """`close`/`reset` for a dropped connection, else the status sent (see `outcome_text`)."""
-        return outcome_text(self.status, self.fault)
+        """`gone`, `close`/`reset` for a dropped connection, else the status sent (see `outcome_text`)."""
+        return outcome_text(self.status, self.fault, self.sender_gone_ms is not None)
+
+    @property
+    def note(self) -> str:
+        """One plain sentence on whether the sender got this answer, for every view of it; empty
+        when there is nothing to add (an answer sent at once, a dropped connection)."""
+        status = self.status
+        if self.sender_gone_ms is not None:
+            after = f"sender hung up after {_seconds(self.sender_gone_ms)}"
+            if self.fault in DROPS:
+                return f"{after}, before hookbin {'closed' if self.fault == 'close' else 'reset'} the connection"
+            if self.fault == "drip" and self.bytes_sent is not None:
+                return (f"{after}, {self.bytes_sent} of {len(self.body)} body bytes sent; "
+                        f"the {status} was never fully delivered")
+            return f"{after}; the {status} was never delivered"
+        if self.fault in DROPS or not self.held:
+            return ""
+        if self.delivered:
+            return f"the sender waited: the {status} was delivered"
+        if self.fault == "drip":
+            return f"held back: the {status} is dripped over {_seconds(self.drip_ms)}" + (
+                f" after {_seconds(self.delay_ms)}" if self.delay_ms else "")
+        return f"held back: the {status} goes out after {_seconds(self.delay_ms)}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -152,6 +211,9 @@ class ResponseGiven:
             "step": self.step,
             "reason": self.reason,
             "duration_ms": round(self.duration_ms, 3),
+            "delivered": self.delivered,
+            "sender_gone_ms": None if self.sender_gone_ms is None else round(self.sender_gone_ms, 3),
+            "bytes_sent": self.bytes_sent,
         }
 
     @classmethod
@@ -168,7 +230,28 @@ class ResponseGiven:
             step=data.get("step"),
             reason=data.get("reason"),
             duration_ms=float(data.get("duration_ms", 0.0)),
+            delivered=data.get("delivered"),
+            sender_gone_ms=None if data.get("sender_gone_ms") is None else float(data["sender_gone_ms"]),
+            bytes_sent=data.get("bytes_sent"),
         )
+
+
+def counter_of(response: ResponseGiven | None) -> str | None:
+    """Which running counter (the TUI header, `/api/status`) an answer counts under:
+    `not_delivered` when the sender hung up before it was complete, `faults` for a dropped
+    connection, `2xx` or `errors` (4xx, 5xx) by status; None while it is held back, and for
+    other statuses."""
+    if response is None:
+        return None
+    if response.sender_gone_ms is not None:
+        return "not_delivered"
+    if response.fault in DROPS:
+        return "faults"
+    if response.delivered is None and response.held:
+        return None
+    if 200 <= response.status < 300:
+        return "2xx"
+    return "errors" if response.status >= 400 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +297,7 @@ class Capture:
 
     @property
     def outcome(self) -> str:
-        """What the sender got: the status, `close`/`reset`, or `---` when no answer is recorded."""
+        """What the sender got: the status, `gone`, `close`/`reset`, or `---` when no answer is recorded."""
         return self.response.outcome if self.response else outcome_text(None, None)
 
     @property

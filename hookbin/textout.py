@@ -66,15 +66,22 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _note(capture: Capture) -> str:
+    """Whether the sender got the answer, after two spaces; nothing when there is nothing to add."""
+    note = capture.response.note if capture.response else ""
+    return f"  {note}" if note else ""
+
+
 @guarded(str)
 def capture_line(capture: Capture, *, date: bool = False) -> str:
-    """One line: time, method, path, status answered, size, attempt, id."""
+    """One line: time, method, path, status answered, size, attempt, id, and whether the
+    sender got the answer when there is something to say."""
     size = format_size(capture.body_size) + ("!" if capture.truncated else "")
     attempt = f"#{capture.attempt}" if capture.attempt else ""
     return (
         f"{local_time(capture.received_at, date=date)}  {safe(capture.method, limit=10):<7} "
         f"{_fit(safe(capture.url_path), PATH_WIDTH):<{PATH_WIDTH}} {capture.outcome:>5}  "
-        f"{size:>9} {attempt:>4}  {capture.id}"
+        f"{size:>9} {attempt:>4}  {capture.id}{_note(capture)}"
     )
 
 
@@ -108,14 +115,15 @@ def signature_text(capture: Capture) -> str:
 
 @guarded(str)
 def list_row(capture: Capture) -> str:
-    """An `ls` row: date and time, method, path, status, signature, size, attempt, delivery, survey, id."""
+    """An `ls` row: date and time, method, path, status, signature, size, attempt, delivery, survey,
+    id, and whether the sender got the answer when there is something to say."""
     survey = survey_label(json_document(capture)) or ""
     return (
         f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
         f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  {signature_word(capture):<7} "
         f"{format_size(capture.body_size) + ('!' if capture.truncated else ''):>9} "
         f"{('#' + str(capture.attempt)) if capture.attempt else '':>4}  {short_key(capture.delivery_key):<14} "
-        f"{_fit(safe(survey), 28):<28}  {capture.id}"
+        f"{_fit(safe(survey), 28):<28}  {capture.id}{_note(capture)}"
     )
 
 
@@ -163,6 +171,8 @@ def capture_page(capture: Capture) -> str:
         if response.fault == "drip":
             details.append(f"dripped over {response.drip_ms / 1000:g}s")
         lines.append("  " + ", ".join(details))
+        if response.note:
+            lines.append("  " + response.note)
         why = []
         if response.rule:
             why.append(f"rule {safe(response.rule)}")

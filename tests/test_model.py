@@ -6,7 +6,7 @@ import pytest
 
 from hookbin.commands.report import delivery_block
 from hookbin.deliveries import group_deliveries
-from hookbin.model import ID_LENGTH, IdGenerator, ResponseGiven, outcome_text
+from hookbin.model import ID_LENGTH, IdGenerator, ResponseGiven, counter_of, outcome_text
 from hookbin.textout import capture_line, capture_page, list_row
 from hookbin.tui.render import attempt_status, response_view, row_line
 from tests.factories import tcapture
@@ -32,6 +32,42 @@ def test_response_json_round_trip_keeps_binary_bodies():
     response = ResponseGiven(status=503, headers=(("Retry-After", "30"),), body=b"\xff\x00", delay_ms=1500,
                              fault=None, rule="POST /x => 503", spec="503", step=1, duration_ms=0.5)
     assert ResponseGiven.from_dict(response.to_dict()) == response
+
+
+def test_what_became_of_the_answer_round_trips_and_reads_plainly():
+    gone = ResponseGiven(status=200, delay_ms=5000, delivered=False, sender_gone_ms=2004.5)
+    assert ResponseGiven.from_dict(gone.to_dict()) == gone
+    assert gone.to_dict() | {"delivered": False, "sender_gone_ms": 2004.5, "bytes_sent": None} == gone.to_dict()
+    assert gone.note == "sender hung up after 2.00 s; the 200 was never delivered"
+    body = b"x" * 34
+    dripped = ResponseGiven(status=200, body=body, fault="drip", drip_ms=5000, delivered=False,
+                            sender_gone_ms=3300, bytes_sent=22)
+    assert dripped.note == "sender hung up after 3.30 s, 22 of 34 body bytes sent; the 200 was never fully delivered"
+    closing = ResponseGiven(status=200, fault="close", delay_ms=9000, delivered=False, sender_gone_ms=1000)
+    assert closing.note == "sender hung up after 1.00 s, before hookbin closed the connection"
+    assert ResponseGiven(status=503, delay_ms=65000).note == "held back: the 503 goes out after 65.00 s"
+    assert ResponseGiven(status=200, fault="drip", drip_ms=30000).note == "held back: the 200 is dripped over 30.00 s"
+    assert ResponseGiven(status=201, delay_ms=1, delivered=True).note == "the sender waited: the 201 was delivered"
+    assert ResponseGiven(status=200, delivered=True).note == "" == ResponseGiven(status=200, fault="reset").note
+    # Older captures, from before this was recorded, read as they did.
+    assert ResponseGiven.from_dict({"status": 200}).delivered is None
+
+
+@pytest.mark.parametrize(
+    ("response", "counter"),
+    [
+        (ResponseGiven(status=204, delivered=True), "2xx"),
+        (ResponseGiven(status=503, delivered=True), "errors"),
+        (ResponseGiven(status=200, fault="close", delivered=False), "faults"),
+        (ResponseGiven(status=200, delay_ms=5000, delivered=False, sender_gone_ms=2000), "not_delivered"),
+        (ResponseGiven(status=200, fault="close", delay_ms=5e3, delivered=False, sender_gone_ms=2e3), "not_delivered"),
+        (ResponseGiven(status=200, delay_ms=5000), None),  # held back: not known yet
+        (ResponseGiven(status=200, delay_ms=5000, delivered=True), "2xx"),
+        (ResponseGiven(status=302, delivered=True), None),
+    ],
+)
+def test_each_answer_counts_under_one_counter(response, counter):
+    assert counter_of(response) == counter
 
 
 def test_capture_json_form_fields():

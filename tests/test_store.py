@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from hookbin.model import ResponseGiven
-from hookbin.store import CapturesAdded, CapturesDeleted, Filter, StoreCleared, StoreError, open_store
+from hookbin.store import (
+    CapturesAdded,
+    CapturesDeleted,
+    Filter,
+    OutcomeRecorded,
+    StoreCleared,
+    StoreError,
+    open_store,
+)
 from hookbin.store.migrations import SCHEMA_VERSION
 from tests.factories import BASE_TIME, tcapture
 
@@ -99,6 +108,26 @@ def test_events_follow_commits_and_clear(store):
     store.add(tcapture())
     store.flush()
     assert len(seen) == 2
+
+
+def test_an_outcome_is_a_second_write_with_its_own_event(tmp_path):
+    path = tmp_path / "captures.db"
+    seen = []
+    with open_store(path) as store:
+        store.subscribe(seen.append)
+        held = tcapture(response=ResponseGiven(status=200, delay_ms=5000))
+        store.add(held)
+        gone = replace(held.response, delivered=False, sender_gone_ms=2000.0)
+        assert store.record_outcome(held, gone).result(5) == replace(held, response=gone)
+        assert store.get(held.id).response == gone
+        assert seen[-1] == OutcomeRecorded(replace(held, response=gone), held.response)
+        # An outcome for a capture deleted meanwhile changes nothing and tells nobody.
+        store.clear()
+        store.record_outcome(held, gone).result(5)
+        assert store.count() == 0 and isinstance(seen[-1], StoreCleared)
+        store.add(held)
+    with open_store(path) as store:
+        assert store.get(held.id).response.delivered is None  # the re-added capture, as first stored
 
 
 def test_data_survives_reopen_and_schema_is_versioned(tmp_path):

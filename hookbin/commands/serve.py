@@ -40,7 +40,7 @@ from hookbin.durations import parse_size
 from hookbin.responder import Responder
 from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
-from hookbin.store import CapturesAdded, SQLiteStore, StoreEvent, StoreFailed, StoreRecovered
+from hookbin.store import CapturesAdded, OutcomeRecorded, SQLiteStore, StoreEvent, StoreFailed, StoreRecovered
 from hookbin.textout import capture_line
 
 
@@ -384,19 +384,27 @@ def _private_data_dir() -> None:
 
 
 def _printer(as_json: bool) -> Any:
+    """The headless log: a line per capture, and the capture again once what became of its
+    answer is recorded (the same id; `response.delivered` and `sender_gone_ms` filled in)."""
+
     def on_event(event: StoreEvent) -> None:
         if isinstance(event, CapturesAdded):
-            if as_json:
-                lines = [json.dumps(capture.to_dict()) for capture in event.captures]
-            else:
-                lines = [capture_line(capture) for capture in event.captures]
-            try:
-                sys.stdout.write("\n".join(lines) + "\n")
-                sys.stdout.flush()  # once per committed batch, not once per request
-            except (BrokenPipeError, ValueError):
-                pass
-        elif isinstance(event, (StoreFailed, StoreRecovered)):
-            click.echo(f"hookbin: {event.line}", err=True)
+            captures = event.captures
+        elif isinstance(event, OutcomeRecorded):
+            captures = (event.capture,)
+        else:
+            if isinstance(event, (StoreFailed, StoreRecovered)):
+                click.echo(f"hookbin: {event.line}", err=True)
+            return
+        if as_json:
+            lines = [json.dumps(capture.to_dict()) for capture in captures]
+        else:
+            lines = [capture_line(capture) for capture in captures]
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()  # once per committed batch, not once per request
+        except (BrokenPipeError, ValueError):
+            pass
 
     return on_event
 

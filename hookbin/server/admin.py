@@ -100,6 +100,7 @@ async def _status(request: web.Request) -> web.Response:
             "faults": stats.faults,
             "rejected": refusals.rejected,
             "refused": refusals.refused,
+            "not_delivered": stats.not_delivered,
         }
     )
 

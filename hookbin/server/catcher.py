@@ -3,6 +3,11 @@
 Order matters: the body is read (up to the size limit), the responder decides the answer,
 the capture with that answer is committed to the store, and only then is anything sent.
 A sender that saw hookbin's answer therefore has its request on disk.
+
+What became of the answer is known only afterwards: whether it was written whole, or the
+sender hung up first (during a delay, a drip, or before the first byte). `CatcherServer`
+tells the catcher about every connection that closes, and the catcher records the outcome
+with a second write (`SQLiteStore.record_outcome`) when it differs from what was stored.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
+from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -23,10 +29,10 @@ from multidict import CIMultiDict
 from hookbin.access import Access
 from hookbin.config import DEFAULT_MAX_BODY_BYTES
 from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
-from hookbin.model import Capture, Headers, ResponseGiven, new_id, utcnow
+from hookbin.model import DROPS, Capture, Headers, ResponseGiven, counter_of, new_id, utcnow
 from hookbin.notices import Refusals
 from hookbin.responder import Decision, Responder
-from hookbin.server.guard import BodyStalled, peer_of
+from hookbin.server.guard import BodyStalled, GuardedServer, peer_of
 from hookbin.signatures import SignatureCheck, Verifier, check_all
 from hookbin.store import SQLiteStore, StoreError
 from hookbin.textsafe import safe
@@ -42,6 +48,8 @@ VERIFY_ON_LOOP_BYTES = 256 * 1024
 """Bodies up to this size have their signature checked on the loop (well under a millisecond);
 larger ones in a worker thread, where hashing releases the GIL."""
 
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
 
 @dataclass
 class CatcherStats:
@@ -51,6 +59,42 @@ class CatcherStats:
     answered_2xx: int = 0
     answered_error: int = 0
     faults: int = 0
+    not_delivered: int = 0
+    """Answers the sender hung up before they were complete (see `model.counter_of`)."""
+
+    def count(self, response: ResponseGiven) -> None:
+        """Count one answer whose outcome is known."""
+        counter = counter_of(response)
+        if counter == "2xx":
+            self.answered_2xx += 1
+        elif counter == "errors":
+            self.answered_error += 1
+        elif counter == "faults":
+            self.faults += 1
+        elif counter == "not_delivered":
+            self.not_delivered += 1
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """One request being handled: when it arrived, and when its sender hung up."""
+
+    start: float
+    """`time.perf_counter()` when the request arrived."""
+    gone_at: float | None = None
+    """`time.perf_counter()` when the connection closed under it, if it did."""
+    wake: asyncio.Event | None = None
+    """Set when the sender hangs up or hookbin stops, to cut a wait short; made by the first wait."""
+
+    def hung_up(self) -> None:
+        if self.gone_at is None:
+            self.gone_at = time.perf_counter()
+        if self.wake is not None:
+            self.wake.set()
+
+    @property
+    def gone_ms(self) -> float | None:
+        return None if self.gone_at is None else (self.gone_at - self.start) * 1000
 
 
 def _default_body(capture_id: str, status: int) -> bytes:
@@ -131,11 +175,41 @@ class Catcher:
         self.access = access or Access()
         self.refusals = refusals or Refusals(None, lambda delay, callback: None)
         self._batcher = StoreBatcher(store)
-        self._stopping = asyncio.Event()
+        self._stopping = False
+        # Requests being handled, by their connection (aiohttp's protocol object): one at a
+        # time per connection, so a closed connection names the request it cut short.
+        self._in_flight: dict[object, _InFlight] = {}
 
     def stop_waiting(self) -> None:
         """Cut delays short: called on shutdown so in-flight requests finish promptly."""
-        self._stopping.set()
+        self._stopping = True
+        for flight in self._in_flight.values():
+            if flight.wake is not None:
+                flight.wake.set()
+
+    def connection_lost(self, connection: object) -> None:
+        """A connection closed: if a request on it is still being answered, its sender hung up."""
+        flight = self._in_flight.get(connection)
+        if flight is not None:
+            flight.hung_up()
+
+    async def _take_body(self, request: web.BaseRequest) -> tuple[bytes, int, bool, tuple[int, str] | None]:
+        """The body, as `_read_body` gives it, after answering `Expect: 100-continue`.
+
+        A sender that asks waits for `100 Continue` before it sends the body; one whose
+        declared body is over the limit gets the 413 at once instead, and sends nothing.
+        """
+        if request.version < (1, 1) or request.headers.get("Expect", "").strip().lower() != "100-continue":
+            return await self._read_body(request)
+        declared = request.content_length
+        if declared is not None and declared > self.max_body:
+            return b"", declared, True, None
+        try:
+            await request.writer.write(CONTINUE)
+        except ConnectionError as exc:
+            return b"", 0, True, (400, f"connection lost before the body was sent: {exc}")
+        request.writer.output_size = 0  # the answer proper has not started
+        return await self._read_body(request)
 
     async def _read_body(self, request: web.BaseRequest) -> tuple[bytes, int, bool, tuple[int, str] | None]:
         """Read the body up to the limit: (kept bytes, size, truncated, (status, why) if the read failed)."""
@@ -183,7 +257,15 @@ class Catcher:
         return response
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        start = time.perf_counter()
+        flight = _InFlight(time.perf_counter())
+        self._in_flight[request.protocol] = flight
+        try:
+            return await self._handle(request, flight)
+        finally:
+            self._in_flight.pop(request.protocol, None)
+
+    async def _handle(self, request: web.BaseRequest, flight: _InFlight) -> web.StreamResponse:
+        start = flight.start
         received_at = utcnow()
         target = request.raw_path
         path, _, query_string = target.partition("?")
@@ -191,7 +273,7 @@ class Catcher:
         if turned_away is not None:
             return turned_away
         capture_id = new_id()
-        body, size, truncated, read_error = await self._read_body(request)
+        body, size, truncated, read_error = await self._take_body(request)
         headers = tuple(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
             for name, value in request.raw_headers
@@ -209,9 +291,11 @@ class Catcher:
             status, reason = read_error
             response = ResponseGiven(status=status, reason=reason, duration_ms=_since(start))
         elif truncated:
+            # Refused before the body was sent (Expect: 100-continue): no connection to keep.
+            closing = (("Connection", "close"),) if not body and size > self.max_body else ()
             response = ResponseGiven(
                 status=413,
-                headers=(("Content-Type", "application/json"),),
+                headers=(("Content-Type", "application/json"), *closing),
                 body=json.dumps(
                     {"ok": False, "id": capture_id, "error": f"body over the {self.max_body} byte limit"}
                 ).encode(),
@@ -234,7 +318,7 @@ class Catcher:
             body_size=size,
             truncated=truncated,
             remote=remote,
-            response=response,
+            response=_as_stored(response, flight),
             delivery_key=key,
             delivery_source=source,
             attempt=attempt,
@@ -247,7 +331,9 @@ class Catcher:
             # Tell the sender to retry: we could not keep its request.
             self.stats.answered_error += 1
             return web.json_response({"ok": False, "error": str(exc)}, status=500)
-        return await self._answer(request, response)
+        out, bytes_sent = await self._answer(request, response, flight)
+        self._record_outcome(capture, flight, bytes_sent)
+        return out
 
     async def _check_signature(self, headers: Headers, body: bytes, now: float) -> SignatureCheck | None:
         """The `--verify` verdict on a whole body; None without `--verify`.
@@ -298,41 +384,73 @@ class Catcher:
             spec=decision.spec,
             step=decision.step,
             duration_ms=_since(start),
+            # Here rather than in `_as_stored`, which would then build every answer twice.
+            delivered=_foreseen(decision.fault, decision.delay > 0),
         )
 
-    async def _sleep(self, seconds: float) -> None:
-        if seconds <= 0 or self._stopping.is_set():
+    def _record_outcome(self, capture: Capture, flight: _InFlight, bytes_sent: int | None) -> None:
+        """Count the answer, and store what became of it unless the stored capture says so already."""
+        stored = capture.response
+        assert stored is not None
+        gone_ms = flight.gone_ms
+        delivered = gone_ms is None and stored.fault not in DROPS
+        # Compared field by field: building a new answer for every request would cost the
+        # common case (nothing new to record) more than everything else here.
+        if (stored.delivered, stored.sender_gone_ms, stored.bytes_sent) == (delivered, gone_ms, bytes_sent):
+            self.stats.count(stored)
             return
+        response = replace(stored, delivered=delivered, sender_gone_ms=gone_ms, bytes_sent=bytes_sent)
+        self.stats.count(response)
         try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+            self.store.record_outcome(capture, response)
+        except StoreError as exc:  # stopping: the capture itself is stored
+            log.warning("could not record what became of the answer to %s: %s", capture.id, exc)
+
+    async def _hold(self, seconds: float, flight: _InFlight) -> None:
+        """Wait `seconds`, or less if the sender hangs up or hookbin stops."""
+        if seconds <= 0 or self._stopping or flight.gone_at is not None:
+            return
+        if flight.wake is None:
+            flight.wake = asyncio.Event()
+        try:
+            await asyncio.wait_for(flight.wake.wait(), timeout=seconds)
+        except TimeoutError:
             pass
 
-    async def _answer(self, request: web.BaseRequest, response: ResponseGiven) -> web.StreamResponse:
-        await self._sleep(response.delay_ms / 1000)
-        if response.fault in ("close", "reset"):
-            self.stats.faults += 1
-            _drop(request, reset=response.fault == "reset")
+    async def _answer(
+        self, request: web.BaseRequest, response: ResponseGiven, flight: _InFlight
+    ) -> tuple[web.StreamResponse, int | None]:
+        """Send `response` (after its delay): the response object for aiohttp, and for a drip the
+        body bytes written."""
+        await self._hold(response.delay_ms / 1000, flight)
+        if response.fault in DROPS:
+            if flight.gone_at is None:
+                # Our own closing must not read as the sender hanging up.
+                self._in_flight.pop(request.protocol, None)
+                _drop(request, reset=response.fault == "reset")
             # aiohttp needs a response object; the transport is gone, so nothing is sent.
-            return web.Response(status=response.status)
-        if response.status < 300:
-            self.stats.answered_2xx += 1
-        elif response.status >= 400:
-            self.stats.answered_error += 1
-        if request.transport is None or request.transport.is_closing():
-            # The sender gave up while we waited: nothing left to send to.
-            return web.Response(status=response.status)
+            return web.Response(status=response.status), None
         if response.fault == "drip":
-            return await self._drip(request, response)
+            return await self._drip(request, response, flight)
         # One Response object: headers and body leave in a single write.
         out = web.Response(status=response.status, body=response.body or None, headers=CIMultiDict(response.headers))
-        if response.status == 408:
-            out.force_close()  # RFC 9110: a 408 closes the connection (a stalled body cannot resume)
-        return out
+        if response.status == 408 or out.headers.get("Connection", "").lower() == "close":
+            # RFC 9110: a 408 closes the connection (a stalled body cannot resume); and aiohttp
+            # would keep a connection open whatever a `Connection: close` header says.
+            out.force_close()
+        if flight.gone_at is None:
+            # Written here rather than by aiohttp after we return, to know whether it could be.
+            try:
+                await out.prepare(request)
+                await out.write_eof()
+            except ConnectionError:
+                flight.hung_up()
+        return out, None
 
-    async def _drip(self, request: web.BaseRequest, response: ResponseGiven) -> web.StreamResponse:
-        """Answer, but trickle the body out in pieces over `drip_ms`."""
-        self.stats.faults += 1
+    async def _drip(
+        self, request: web.BaseRequest, response: ResponseGiven, flight: _InFlight
+    ) -> tuple[web.StreamResponse, int]:
+        """Answer, but trickle the body out in pieces: the last one leaves `drip_ms` after the first byte."""
         out = web.StreamResponse(status=response.status)
         for name, value in response.headers:
             out.headers.add(name, value)
@@ -340,18 +458,61 @@ class Catcher:
         if _may_have_body(request.method, response.status):
             out.content_length = len(body)
         pieces = max(1, min(DRIP_CHUNKS, len(body)))
-        step = -(-len(body) // pieces) if body else 0
+        sent = 0
+        if flight.gone_at is not None:
+            return out, sent
         try:
             await out.prepare(request)
-            for index in range(pieces):
-                await self._sleep(response.drip_ms / 1000 / pieces)
-                chunk = body[index * step : (index + 1) * step]
-                if chunk:
-                    await out.write(chunk)
-            await out.write_eof()
+            # Each piece has its moment on one clock, so waits that overrun do not add up.
+            began = time.perf_counter()
+            for index in range(1, pieces + 1):
+                await self._hold(began + response.drip_ms / 1000 * index / pieces - time.perf_counter(), flight)
+                if flight.gone_at is not None:
+                    break
+                end = len(body) * index // pieces
+                await out.write(body[sent:end])
+                sent = end
+            else:
+                await out.write_eof()
         except ConnectionError:
-            pass  # the sender hung up mid-answer; the capture is already stored
-        return out
+            flight.hung_up()  # the capture is already stored; the outcome says how far it got
+        return out, sent
+
+
+def _foreseen(fault: str | None, delayed: bool) -> bool | None:
+    """Whether an answer is stored as delivered before anything is sent: one sent at once is
+    (a second write corrects it in the rare case it cannot be written, so the common case
+    costs one write, not two), a dropped connection is not, and one held back (delay, drip)
+    is not known yet."""
+    if fault in DROPS:
+        return None if delayed else False
+    return None if fault == "drip" or delayed else True
+
+
+def _as_stored(response: ResponseGiven, flight: _InFlight) -> ResponseGiven:
+    """`response` as it is stored before anything is sent (see `_foreseen`); `_record_outcome`
+    writes again only when the answer ends otherwise."""
+    if flight.gone_at is not None:  # the sender hung up before it could be sent
+        return replace(response, delivered=False, sender_gone_ms=flight.gone_ms)
+    foreseen = _foreseen(response.fault, response.delay_ms > 0)
+    return response if response.delivered == foreseen else replace(response, delivered=foreseen)
+
+
+class CatcherServer(GuardedServer):
+    """The catcher's guarded server (see `guard`), telling the catcher about every connection that closes.
+
+    aiohttp does not cancel a handler whose client hung up, so the connection closing is how
+    the catcher learns of it, at once and without polling. `connection_lost` is aiohttp's
+    hook for the server to forget a connection; it runs once per connection, not per request.
+    """
+
+    def __init__(self, catcher: Catcher, **kwargs: Any) -> None:
+        super().__init__(catcher.handle, **kwargs)
+        self.catcher = catcher
+
+    def connection_lost(self, handler: Any, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self.catcher.connection_lost(handler)
 
 
 def _since(start: float) -> float:

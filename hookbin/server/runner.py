@@ -23,8 +23,8 @@ from hookbin.instances import Instance, new_credential, register, unregister
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
-from hookbin.server.catcher import Catcher
-from hookbin.server.guard import Guard, GuardedServer, enough_descriptors, report_accept_failures
+from hookbin.server.catcher import Catcher, CatcherServer
+from hookbin.server.guard import Guard, enough_descriptors, report_accept_failures
 from hookbin.signatures import Verifier
 from hookbin.store import SQLiteStore
 from hookbin.textsafe import safe
@@ -172,8 +172,8 @@ class HookbinServer:
         self.limits = enough_descriptors(self.limits, self._say)
         self._undo.append(route_parser_errors(lambda line: refusals.refuse("not valid HTTP", line)))
         self._undo.append(report_accept_failures(asyncio.get_running_loop(), refusals))
-        server = GuardedServer(
-            self.catcher.handle,
+        server = CatcherServer(
+            self.catcher,
             limits=self.limits,
             refusals=refusals,
             # Keep bodies as sent (gzip stays gzip).

@@ -4,8 +4,10 @@ The store knows nothing of aiohttp or Textual. Writers hand it captures with `su
 returns a `concurrent.futures.Future` resolved once the capture is committed, or with
 `submit_many()`, which calls back once per batch; the catcher waits for that before answering,
 so a sender that saw an answer has its request on disk. Subscribers are plain callables that
-receive `CapturesAdded` (one per committed batch), `StoreCleared`, `CapturesDeleted`,
-`StoreFailed` and `StoreRecovered` events.
+receive `CapturesAdded` (one per committed batch), `OutcomeRecorded`, `StoreCleared`,
+`CapturesDeleted`, `StoreFailed` and `StoreRecovered` events. What became of an answer
+(delivered, or the sender hung up first) is known only after the capture is committed, so it is
+a second write: `record_outcome()`.
 
 This package only gathers the public names: `events`, `filters`, `errors`, `migrations` and
 `sqlite` hold the code.
@@ -17,6 +19,7 @@ from hookbin.store.errors import StoreError
 from hookbin.store.events import (
     CapturesAdded,
     CapturesDeleted,
+    OutcomeRecorded,
     StoreCleared,
     StoreEvent,
     StoreFailed,
@@ -30,6 +33,7 @@ __all__ = [
     "CapturesAdded",
     "CapturesDeleted",
     "Filter",
+    "OutcomeRecorded",
     "SQLiteStore",
     "StoreCleared",
     "StoreError",

@@ -1,10 +1,10 @@
 """The store's change events and the shape of a subscriber.
 
 Subscribers are plain callables that receive `CapturesAdded` (one per committed batch),
-`StoreCleared` and `CapturesDeleted` events, and `StoreFailed`/`StoreRecovered` when writing
-stops and starts working again (a full disk, a read-only or locked file); a UI turns them into
-its own messages. The two trouble events carry the one line to show, so the log and the TUI say
-the same.
+`OutcomeRecorded` (what became of an answer, once known), `StoreCleared` and `CapturesDeleted`
+events, and `StoreFailed`/`StoreRecovered` when writing stops and starts working again (a full
+disk, a read-only or locked file); a UI turns them into its own messages. The two trouble events
+carry the one line to show, so the log and the TUI say the same.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hookbin.model import Capture
+from hookbin.model import Capture, ResponseGiven
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,16 @@ class CapturesAdded:
     """Captures were committed to the store, in arrival order (one event per batch)."""
 
     captures: tuple[Capture, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecorded:
+    """What became of a stored capture's answer was recorded: delivered, or when the sender hung up."""
+
+    capture: Capture
+    """The capture as it is now stored."""
+    previous: ResponseGiven | None
+    """Its answer as stored before (so that running counts can move it from one counter to another)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,5 +74,5 @@ class StoreRecovered:
         return f"storing again; {self.lost} request(s) could not be stored meanwhile and were answered 500"
 
 
-StoreEvent = CapturesAdded | StoreCleared | CapturesDeleted | StoreFailed | StoreRecovered
+StoreEvent = CapturesAdded | OutcomeRecorded | StoreCleared | CapturesDeleted | StoreFailed | StoreRecovered
 Subscriber = Callable[[StoreEvent], None]

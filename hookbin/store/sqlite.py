@@ -14,6 +14,7 @@ again: once space returns, storing resumes (`StoreRecovered`).
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from hookbin.store.errors import StoreError, cause, read_only
 from hookbin.store.events import (
     CapturesAdded,
     CapturesDeleted,
+    OutcomeRecorded,
     StoreCleared,
     StoreEvent,
     StoreFailed,
@@ -45,7 +47,8 @@ log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 Done = Callable[["BaseException | None"], object]
-_Item = tuple[tuple[Capture, ...], Done]
+# (captures to add, outcomes to record, done callback)
+_Item = tuple[tuple[Capture, ...], tuple[OutcomeRecorded, ...], Done]
 _BATCH = 512
 _PAGE = 256  # ids read at a time when streaming captures; each capture is then read on its own
 _IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
@@ -63,6 +66,7 @@ _INSERT = (
     f"INSERT INTO captures ({_COLUMNS}) VALUES "
     "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_OUTCOME = "UPDATE captures SET response = ? WHERE id = ?"
 
 
 def _raw(text: str) -> bytes:
@@ -134,6 +138,19 @@ def _capture(row: sqlite3.Row) -> Capture:
     )
 
 
+def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Done]:
+    """A future for `capture`, and the writer's callback that resolves it (or fails it)."""
+    future: concurrent.futures.Future[Capture] = concurrent.futures.Future()
+
+    def done(error: BaseException | None) -> None:
+        if error is None:
+            future.set_result(capture)
+        else:
+            future.set_exception(error)
+
+    return future, done
+
+
 class SQLiteStore:
     """Captures kept in one SQLite file (or in memory with `:memory:`)."""
 
@@ -141,7 +158,7 @@ class SQLiteStore:
         self.path = str(path)
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
-        # Items are (captures, done callback); an empty tuple just flushes; None stops.
+        # Items are (captures, outcomes, done callback); empty tuples just flush; None stops.
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._closed = False
         self._max_captures: int | None = None
@@ -228,19 +245,26 @@ class SQLiteStore:
         """
         if self._closed:
             raise StoreError("the store is closed")
-        self._queue.put((tuple(captures), done))
+        self._queue.put((tuple(captures), (), done))
 
     def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
         """Queue `capture` for writing; the future resolves once it is committed."""
-        future: concurrent.futures.Future[Capture] = concurrent.futures.Future()
-
-        def done(error: BaseException | None) -> None:
-            if error is None:
-                future.set_result(capture)
-            else:
-                future.set_exception(error)
-
+        future, done = _resolving(capture)
         self.submit_many((capture,), done)
+        return future
+
+    def record_outcome(self, capture: Capture, response: ResponseGiven) -> concurrent.futures.Future[Capture]:
+        """Store `response` as `capture`'s answer: the same answer, now saying what became of it
+        (`delivered`, `sender_gone_ms`, `bytes_sent`). The future resolves to the capture as now stored.
+
+        The one change a stored capture gets, and only through the writer thread, after the
+        capture's own commit: subscribers then receive `OutcomeRecorded`.
+        """
+        if self._closed:
+            raise StoreError("the store is closed")
+        updated = dataclasses.replace(capture, response=response)
+        future, done = _resolving(updated)
+        self._queue.put(((), (OutcomeRecorded(updated, capture.response),), done))
         return future
 
     def add(self, capture: Capture) -> Capture:
@@ -253,7 +277,7 @@ class SQLiteStore:
             if item is None:
                 return
             batch = [item]
-            size = len(item[0])
+            size = len(item[0]) + len(item[1])
             stop = False
             while size < _BATCH:
                 try:
@@ -264,13 +288,15 @@ class SQLiteStore:
                     stop = True
                     break
                 batch.append(more)
-                size += len(more[0])
+                size += len(more[0]) + len(more[1])
             self._commit(batch)
             if stop:
                 return
 
     def _commit(self, batch: list[_Item]) -> None:
-        captures = tuple(capture for captures, _ in batch for capture in captures)
+        captures = tuple(capture for captures, _, _ in batch for capture in captures)
+        outcomes = [outcome for _, outcomes, _ in batch for outcome in outcomes]
+        recorded: list[OutcomeRecorded] = []
         error: StoreError | None = None
         pruned: tuple[str, ...] = ()
         reason: str | None = None
@@ -281,6 +307,12 @@ class SQLiteStore:
                 try:
                     self._conn.executemany(_INSERT, rows)
                     pruned = self._prune(len(rows))
+                    for outcome in outcomes:
+                        response = outcome.capture.response
+                        assert response is not None
+                        changed = self._conn.execute(_OUTCOME, (json.dumps(response.to_dict()), outcome.capture.id))
+                        if changed.rowcount:  # not deleted meanwhile
+                            recorded.append(outcome)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._known_count = None
@@ -289,7 +321,7 @@ class SQLiteStore:
         except Exception as exc:  # disk full, read-only, locked...: each writer hears about it
             reason = cause(exc, self.path)
             error = StoreError(f"could not store the capture: {reason}")
-        for _, done in batch:
+        for _, _, done in batch:
             try:
                 done(error)
             except Exception:  # a broken callback must not stop the writer
@@ -300,6 +332,9 @@ class SQLiteStore:
             self._emit(CapturesAdded(captures))
             if pruned:
                 self._emit(CapturesDeleted(pruned))
+        if error is None:
+            for outcome in recorded:
+                self._emit(outcome)
 
     def _note_outcome(self, reason: str | None, count: int) -> None:
         """Tell subscribers once when writing starts failing (again for a new cause), and once
