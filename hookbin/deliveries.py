@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 from hookbin.bodies import SHOWN_CHARS, decode_capture, sniff_json
 from hookbin.durations import parse_retry_after
-from hookbin.model import DROPS, Capture, Headers, header_get, outcome_text
+from hookbin.model import DROPS, Capture, Headers, header_get, outcome_text, reached_sender
 
 ID_HEADERS = (
     "webhook-id",  # Standard Webhooks
@@ -178,6 +178,9 @@ class Attempt:
     received_at: datetime
     since_previous: timedelta | None
     """Time since the delivery's previous attempt arrived; None for the first one seen."""
+    backoff: timedelta | None
+    """Time since the delivery's previous attempt ended (see `ended_at`): how long the sender
+    waited before trying again; None for the first one seen."""
     status: int | None
     """Status hookbin answered; None when it answered nothing (close/reset) or is unknown."""
     fault: str | None
@@ -193,16 +196,39 @@ class Attempt:
     user_agent: str | None
     delay_ms: float = 0.0
     """How long hookbin held its answer back (`delay=`, `timeout`)."""
+    drip_ms: float = 0.0
+    """For `drip`: the time over which the body was trickled out."""
+    delivered: bool | None = None
+    """Whether hookbin's whole answer was written to the sender (see `ResponseGiven.delivered`)."""
+    sender_gone_ms: float | None = None
+    """When the sender hung up before the answer was complete, in ms after this attempt arrived."""
+
+    @property
+    def reached(self) -> bool:
+        """The whole answer reached the sender (see `model.reached_sender`)."""
+        return reached_sender(self.delivered, self.fault, self.delay_ms)
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the sender was done with this attempt: when it hung up, else when hookbin's
+        answer was complete (after its delay, and its drip). When that was not recorded (older
+        captures, an answer still held back), its arrival."""
+        if self.sender_gone_ms is not None:
+            return self.received_at + timedelta(milliseconds=self.sender_gone_ms)
+        if self.delivered is None:
+            return self.received_at
+        drip_ms = self.drip_ms if self.fault == "drip" else 0.0
+        return self.received_at + timedelta(milliseconds=self.delay_ms + drip_ms)
 
     @property
     def outcome(self) -> str:
-        """What the sender got: the status, `close`/`reset`, or `---` (see `model.outcome_text`)."""
-        return outcome_text(self.status, self.fault)
+        """What the sender got: the status, `gone`, `close`/`reset`, or `---` (see `model.outcome_text`)."""
+        return outcome_text(self.status, self.fault, self.sender_gone_ms is not None)
 
     @property
     def accepted(self) -> bool:
-        """hookbin answered 2xx (and did not drop the connection)."""
-        return self.status is not None and 200 <= self.status < 300
+        """hookbin answered 2xx and the answer reached the sender."""
+        return self.status is not None and 200 <= self.status < 300 and self.reached
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -212,9 +238,13 @@ class Attempt:
             "since_previous": (
                 None if self.since_previous is None else round(self.since_previous.total_seconds(), 6)
             ),
+            "backoff": None if self.backoff is None else round(self.backoff.total_seconds(), 6),
             "status": self.status,
             "fault": self.fault,
             "delay_ms": round(self.delay_ms, 3),
+            "delivered": self.delivered,
+            "sender_gone_ms": None if self.sender_gone_ms is None else round(self.sender_gone_ms, 3),
+            "accepted": self.accepted,
             "retry_after": self.retry_after,
             "body_changed": self.body_changed,
             "diff": list(self.diff),
@@ -235,9 +265,9 @@ class Delivery:
     first_at: datetime
     last_at: datetime
     accepted: bool
-    """Whether hookbin answered any attempt with a 2xx."""
+    """Whether any attempt was accepted: answered 2xx, and the sender stayed for the answer."""
     accepted_at_attempt: int | None
-    """Number of the first attempt answered 2xx, else None."""
+    """Number of the first attempt accepted, else None."""
     sender: str
     """The first attempt's User-Agent, else `path /the/path`."""
 
@@ -302,12 +332,14 @@ def _attempts(captures: list[Capture]) -> tuple[Attempt, ...]:
             answered_at = capture.received_at + timedelta(milliseconds=delay_ms)
             retry_after = parse_retry_after(header_get(response.headers, "retry-after"), answered_at)
         changed = previous is not None and previous.body != capture.body
+        ended = attempts[-1].ended_at if attempts else None
         attempts.append(
             Attempt(
                 capture_id=capture.id,
                 number=capture.attempt if capture.attempt else position,
                 received_at=capture.received_at,
                 since_previous=None if previous is None else capture.received_at - previous.received_at,
+                backoff=None if ended is None else capture.received_at - ended,
                 status=status,
                 fault=fault,
                 retry_after=retry_after,
@@ -317,6 +349,9 @@ def _attempts(captures: list[Capture]) -> tuple[Attempt, ...]:
                 path=capture.path,
                 user_agent=header_get(capture.headers, "user-agent"),
                 delay_ms=delay_ms,
+                drip_ms=response.drip_ms if response else 0.0,
+                delivered=response.delivered if response else None,
+                sender_gone_ms=response.sender_gone_ms if response else None,
             )
         )
         previous = capture

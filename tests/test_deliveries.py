@@ -138,7 +138,7 @@ def test_acceptance_sender_and_answer_details():
         keyed(0, headers=ua, status=503),
         keyed(1, headers=ua, response=ResponseGiven(status=503, fault="close")),
         keyed(2, headers=ua, response=ResponseGiven(status=429, headers=(("Retry-After", "30"),))),
-        keyed(33, headers=ua, response=ResponseGiven(status=200, delay_ms=1500)),
+        keyed(33, headers=ua, response=ResponseGiven(status=200, delay_ms=1500, delivered=True)),
         keyed(40, headers=ua, status=200),
     ])
     (delivery,) = group_deliveries(captures)
@@ -154,6 +154,22 @@ def test_acceptance_sender_and_answer_details():
     (bare,) = group_deliveries([keyed(0, headers=JSON, path="/segmanta/x", status=500)])
     assert bare.sender == "path /segmanta/x"
     assert not bare.accepted and bare.accepted_at_attempt is None
+
+
+def test_a_2xx_the_sender_hung_up_on_is_not_an_acceptance():
+    gone = ResponseGiven(status=200, delay_ms=5000, delivered=False, sender_gone_ms=2000)
+    unknown = ResponseGiven(status=200, delay_ms=5000)  # held back, outcome not recorded (yet)
+    dripped = ResponseGiven(status=200, fault="drip", drip_ms=3000, delivered=True)
+    (delivery,) = group_deliveries(numbered([
+        keyed(0, response=gone), keyed(10, response=unknown), keyed(20, response=dripped),
+    ]))
+    assert [a.outcome for a in delivery.attempts] == ["gone", "200", "200"]
+    assert [a.accepted for a in delivery.attempts] == [False, False, True]
+    assert delivery.accepted_at_attempt == 3
+    # The backoff runs from the moment the sender hung up, or its answer was complete.
+    assert [a.backoff for a in delivery.attempts] == [None, timedelta(seconds=8), timedelta(seconds=10)]
+    assert delivery.to_dict()["attempts"][0] | {"delivered": False, "sender_gone_ms": 2000.0, "accepted": False} \
+        == delivery.to_dict()["attempts"][0]
 
 
 def test_retry_after_is_read_from_the_answer_given(retry_after_case):

@@ -27,6 +27,7 @@ PURE = [
     "hookbin.samples",
     "hookbin.signatures",
     "hookbin.report",
+    "hookbin.expectations",
     "hookbin.export",
     "hookbin.access",
     "hookbin.notices",

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 
 from hookbin.deliveries import group_deliveries
+from hookbin.expectations import check
 from hookbin.model import ResponseGiven
-from hookbin.report import build_report, check, render_markdown, render_text, status_class
+from hookbin.report import build_report, render_markdown, render_text, status_class
 from tests.factories import BASE_TIME, UA, attempt, schedule
 
 
@@ -158,6 +159,12 @@ def test_status_classes():
     assert cls(status=200, fault="drip", drip_ms=3000) == "timeout"
     assert cls(status=200, fault="close") == "fault"
     assert cls(status=200, fault="reset") == "fault"
+    # Once what became of a held answer is recorded, it counts as what the sender got.
+    assert cls(status=200, delay_ms=5000, delivered=True) == "2xx"
+    assert cls(status=503, fault="drip", drip_ms=3000, delivered=True) == "5xx"
+    assert cls(status=200, delay_ms=5000, delivered=False, sender_gone_ms=2000) == "timeout"
+    assert cls(status=200, delivered=False, sender_gone_ms=1) == "timeout"  # gone before the first byte
+    assert cls(status=200, delay_ms=5000, fault="close", delivered=False, sender_gone_ms=2000) == "fault"
 
 
 def test_faults_are_counted_and_not_accepted():
@@ -170,6 +177,46 @@ def test_faults_are_counted_and_not_accepted():
     after = {row.status_class: (row.seen, row.retried) for row in sender.after}
     assert after == {"2xx": (1, 0), "timeout": (1, 1), "fault": (1, 1)}
     assert sender.stops_after_success == "yes"
+
+
+def _timed_out(at, key, number, gone_after, status=200, **kw):
+    """Attempt `number` of `key`, whose sender hung up `gone_after` seconds into a long delay."""
+    held = ResponseGiven(status=status, delay_ms=30_000, delivered=False, sender_gone_ms=gone_after * 1000, **kw)
+    return attempt(at, key, number, response=held)
+
+
+def test_the_senders_timeout_is_measured_and_its_backoff_runs_from_the_give_up():
+    # A sender with a 2 s timeout (one attempt waited 2.5 s) that retries 1 s, then 4 s, after giving up.
+    captures = [
+        _timed_out(0, "a", 1, 2), _timed_out(3, "a", 2, 2.5), attempt(9.5, "a", 3, status=200),
+        _timed_out(20, "b", 1, 2), _timed_out(23, "b", 2, 2),
+    ]
+    report = build_report(group_deliveries(captures))
+    sender = only(report)
+    timeout = sender.sender_timeout
+    assert (timeout.count, timeout.min, timeout.median, timeout.max) == (4, 2, 2, 2.5)
+    # Not 3 s and 6.5 s, as arrival to arrival would have it.
+    assert [(g.from_attempt, g.to_attempt, g.seconds.median) for g in sender.gaps] == [(1, 2, 1.0), (2, 3, 4.0)]
+    assert (sender.accepted, len(sender.never_accepted)) == (1, 1)
+    after = {row.status_class: (row.seen, row.retried) for row in sender.after}
+    assert after["timeout"] == (4, 3)
+
+    text = render_text(report)
+    assert "sender timeout       min 2.00s, median 2.00s, max 2.50s (4 hung up)" in text
+    assert "deliveries           2: 1 accepted, 1 never accepted" in text
+    assert "| sender timeout | min 2.00s, median 2.00s, max 2.50s (4 hung up) |" in render_markdown(report)
+    data = json.loads(json.dumps(report.to_dict()))["senders"][0]
+    assert data["sender_timeout"] == {"count": 4, "min": 2.0, "median": 2.0, "max": 2.5}
+
+
+def test_a_sender_that_never_hung_up_has_no_timeout_and_an_unseen_retry_after_is_not_judged():
+    kept = build_report(group_deliveries(schedule([0], [0, 1], [503, 200])))
+    assert only(kept).sender_timeout.count == 0
+    assert "sender timeout       none seen: the sender never hung up" in render_text(kept)
+    # A Retry-After in an answer the sender hung up on never reached it.
+    gone = [_timed_out(0, "a", 1, 2, status=429, headers=(("Retry-After", "60"),)), attempt(3, "a", 2, status=200)]
+    sender = only(build_report(group_deliveries(gone)))
+    assert (sender.retry_after_honoured, sender.retry_after_ignored, sender.retry_after_unfollowed) == (0, 0, 0)
 
 
 # ---------------------------------------------------------------------------------- renderings

@@ -10,8 +10,9 @@ import click
 from hookbin.commands.common import CONTEXT, ExitStatus, db_option, open_db
 from hookbin.deliveries import Attempt, Delivery, group_deliveries
 from hookbin.durations import parse_duration
-from hookbin.model import utcnow
-from hookbin.report import build_report, check, render_markdown, render_text, seconds_text
+from hookbin.expectations import check
+from hookbin.model import outcome_text, utcnow
+from hookbin.report import build_report, render_markdown, render_text, seconds_text
 from hookbin.store import Filter
 from hookbin.textout import local_time
 from hookbin.textsafe import safe
@@ -151,6 +152,7 @@ def report_command(
 
 
 def _answer_text(attempt: Attempt) -> str:
+    """What hookbin answered (`200 delay=5.00s`), and whether the sender stayed for it."""
     extras = []
     if attempt.delay_ms:
         extras.append(f"delay={seconds_text(attempt.delay_ms / 1000)}")
@@ -158,7 +160,11 @@ def _answer_text(attempt: Attempt) -> str:
         extras.append("drip")
     if attempt.retry_after is not None:
         extras.append(f"retry-after={seconds_text(attempt.retry_after)}")
-    return " ".join([attempt.outcome, *extras])
+    text = " ".join([outcome_text(attempt.status, attempt.fault), *extras])
+    if attempt.sender_gone_ms is None:
+        return text
+    return (f"{attempt.outcome}: sender hung up after {seconds_text(attempt.sender_gone_ms / 1000)}; "
+            f"the {text} was never delivered")
 
 
 def delivery_block(delivery: Delivery) -> str:
