@@ -83,6 +83,7 @@ OUTCOMES = [
     (ResponseGiven(status=200, fault="drip", drip_ms=3000), "200"),
     (ResponseGiven(status=200, fault="close"), "close"),
     (ResponseGiven(status=429, fault="reset"), "reset"),
+    (ResponseGiven(status=200, delay_ms=5000, delivered=False, sender_gone_ms=2000), "gone"),
     (None, "---"),
 ]
 
@@ -100,8 +101,10 @@ def test_every_view_names_the_outcome_in_the_same_word(response, word):
     assert capture.outcome == attempt.outcome == word
     assert f" {word}  " in capture_line(capture) and f" {word}  " in list_row(capture)
     assert f" {word}" in delivery_block(group_deliveries([capture])[0]).splitlines()[1]
-    assert attempt_status(attempt.status, attempt.fault).plain == word
+    assert attempt_status(attempt.status, attempt.fault, attempt.sender_gone_ms is not None).plain == word
     assert f"{word:<6}" in row_line(capture).plain
     if response is not None:
         assert f"status {word}" in capture_page(capture)
-        assert str(response_view(capture)).startswith(f"Answered {word}")
+        # The Response tab says what was answered, then (on its own line) that it never arrived.
+        first, *more = str(response_view(capture)).splitlines()
+        assert first.startswith(f"Answered {word}") or more[0].startswith(f"{word}: ")

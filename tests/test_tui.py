@@ -243,6 +243,32 @@ async def test_each_answer_key_changes_what_the_next_real_request_gets(tmp_path)
         store.close()
 
 
+async def test_a_sender_that_hangs_up_is_shown_as_gone_not_as_2xx(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    server = HookbinServer(store, Responder("200 delay=3s"), port=0, admin_port=0)
+    await server.start()
+    app = make_app(store, tmp_path, server.responder)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot, aiohttp.ClientSession() as http:
+            with pytest.raises(TimeoutError):
+                async with http.post(server.url + "/slow", data=b"{}", timeout=aiohttp.ClientTimeout(total=0.5)):
+                    pass
+            table = app.query_one(CaptureList)
+            await wait_for(pilot, lambda: table.row_count == 1 and table.newest.response.delivered is False)
+            assert " gone " in plain(table.get_row_at(0)[0])
+            status = plain(app.query_one("#status").content)
+            assert "received 1  2xx 0  errors 0  not delivered 1" in status
+            await wait_for(pilot, lambda: "gone: sender hung up after" in view_text(app, "response"))
+            response = view_text(app, "response")
+            assert response.startswith("Answered 200  after a delay of 3s")
+            assert "; the 200 was never delivered" in response
+            assert "sender hung up after" in view_text(app, "delivery")
+            assert "not accepted yet" in view_text(app, "delivery")
+    finally:
+        await server.stop()
+        store.close()
+
+
 async def test_filter_by_status_method_path_and_text(store, tmp_path):
     store.add(tcapture(seq=1, path="/segmanta/a", status=503))
     store.add(tcapture(seq=2, path="/health", method="GET", status=200))

@@ -32,13 +32,14 @@ from textual.widgets import Footer, Input
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.export import BinaryBodyError, copyable_body, save_curl
-from hookbin.model import Capture
+from hookbin.model import Capture, ResponseGiven, counter_of
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.spec import SpecError, parse_spec
 from hookbin.store import (
     CapturesAdded,
     Filter,
+    OutcomeRecorded,
     SQLiteStore,
     StoreError,
     StoreEvent,
@@ -127,7 +128,8 @@ class HookbinApp(App[None]):
         self.max_rows = max_rows
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
-        self._inbox: collections.deque[Capture] = collections.deque()
+        # Captures, and outcomes of their answers, in the order the store committed them.
+        self._inbox: collections.deque[Capture | OutcomeRecorded] = collections.deque()
         self._inbox_lock = threading.Lock()
         self._arrival_pending = False
         self._drained_at = 0.0
@@ -206,9 +208,10 @@ class HookbinApp(App[None]):
 
     def _on_store_event(self, event: StoreEvent) -> None:
         """Runs on the store's writer thread: queue, and post at most one message per burst."""
-        if isinstance(event, CapturesAdded):
+        if isinstance(event, CapturesAdded | OutcomeRecorded):
             with self._inbox_lock:
-                self._inbox.extend(event.captures)
+                # An outcome queues behind its capture, so the row exists by the time it is drawn.
+                self._inbox.extend(event.captures if isinstance(event, CapturesAdded) else (event,))
                 if self._arrival_pending:
                     return
                 self._arrival_pending = True
@@ -243,16 +246,23 @@ class HookbinApp(App[None]):
         self._drain_timer = None
         self._drained_at = time.monotonic()
         with self._inbox_lock:
-            arrived = list(self._inbox)
+            items = list(self._inbox)
             self._inbox.clear()
             self._arrival_pending = False
-        for capture in arrived:
-            self._count(capture)
+        arrived = [item for item in items if isinstance(item, Capture)]
+        for item in items:
+            if isinstance(item, Capture):
+                self.counts["received"] += 1
+                self._count(item.response, 1)
+            else:
+                self._count(item.previous, -1)
+                self._count(item.capture.response, 1)
         shown = [c for c in arrived if capture_matches(c, self.filter)]
         if self.following:
             self._append_rows(shown)
         else:
             self._held += len(shown)
+        self._settle_rows([item.capture for item in items if isinstance(item, OutcomeRecorded)])
         self._render_status()
 
     @on(StoreCleared)
@@ -266,17 +276,18 @@ class HookbinApp(App[None]):
     def _answer_changed(self) -> None:
         self._render_badge()
 
-    def _count(self, capture: Capture) -> None:
-        self.counts["received"] += 1
-        response = capture.response
-        if response is None:
-            return
-        if response.fault in ("close", "reset"):
-            self.counts["faults"] += 1
-        elif response.status < 300:
-            self.counts["ok"] += 1
-        elif response.status >= 400:
-            self.counts["errors"] += 1
+    def _count(self, response: ResponseGiven | None, change: int) -> None:
+        counter = counter_of(response)
+        if counter is not None:
+            self.counts[counter] += change
+
+    def _settle_rows(self, captures: list[Capture]) -> None:
+        """Redraw the rows, and the detail, of captures whose answers' outcomes are now known."""
+        for capture in captures:
+            self._list.replace(capture)
+            shown = self._detail.capture
+            if shown is not None and shown.id == capture.id:
+                self._show_detail(capture)
 
     # -- rows ------------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 class CapturesArrived(Message):
-    """New captures are waiting in the app's inbox (one message covers a whole burst)."""
+    """New captures, or outcomes of their answers, are waiting in the app's inbox (one message
+    covers a whole burst)."""
 
 
 class StoreCleared(Message):

@@ -7,6 +7,7 @@ is never parsed as markup; nothing here formats captured data into a markup stri
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -30,7 +31,9 @@ RAW_LIMIT = 100_000
 """Most body bytes the Raw tab shows."""
 
 
-def status_style(status: int | None, fault: str | None = None) -> str:
+def status_style(status: int | None, fault: str | None = None, gone: bool = False) -> str:
+    if gone:
+        return "bold magenta"
     if fault in ("close", "reset"):
         return "bold yellow"
     if status is None:
@@ -54,6 +57,13 @@ def spec_style(spec: Spec) -> str:
 
 def answer_badge(spec: Spec) -> Text:
     return Text(f" answering {spec.text} ", style=f"bold {spec_style(spec)}")
+
+
+def _outcome_style(capture: Capture) -> str:
+    response = capture.response
+    if response is None:
+        return status_style(None)
+    return status_style(response.status, response.fault, response.sender_gone_ms is not None)
 
 
 def _row_marker(capture: Capture) -> Text:
@@ -105,15 +115,11 @@ def row_line(capture: Capture) -> Text:
     under a burst that measuring was the list's largest cost. The path comes last so a
     narrow terminal cuts only the path.
     """
-    response = capture.response
     attempt = capture.attempt or 0
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(local_time(capture.received_at), style="dim")
     line.append(f"  {safe(capture.method, limit=7):<7} ", style="bold")
-    line.append(
-        f"{capture.outcome:<6}",
-        style=status_style(response.status if response else None, response.fault if response else None),
-    )
+    line.append(f"{capture.outcome:<6}", style=_outcome_style(capture))
     line.append(f" {format_size(capture.body_size):>9} ")
     line.append(f"{'#' + str(attempt) if attempt else '':<4}", style="magenta" if attempt > 1 else "dim")
     marks = _row_marker(capture)
@@ -221,7 +227,7 @@ def response_view(capture: Capture) -> RenderableType:
         return Text("(no answer recorded)", style="dim")
     out = Text()
     out.append("Answered ", style="bold")
-    out.append(response.outcome, style=status_style(response.status, response.fault))
+    out.append(outcome_text(response.status, response.fault), style=status_style(response.status, response.fault))
     facts: list[str] = []
     if response.delay_ms:
         facts.append(f"after a delay of {response.delay_ms / 1000:g}s")
@@ -231,6 +237,10 @@ def response_view(capture: Capture) -> RenderableType:
         facts.append("connection " + ("closed without an answer" if response.fault == "close" else "reset"))
     if facts:
         out.append("  " + ", ".join(facts))
+    gone = response.sender_gone_ms is not None
+    if response.note:
+        out.append("\n")
+        out.append(f"{response.outcome}: {response.note}" if gone else response.note, style=_outcome_style(capture))
     out.append("\n\n")
     why = [
         ("rule", response.rule or "(none: the default answer)"),
@@ -255,8 +265,8 @@ def response_view(capture: Capture) -> RenderableType:
     return out
 
 
-def attempt_status(status: int | None, fault: str | None) -> Text:
-    return Text(outcome_text(status, fault), style=status_style(status, fault))
+def attempt_status(status: int | None, fault: str | None, gone: bool = False) -> Text:
+    return Text(outcome_text(status, fault, gone), style=status_style(status, fault, gone))
 
 
 @guarded(Text)
@@ -273,9 +283,11 @@ def delivery_view(delivery: Delivery | None, selected_id: str | None) -> Rendera
         marker = "▶ " if attempt.capture_id == selected_id else "  "
         gap = f"+{attempt.since_previous.total_seconds():.2f}s" if attempt.since_previous else ""
         out.append(f"{marker}#{attempt.number:<3} {local_time(attempt.received_at)}  {gap:>10}  ")
-        out.append_text(attempt_status(attempt.status, attempt.fault))
+        out.append_text(attempt_status(attempt.status, attempt.fault, attempt.sender_gone_ms is not None))
         if attempt.delay_ms:
             out.append(f"  after {attempt.delay_ms / 1000:g}s", style="yellow")
+        if attempt.sender_gone_ms is not None:
+            out.append(f"  sender hung up after {attempt.sender_gone_ms / 1000:.2f}s", style="magenta")
         if attempt.retry_after is not None:
             out.append(f"  Retry-After {attempt.retry_after:g}s", style="cyan")
         if attempt.body_changed:
@@ -303,16 +315,19 @@ def raw_view(capture: Capture) -> Text:
     return text
 
 
-def count_line(received: int, ok: int, errors: int, faults: int, *, rejected: int = 0, refused: int = 0) -> Text:
-    """The counters: requests received and how they were answered; requests rejected for want of
-    the token or credentials, and connections refused by a limit, when there were any."""
+def count_line(counts: Mapping[str, int], *, rejected: int = 0, refused: int = 0) -> Text:
+    """The counters: requests received and how they were answered (`received`, and each of
+    `model.counter_of`'s; faults and not delivered once there are any); requests rejected for
+    want of the token or credentials, and connections refused by a limit, when there were any."""
     text = Text()
-    text.append(f"received {received}  ")
-    text.append(f"2xx {ok}", style="green")
+    text.append(f"received {counts.get('received', 0)}  ")
+    text.append(f"2xx {counts.get('2xx', 0)}", style="green")
     text.append("  ")
-    text.append(f"errors {errors}", style="red")
-    if faults:
-        text.append(f"  faults {faults}", style="yellow")
+    text.append(f"errors {counts.get('errors', 0)}", style="red")
+    if counts.get("faults"):
+        text.append(f"  faults {counts['faults']}", style="yellow")
+    if counts.get("not_delivered"):
+        text.append(f"  not delivered {counts['not_delivered']}", style="magenta")
     if rejected:
         text.append(f"  rejected {rejected}", style="magenta")
     if refused:

@@ -45,6 +45,8 @@ def test_a_sender_that_gives_up_is_not_accepted_anywhere(tmp_path, serve, hookbi
     # Every view says it plainly.
     assert log.count("; the 200 was never delivered") == 2
     assert "sender hung up after" in hookbin("ls", "--db", db).stdout
+    page = hookbin("show", delivery["attempts"][0]["capture_id"], "--db", db).stdout
+    assert "status gone" in page and "; the 200 was never delivered" in page
     text = hookbin("deliveries", "--db", db).stdout
     assert "gone: sender hung up after" in text and "never accepted" in text
     assert "sender timeout       min " in hookbin("report", "--db", db).stdout

@@ -73,6 +73,12 @@ class CaptureList(DataTable[Text]):
         self.follow()
         return True
 
+    def replace(self, capture: Capture) -> None:
+        """Show `capture` anew in its row (what became of its answer is known), if it has one."""
+        if capture.id in self.captures:
+            self.captures[capture.id] = capture
+            self.update_cell(capture.id, "request", render.row_line(capture))
+
     def remove_all(self) -> None:
         """Remove every row."""
         self.clear()

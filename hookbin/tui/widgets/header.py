@@ -87,9 +87,7 @@ class HeaderBar(Vertical):
         refused: int = 0,
     ) -> None:
         """Show the counters, whether the list follows new requests, the filter and how many rows are shown."""
-        line = render.count_line(
-            counts["received"], counts["ok"], counts["errors"], counts["faults"], rejected=rejected, refused=refused
-        )
+        line = render.count_line(counts, rejected=rejected, refused=refused)
         if following:
             line.append("   ▶ following", style="green")
         else:
