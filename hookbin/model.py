@@ -107,7 +107,11 @@ def reached_sender(delivered: bool | None, fault: str | None, delay_ms: float) -
 
 
 def _seconds(ms: float) -> str:
-    return f"{ms / 1000:.2f} s"
+    """`2.00 s`, `12.5 s`, `600 s`: as precise as a reader of that length of time needs."""
+    seconds = ms / 1000
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds:.0f} s"
 
 
 def header_get(headers: Headers, name: str, default: str | None = None) -> str | None:

@@ -45,8 +45,8 @@ def test_what_became_of_the_answer_round_trips_and_reads_plainly():
     assert dripped.note == "sender hung up after 3.30 s, 22 of 34 body bytes sent; the 200 was never fully delivered"
     closing = ResponseGiven(status=200, fault="close", delay_ms=9000, delivered=False, sender_gone_ms=1000)
     assert closing.note == "sender hung up after 1.00 s, before hookbin closed the connection"
-    assert ResponseGiven(status=503, delay_ms=65000).note == "held back: the 503 goes out after 65.00 s"
-    assert ResponseGiven(status=200, fault="drip", drip_ms=30000).note == "held back: the 200 is dripped over 30.00 s"
+    assert ResponseGiven(status=503, delay_ms=65000).note == "held back: the 503 goes out after 65 s"
+    assert ResponseGiven(status=200, fault="drip", drip_ms=30000).note == "held back: the 200 is dripped over 30.0 s"
     assert ResponseGiven(status=201, delay_ms=1, delivered=True).note == "the sender waited: the 201 was delivered"
     assert ResponseGiven(status=200, delivered=True).note == "" == ResponseGiven(status=200, fault="reset").note
     # Older captures, from before this was recorded, read as they did.
