@@ -44,6 +44,27 @@ def test_serve_json_prints_only_ndjson_on_stdout(tmp_path, serve):
     assert objects[0]["response"]["status"] == 200
 
 
+def test_serve_json_prints_a_held_answers_capture_again_once_the_sender_hung_up(tmp_path, serve):
+    served = serve("--json", "--db", str(tmp_path / "c.db"), "--respond", "200 delay=3s")
+    request = urllib.request.Request(served.url + "/held", data=b"{}", method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=0.5)
+    except OSError:  # urllib's own timeout: it hangs up
+        pass
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # until hookbin has recorded the hang-up
+        with open_store(tmp_path / "c.db") as store:
+            if store.list_captures(limit=1)[0].response.delivered is not None:
+                break
+        time.sleep(0.05)
+    code, out, err = served.stop()
+    assert code == 0, err
+    first, again = (json.loads(line) for line in out.splitlines())
+    assert first["id"] == again["id"]
+    assert first["response"]["delivered"] is None and first["response"]["sender_gone_ms"] is None
+    assert again["response"]["delivered"] is False and 300 <= again["response"]["sender_gone_ms"] < 3000
+
+
 def test_malformed_http_is_refused_with_one_line_not_a_traceback(tmp_path, serve):
     served = serve("--no-tui", "--db", ":memory:")
     answer = served.send_raw(b"GET /\x1b]52;c;aGk=\x07 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
