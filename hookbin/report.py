@@ -365,10 +365,8 @@ def build_report(deliveries: Iterable[Delivery], now: datetime | None = None) ->
     by_sender: dict[str, list[Delivery]] = {}
     for delivery in items:
         by_sender.setdefault(delivery.sender, []).append(delivery)
-    senders = [
-        _sender_report(sender, members, now)  # type: ignore[arg-type]  (now is set when there are any)
-        for sender, members in by_sender.items()
-    ]
+    # `now` is None only when there are no deliveries, and so no senders.
+    senders = [] if now is None else [_sender_report(sender, members, now) for sender, members in by_sender.items()]
     senders.sort(key=lambda s: (-s.deliveries, s.sender))
     return Report(
         senders=tuple(senders),
