@@ -48,6 +48,9 @@ RESPONSE_FIELDS = {
     "step": st.none() | st.integers(1, 1000),
     "reason": MAYBE_TEXT,
     "duration_ms": MILLIS,
+    "delivered": st.none() | st.booleans(),
+    "sender_gone_ms": st.none() | MILLIS,
+    "bytes_sent": st.none() | st.integers(0, 2**40),
 }
 CAPTURE_FIELDS = {
     "id": st.from_regex(r"[0-9a-z]{12}", fullmatch=True),
