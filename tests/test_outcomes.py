@@ -29,12 +29,7 @@ async def settled(server, capture_id: str | None = None, deadline: float = 10.0)
         await asyncio.sleep(0.02)
 
 
-async def status_counts(http, server) -> dict:
-    async with http.get(server.admin_url + "/api/status") as r:
-        return await r.json()
-
-
-async def test_an_aiohttp_client_that_times_out_during_a_delay_is_recorded_as_gone(start_hookbin, http):
+async def test_an_aiohttp_client_that_times_out_during_a_delay_is_recorded_as_gone(start_hookbin, http, control):
     server = await start_hookbin("200 delay=3s")
     events: list[OutcomeRecorded] = []
     server.store.subscribe(lambda event: events.append(event) if isinstance(event, OutcomeRecorded) else None)
@@ -51,22 +46,22 @@ async def test_an_aiohttp_client_that_times_out_during_a_delay_is_recorded_as_go
     assert capture.to_dict()["response"]["delivered"] is False
     (event,) = events
     assert event.capture.to_dict() == capture.to_dict() and event.previous.delivered is None
-    counts = await status_counts(http, server)
+    _, counts = await control(server, "GET", "/api/status")
     assert counts["answered_2xx"] == 0 and counts["not_delivered"] == 1
 
 
-async def test_a_client_that_waits_gets_the_answer_and_it_is_recorded_as_delivered(start_hookbin, http):
+async def test_a_client_that_waits_gets_the_answer_and_it_is_recorded_as_delivered(start_hookbin, http, control):
     server = await start_hookbin("201 delay=300ms")
     async with http.post(server.url + "/patient", data=b"{}", timeout=aiohttp.ClientTimeout(total=10)) as r:
         assert r.status == 201
     capture = await settled(server)
     assert capture.response.delivered is True and capture.response.sender_gone_ms is None
     assert capture.outcome == "201" and capture.response.note == "the sender waited: the 201 was delivered"
-    counts = await status_counts(http, server)
+    _, counts = await control(server, "GET", "/api/status")
     assert counts["answered_2xx"] == 1 and counts["not_delivered"] == 0
 
 
-async def test_an_answer_sent_at_once_is_stored_as_delivered_with_one_write(start_hookbin, http):
+async def test_an_answer_sent_at_once_is_stored_as_delivered_with_one_write(start_hookbin, http, control):
     server = await start_hookbin("503")
     events = []
     server.store.subscribe(events.append)
@@ -75,7 +70,7 @@ async def test_an_answer_sent_at_once_is_stored_as_delivered_with_one_write(star
     capture = await settled(server)
     assert capture.response.delivered is True and capture.response.note == ""
     assert not [e for e in events if isinstance(e, OutcomeRecorded)]
-    assert (await status_counts(http, server))["answered_error"] == 1
+    assert (await control(server, "GET", "/api/status"))[1]["answered_error"] == 1
 
 
 def _request(path: str, body: bytes = b"{}", extra: str = "") -> bytes:
