@@ -120,10 +120,19 @@ def delivery_key(
             if value is not None:
                 return value, f"json:{name}"
     digest = hashlib.sha256()
-    for part in (method.encode("utf-8", "surrogateescape"), path.encode("utf-8", "surrogateescape")):
+    for part in (_raw(method), _raw(path)):
         digest.update(part + b"\0")
     digest.update(body)
     return "sha256:" + digest.hexdigest()[:16], "hash"
+
+
+def _raw(text: str) -> bytes:
+    """The bytes a text came from: undecodable bytes kept as escapes come back as themselves, and
+    any other lone surrogate (never from the wire, but a stored capture may hold one) as UTF-8."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 class AttemptCounter:

@@ -243,3 +243,13 @@ def test_to_dict_is_json():
 
 def test_no_captures_no_deliveries():
     assert group_deliveries([]) == []
+
+
+def test_a_path_with_a_lone_surrogate_still_gets_a_delivery_key():
+    # Found by the hostile-views property test: "\ud800" is not a surrogateescape byte, and
+    # encoding it raised UnicodeEncodeError from every view that groups deliveries.
+    from hookbin.deliveries import delivery_key
+
+    key, source = delivery_key("POST", "/x\ud800", (), b"{}")
+    assert key.startswith("sha256:") and source == "hash"
+    assert delivery_key("POST", "/x\udcff", (), b"{}")[0] != key
