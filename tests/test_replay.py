@@ -29,7 +29,7 @@ async def caught(server, raw: bytes) -> Capture:
     assert answer.startswith(b"HTTP/1.1 200"), answer
     writer.close()
     server.store.flush()
-    [capture] = server.store.list(1)
+    [capture] = server.store.list_captures(1)
     return capture
 
 

@@ -76,16 +76,15 @@ def _edited(capture: Capture) -> bytes | None:
     return reencode(result, codings)
 
 
-def _selected(store: SQLiteStore, flt: Filter) -> Iterator[Capture]:
-    """Every capture `flt` passes, oldest first, a page at a time; those that arrive meanwhile
-    (a replay to hookbin itself) are left out, so the replay ends."""
-    total = store.count(flt)
+def _selected(store: SQLiteStore, flt: Filter, total: int) -> Iterator[Capture]:
+    """The oldest `total` captures `flt` passes, a page at a time. Captures that arrive
+    meanwhile (a replay to hookbin itself) sort after them and are left out, so the replay ends."""
     done = 0
     while done < total:
-        page = store.list_oldest_first(flt, limit=done + PAGE)[done:]
+        page = store.list_oldest_first(flt, limit=min(PAGE, total - done), offset=done)
         if not page:
             return
-        yield from page[: total - done]
+        yield from page
         done += len(page)
 
 
@@ -216,7 +215,8 @@ def replay_command(
             total, captures = len(chosen), iter(chosen)
         else:
             flt = capture_filter(method, path, status, text)
-            total, captures = store.count(flt), _selected(store, flt)
+            total = store.count(flt)
+            captures = _selected(store, flt, total)
             if total == 0:
                 raise Failure("no capture matches", ExitStatus.NOT_FOUND)
         full = verbose or total == 1

@@ -11,10 +11,12 @@ import pty
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from hookbin.commands.common import ExitStatus
+from hookbin.model import new_id
 from hookbin.store import open_store
 from tests.factories import tcapture
 from tests.raw_receiver import RESET
@@ -216,3 +218,21 @@ async def test_a_terminal_shows_a_progress_bar_and_the_answers_above_it(db, raw_
     assert process.returncode == ExitStatus.OK
     assert b"replaying" in screen and b"3/3" in screen
     assert stdout.decode().splitlines()[-1] == "3 replayed: 3 answered (3 2xx)"
+
+
+async def test_replaying_everything_to_hookbin_itself_ends(tmp_path, start_hookbin, replay, monkeypatch):
+    """Pages of the selection are read while the replays arrive in the same store: the new
+    captures are not replayed again (the replay ends) and none of the old ones is missed."""
+    monkeypatch.setattr("hookbin.commands.replay.PAGE", 2)
+    db = tmp_path / "self.db"
+    server = await start_hookbin("200", db=db)
+    old = []
+    for seq in range(1, 6):
+        capture = tcapture(seq=seq, path=f"/n{seq}", headers=JSON, body=SURVEY)
+        # Ids as the catcher makes them (they sort by time), from before the replays arrive.
+        old.append(server.store.add(replace(capture, id=new_id(int(capture.received_at.timestamp() * 1000)))))
+    result = await replay("--all", "--to", server.url, "--db", str(db))
+    assert result.exit_code == ExitStatus.OK, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[:-1]] == [c.id for c in old]
+    server.store.flush()
+    assert [c.path for c in server.store.list_oldest_first()] == [f"/n{n}" for n in range(1, 6)] * 2
