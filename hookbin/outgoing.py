@@ -25,7 +25,7 @@ __all__ = [
     "HOP_BY_HOP",
     "Answer",
     "OutgoingRequest",
-    "UrlError",
+    "RequestError",
     "check_url",
     "cut_note",
     "editable_body",
@@ -55,25 +55,26 @@ _FRAMING = frozenset({"host", "content-length"})
 """Headers a resent request must state afresh: where it goes and how long its body is."""
 
 
-class UrlError(ValueError):
-    """A URL hookbin cannot send to; the message is one line naming the URL and why."""
+class RequestError(ValueError):
+    """A request hookbin cannot send (a bad URL, a header that cannot be written); the message
+    is one line saying which and why."""
 
 
 def check_url(url: str) -> str:
-    """`url` when it is an absolute http:// or https:// URL with a host, else UrlError."""
+    """`url` when it is an absolute http:// or https:// URL with a host, else RequestError."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError for a bad port)
     except ValueError as exc:
-        raise UrlError(f"bad URL {url!r}: {exc}") from None
+        raise RequestError(f"bad URL {url!r}: {exc}") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise UrlError(f"bad URL {url!r}: use an http:// or https:// URL")
+        raise RequestError(f"bad URL {url!r}: use an http:// or https:// URL")
     if not parts.hostname:
-        raise UrlError(f"bad URL {url!r}: no host")
+        raise RequestError(f"bad URL {url!r}: no host")
     if "@" in parts.netloc:
-        raise UrlError(f"bad URL {url!r}: user:password@ is not sent; the request's own headers are")
+        raise RequestError(f"bad URL {url!r}: user:password@ is not sent; the request's own headers are")
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise UrlError(f"bad URL {url!r}: spaces and control characters must be percent-encoded")
+        raise RequestError(f"bad URL {url!r}: spaces and control characters must be percent-encoded")
     return url
 
 
@@ -131,7 +132,7 @@ def _reframed(headers: Headers, netloc: str, body: bytes, *, length: bool) -> He
         out.append(("Content-Length", str(len(body))))
     for name, value in out:
         if any(ch in name + value for ch in "\r\n\x00") or not name or ":" in name:
-            raise UrlError(f"header {name!r} cannot be sent: it contains a line break, NUL or colon")
+            raise RequestError(f"header {name!r} cannot be sent: it contains a line break, NUL or colon")
     return tuple(out)
 
 
@@ -167,7 +168,7 @@ def replay_request(capture: Capture, to: str, *, exact_url: bool = False, body: 
         body: a body to send instead of the captured one (after editing it).
 
     Raises:
-        UrlError: for a URL hookbin cannot send to.
+        RequestError: for a URL hookbin cannot send to.
     """
     check_url(to)
     parts = urlsplit(to)

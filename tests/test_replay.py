@@ -12,7 +12,7 @@ import pytest
 
 from hookbin.client.replay import exchange, replay
 from hookbin.model import Capture
-from hookbin.outgoing import UrlError, post_request, replay_request, with_headers
+from hookbin.outgoing import RequestError, post_request, replay_request, with_headers
 from tests.factories import tcapture
 from tests.raw_receiver import HANG, RESET, RawReceiver
 
@@ -150,7 +150,7 @@ def test_headers_added_for_a_send_replace_those_of_the_same_name():
     ],
 )
 def test_bad_targets_are_refused_before_anything_is_sent(url, why):
-    with pytest.raises(UrlError, match=why):
+    with pytest.raises(RequestError, match=why):
         replay_request(tcapture(), url)
 
 

@@ -7,8 +7,8 @@ that is not UTF-8. One connection per request, closed after the answer. The answ
 with bounds: lines up to 64 KiB, at most 1000 headers, and only the first `keep` bytes of the
 body (the rest is not waited for). Redirects are not followed.
 
-The request builders live in `hookbin.outgoing` (pure); they are re-exported here for callers
-that want one import.
+What to send is built by `hookbin.outgoing` (pure): `replay_request` for a capture,
+`post_request` for a new POST, `with_headers` to change headers; `Answer` is what comes back.
 """
 
 from __future__ import annotations
@@ -23,21 +23,9 @@ from dataclasses import replace
 
 from hookbin.durations import format_duration
 from hookbin.model import Capture
-from hookbin.outgoing import Answer, OutgoingRequest, UrlError, check_url, post_request, replay_request, with_headers
+from hookbin.outgoing import Answer, OutgoingRequest, replay_request
 
-__all__ = [
-    "BODY_KEEP",
-    "DEFAULT_TIMEOUT",
-    "Answer",
-    "OutgoingRequest",
-    "UrlError",
-    "check_url",
-    "exchange",
-    "post_request",
-    "replay",
-    "replay_request",
-    "with_headers",
-]
+__all__ = ["BODY_KEEP", "DEFAULT_TIMEOUT", "describe", "exchange", "replay"]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a request may take, connecting and reading the answer included."""
@@ -63,7 +51,7 @@ async def replay(
     """Send `capture` again to `to` (see `replay_request`) and return the answer.
 
     Raises:
-        UrlError: for a URL hookbin cannot send to (nothing is sent).
+        hookbin.outgoing.RequestError: for a URL hookbin cannot send to (nothing is sent).
     """
     return await exchange(replay_request(capture, to, exact_url=exact_url), timeout=timeout, keep=keep)
 

@@ -20,14 +20,14 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hookbin import __version__
 from hookbin.client.replay import exchange
 from hookbin.durations import parse_retry_after
 from hookbin.model import header_get
-from hookbin.outgoing import OutgoingRequest, UrlError, check_url, post_request, with_headers
+from hookbin.outgoing import OutgoingRequest, RequestError, check_url, post_request, with_headers
 from hookbin.signatures import secret_key, sign
 
 __all__ = [
@@ -167,7 +167,7 @@ class SendReport:
 def _check(options: SendOptions) -> None:
     try:
         check_url(options.to)
-    except UrlError as exc:
+    except RequestError as exc:
         raise SendError(str(exc)) from None
     if not options.payloads:
         raise SendError("nothing to send: no payload")
@@ -215,7 +215,7 @@ async def send(
     _check(options)
     try:
         requests = _requests(options)
-    except UrlError as exc:
+    except RequestError as exc:
         raise SendError(str(exc)) from None
     deliveries: list[DeliveryReport] = []
     for index in range(options.count):
@@ -241,7 +241,7 @@ async def send(
             )
             retries_left = attempt <= len(options.retry)
             if not result.accepted and retries_left:
-                asked = parse_retry_after(header_get(answer.headers, "retry-after"), datetime.now(timezone.utc))
+                asked = parse_retry_after(header_get(answer.headers, "retry-after"), datetime.now(UTC))
                 honoured = asked is not None
                 wait = options.retry[attempt - 1] if asked is None else min(asked, MAX_RETRY_AFTER)
                 result = replace(result, next_retry=wait, retry_after=honoured)

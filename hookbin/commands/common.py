@@ -165,9 +165,9 @@ def url_param(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     """Check an http(s) URL option (`--to`) before anything runs."""
     if value is None:
         return None
-    from hookbin.outgoing import UrlError, check_url
+    from hookbin.outgoing import RequestError, check_url
 
     try:
         return check_url(value)
-    except UrlError as exc:
+    except RequestError as exc:
         raise click.BadParameter(str(exc)) from None
