@@ -58,6 +58,7 @@ from hookbin.tui.messages import (
     NoticeGiven,
     StoreCleared,
 )
+from hookbin.tui.replay import Replay, Replayer
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
 from hookbin.tui.widgets.detail import TABS, DetailPane
@@ -94,6 +95,8 @@ class HookbinApp(App[None]):
         Binding("D", "deliveries", "Deliveries"),
         Binding("c", "copy_curl", "Curl"),
         Binding("y", "copy_body", "Copy body"),
+        Binding("r", "replay", "Replay"),
+        Binding("R", "replay_to", "Replay to…", show=False),
         Binding("space", "toggle_follow", "Pause"),
         Binding("ctrl+l", "clear", "Clear"),
         Binding("question_mark", "help", "Help"),
@@ -113,7 +116,12 @@ class HookbinApp(App[None]):
         export_dir: Path | None = None,
         max_rows: int = MAX_ROWS,
         refusals: Refusals | None = None,
+        replay: Replay | None = None,
+        replay_to: str | None = None,
     ) -> None:
+        """`replay` sends a capture to a URL (the replay client's, handed over by `serve`);
+        without it `r` says replay is not available. `replay_to` is where `r` sends until `R`
+        changes it; without it the first `r` asks."""
         super().__init__()
         self.store = store
         self.responder = responder
@@ -125,6 +133,7 @@ class HookbinApp(App[None]):
         the server says when it changes through `notice`, at most once a second."""
         self.export_dir = export_dir or Path.cwd()
         self.max_rows = max_rows
+        self.replayer = Replayer(self, replay, replay_to)
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
         self._inbox: collections.deque[Capture] = collections.deque()
@@ -548,6 +557,12 @@ class HookbinApp(App[None]):
             markup=False,
         )
 
+    def action_replay(self) -> None:
+        self.replayer.replay(self.selected)
+
+    def action_replay_to(self) -> None:
+        self.replayer.ask(self.selected)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -580,6 +595,8 @@ class HookbinApp(App[None]):
         yield SystemCommand("Filter requests", "By text, method, path, status, signature", self.action_filter)
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
         yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
+        yield SystemCommand("Replay", "Send the selected request to your receiver again", self.action_replay)
+        yield SystemCommand("Replay to…", "Choose where replays go, then replay", self.action_replay_to)
         yield SystemCommand(
             "Pause or resume following", "Stop or restart jumping to new requests", self.action_toggle_follow
         )
