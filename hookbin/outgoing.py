@@ -27,12 +27,12 @@ __all__ = [
     "OutgoingRequest",
     "RequestError",
     "check_url",
-    "cut_note",
     "editable_body",
     "end_to_end",
     "post_request",
     "reencode",
     "replay_request",
+    "truncated_warning",
     "with_headers",
 ]
 
@@ -193,7 +193,7 @@ def replay_request(capture: Capture, to: str, *, exact_url: bool = False, body: 
     )
 
 
-def cut_note(capture: Capture) -> str:
+def truncated_warning(capture: Capture) -> str:
     """What to say before sending a capture whose body was cut at hookbin's size limit."""
     return (
         f"capture {capture.id} was cut at {format_size(len(capture.body))} "
@@ -208,8 +208,9 @@ def editable_body(capture: Capture) -> tuple[bytes, list[str], str | None]:
     view = decode_capture(capture)
     if not view.content_encoding:
         return capture.body, [], None
-    if view.encoding_error:
-        return capture.body, [], f"capture {capture.id}: cannot undo its Content-Encoding ({view.encoding_error})"
+    if view.encoding_error or view.encoding_cut:
+        why = view.encoding_error or "too large to decompress"
+        return capture.body, [], f"capture {capture.id}: cannot undo its Content-Encoding ({why})"
     return view.data, [c.strip() for c in view.content_encoding.split(",")], None
 
 

@@ -162,8 +162,6 @@ class SendReport:
         }
 
 
-
-
 def _check(options: SendOptions) -> None:
     try:
         check_url(options.to)

@@ -32,7 +32,7 @@ from hookbin.commands.common import (
 )
 from hookbin.durations import format_duration
 from hookbin.model import Capture
-from hookbin.outgoing import Answer, OutgoingRequest, cut_note, editable_body, reencode, replay_request
+from hookbin.outgoing import Answer, OutgoingRequest, editable_body, reencode, replay_request, truncated_warning
 from hookbin.store import Filter, SQLiteStore
 from hookbin.textout import answer_text
 
@@ -223,7 +223,7 @@ def replay_command(
         with _Progress(total, total > 1 and not edit and sys.stderr.isatty()) as progress:
             for capture in captures:
                 if capture.truncated:
-                    progress.above(f"hookbin: warning: {cut_note(capture)}", err=True)
+                    progress.above(f"hookbin: warning: {truncated_warning(capture)}", err=True)
                 body = _edited(capture) if edit else None
                 request = replay_request(capture, to, exact_url=exact_url, body=body)
                 answer = asyncio.run(exchange(request, timeout=timeout, keep=BODY_KEEP))

@@ -27,7 +27,7 @@ from hookbin.commands.common import (
 )
 from hookbin.durations import format_duration, format_size, parse_duration
 from hookbin.model import Capture
-from hookbin.outgoing import OutgoingRequest, cut_note, replay_request
+from hookbin.outgoing import OutgoingRequest, replay_request, truncated_warning
 from hookbin.samples import SAMPLES, sample_bytes
 from hookbin.signatures import SignatureError, secret_key
 from hookbin.spec import SpecError, parse_header_line
@@ -316,7 +316,7 @@ def send_command(
             payloads.append(body)
         for capture in _captured(capture_ids, db) if capture_ids else []:
             if capture.truncated:
-                _warn(cut_note(capture))
+                _warn(truncated_warning(capture))
             # The same request `hookbin replay --exact-url` sends.
             payloads.append(replay_request(capture, to, exact_url=True))
         label = f"{len(payloads)} payload{'s' if len(payloads) > 1 else ''}"

@@ -80,7 +80,7 @@ async def test_hostile_long_binary_and_gzip_answers_are_shown_safely(db, raw_rec
     shown = [(await replay(ident, "--to", raw_receiver.url, "--db", db)).stdout for ident in ("0001", "0002", "0003")]
     assert all(ch.isprintable() or ch == "\n" for text in shown for ch in text)
     assert "X-Evil: \\x1b[31mred" in shown[0] and "\\x1b]52;c;cHduZWQ=\\x07\\x1b[2J" in shown[0]
-    assert "… 5,0" in shown[0] and "more characters (see --json)" in shown[0]
+    assert "… 5,0" in shown[0] and "more characters (`hookbin replay --json` gives them)" in shown[0]
     assert "binary, 4 bytes" in shown[1] and "00 01 fe ff" in shown[1]
     assert '"crm": "updated"' in shown[2]
 
