@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import click
 
@@ -92,30 +91,32 @@ class _Progress:
     """A progress bar on stderr (a terminal only) that answers can be printed above."""
 
     def __init__(self, total: int, enabled: bool) -> None:
-        self._bar: Any = None
-        self._context: AbstractContextManager[Any] = nullcontext()
-        if enabled:
-            self._context = click.progressbar(length=total, label="replaying", file=sys.stderr, show_pos=True)
+        self._total = total
+        self._enabled = enabled
+        self._stack = ExitStack()
+        self._advance: Callable[[int], None] | None = None
 
     def __enter__(self) -> _Progress:
-        self._bar = self._context.__enter__()
+        if self._enabled:
+            bar = click.progressbar(length=self._total, label="replaying", file=sys.stderr, show_pos=True)
+            self._advance = self._stack.enter_context(bar).update
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)  # type: ignore[arg-type]
+        self._stack.close()
 
     def above(self, out: str, *, err: bool = False) -> None:
         """Print `out` (one or more lines) above the bar."""
-        if self._bar is not None:
-            click.echo("\r\x1b[2K", nl=False, err=True)
+        if self._advance is not None:
+            click.echo("\r\x1b[2K", nl=False, err=True)  # the bar's line, cleared; it is drawn again below
         if err:
             click.echo(out, err=True)
         else:
             emit(out)
 
     def step(self) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
+        if self._advance is not None:
+            self._advance(1)
 
 
 def _print(
