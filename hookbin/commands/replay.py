@@ -183,6 +183,7 @@ def replay_command(
     path: str | None,
     status: str | None,
     text: str | None,
+    signature: str | None,
     db: str,
     timeout: float,
     verbose: bool,
@@ -202,9 +203,10 @@ def replay_command(
       hookbin replay 2q0b --to http://127.0.0.1:3000
       hookbin replay 2q0b --to http://127.0.0.1:3000/webhooks/segmanta --exact-url --edit
       hookbin replay --all --status 5xx --path '/segmanta/*' --to http://127.0.0.1:3000
+      hookbin replay --sig invalid --to http://127.0.0.1:3000
       HOOKBIN_REPLAY_TO=http://127.0.0.1:3000 hookbin replay 2q0b 7k1m --json
     """
-    filtered = any(value is not None for value in (method, path, status, text))
+    filtered = any(value is not None for value in (method, path, status, text, signature))
     if capture_ids and (select_all or filtered):
         raise click.UsageError("give capture IDs, or --all and filters, not both")
     if not capture_ids and not (select_all or filtered):
@@ -215,7 +217,7 @@ def replay_command(
             chosen = [find_capture(store, capture_id, db) for capture_id in capture_ids]
             total, captures = len(chosen), iter(chosen)
         else:
-            flt = capture_filter(method, path, status, text)
+            flt = capture_filter(method, path, status, text, signature)
             total = store.count(flt)
             captures = _selected(store, flt, total)
             if total == 0:

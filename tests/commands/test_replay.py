@@ -17,6 +17,7 @@ import pytest
 
 from hookbin.commands.common import ExitStatus
 from hookbin.model import new_id
+from hookbin.signatures.check import SignatureCheck
 from hookbin.store import open_store
 from tests.factories import tcapture
 from tests.raw_receiver import RESET
@@ -110,6 +111,17 @@ async def test_all_and_filters_replay_in_order_with_a_summary(db, raw_receiver, 
         b"/other",
         b"/segmanta/csat?crm=3",
     ]
+
+
+async def test_the_signature_filter_picks_what_serve_verify_judged(tmp_path, raw_receiver, replay):
+    db = str(tmp_path / "sig.db")
+    with open_store(db) as store:
+        store.add(tcapture(seq=1, path="/good", signature=SignatureCheck("github", True, "ok")))
+        store.add(tcapture(seq=2, path="/forged", signature=SignatureCheck("github", False, "does not match")))
+        store.add(tcapture(seq=3, path="/unchecked"))
+    result = await replay("--sig", "invalid", "--to", raw_receiver.url, "--db", db)
+    assert result.exit_code == ExitStatus.OK, result.stderr
+    assert [raw.split(b" ")[1] for raw in raw_receiver.requests] == [b"/forged"]
 
 
 async def test_a_request_without_an_answer_makes_the_exit_status_1(db, raw_receiver, replay):
