@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import shutil
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +17,9 @@ from hookbin.store import open_store
 from hookbin.tui.app import HookbinApp
 from hookbin.tui.screens import PromptScreen
 from tests.factories import tcapture
-from tests.raw_receiver import RawReceiver
+from tests.test_tui_tmux import Tmux, curl, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BODY = b'{"survey_id": 1234, "custom_params": {"crm_id": "CUST-1042"}}'
 HEADERS = (("Content-Type", "application/json"), ("X-Dup", "1"), ("x-dup", "2"), ("Connection", "close"))
@@ -93,23 +100,27 @@ async def test_without_a_replay_client_r_says_so(store):
         assert not isinstance(app.screen, PromptScreen)
 
 
-async def test_serve_hands_the_tui_the_replay_client(tmp_path, monkeypatch):
-    """`serve --replay-to` reaches the app (checked on the app serve builds, without a terminal)."""
-    import hookbin.commands.serve as serve
-
-    built: list[HookbinApp] = []
-
-    async def run_async(self) -> None:
-        built.append(self)
-
-    monkeypatch.setattr(HookbinApp, "run_async", run_async)
-    receiver = await RawReceiver().start()
+@pytest.mark.skipif(not (shutil.which("tmux") and shutil.which("curl")), reason="needs tmux and curl")
+async def test_serve_replay_to_in_a_real_terminal(tmp_path, raw_receiver):
+    """`hookbin serve --replay-to` in tmux: a request caught with curl, `r`, the receiver gets it."""
+    port = free_port()
+    command = (
+        f"cd {tmp_path} && PYTHONPATH={ROOT} {sys.executable} -m hookbin serve --port {port} "
+        f"--db {tmp_path / 'c.db'} --replay-to {raw_receiver.url}/api; sleep 30"
+    )
+    tmux = Tmux(f"hookbin-replay-{os.getpid()}", command)
     try:
-        with open_store(tmp_path / "s.db") as store:
-            await serve._serve_tui(
-                store, Responder("200"), public_url=None, replay_to=receiver.url, host="127.0.0.1", port=0, admin_port=0
-            )
+        await asyncio.to_thread(tmux.wait_for, f"listening on http://127.0.0.1:{port}/")
+        sent = await asyncio.to_thread(
+            curl, f"http://127.0.0.1:{port}/segmanta/csat?a=1", "-H", "Content-Type: application/json", "--data", BODY
+        )
+        assert sent == "200"
+        await asyncio.to_thread(tmux.wait_for, "/segmanta/csat")
+        tmux.keys("r")
+        await raw_receiver.wait_for(1)
+        assert raw_receiver.requests[0].startswith(b"POST /api/segmanta/csat?a=1 HTTP/1.1\r\n")
+        assert raw_receiver.requests[0].endswith(b"\r\n\r\n" + BODY)
+        await asyncio.to_thread(tmux.wait_for, "201 Created")
+        tmux.keys("q")
     finally:
-        await receiver.stop()
-    [app] = built
-    assert app.replayer.target == receiver.url and app.replayer._replay is replay
+        tmux.close()
