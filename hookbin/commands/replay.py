@@ -8,6 +8,7 @@ Loaded by `hookbin.cli` when it runs. The requests are built by `hookbin.outgoin
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -20,7 +21,6 @@ from hookbin.commands.common import (
     CONTEXT,
     ExitStatus,
     Failure,
-    capture_filter,
     db_option,
     emit,
     filter_options,
@@ -36,9 +36,6 @@ from hookbin.store import Filter, SQLiteStore
 from hookbin.textout import answer_text
 
 __all__ = ["replay_command", "summary_line"]
-
-PAGE = 200
-"""Captures read from the store at a time when replaying many (their bodies sit in memory)."""
 
 
 def _warn(message: str) -> None:
@@ -76,15 +73,9 @@ def _edited(capture: Capture) -> bytes | None:
 
 
 def _selected(store: SQLiteStore, flt: Filter, total: int) -> Iterator[Capture]:
-    """The oldest `total` captures `flt` passes, a page at a time. Captures that arrive
-    meanwhile (a replay to hookbin itself) sort after them and are left out, so the replay ends."""
-    done = 0
-    while done < total:
-        page = store.list_oldest_first(flt, limit=min(PAGE, total - done), offset=done)
-        if not page:
-            return
-        yield from page
-        done += len(page)
+    """The oldest `total` captures `flt` passes, one at a time. Captures that arrive meanwhile
+    (a replay to hookbin itself) sort after them and are left out, so the replay ends."""
+    return itertools.islice(store.iter_oldest_first(flt), total)
 
 
 class _Progress:
@@ -217,7 +208,7 @@ def replay_command(
             chosen = [find_capture(store, capture_id, db) for capture_id in capture_ids]
             total, captures = len(chosen), iter(chosen)
         else:
-            flt = capture_filter(method, path, status, text, signature)
+            flt = Filter(method=method, path=path, status=status, text=text, signature=signature)
             total = store.count(flt)
             captures = _selected(store, flt, total)
             if total == 0:

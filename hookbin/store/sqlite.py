@@ -477,13 +477,11 @@ class SQLiteStore:
         )
         return [_capture(row) for row in rows]
 
-    def list_oldest_first(self, flt: Filter | None = None, limit: int = -1, offset: int = 0) -> list[Capture]:
-        """Captures oldest first (for reports and exports); `offset` skips the oldest ones, so a
-        long selection can be read a page at a time while newer captures arrive."""
+    def list_oldest_first(self, flt: Filter | None = None, limit: int = -1) -> list[Capture]:
+        """Captures oldest first (for reports and exports)."""
         compiled = compile_filter(flt)
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ? OFFSET ?",
-            [*compiled.args, limit, offset],
+            f"SELECT {_COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
         )
         return [_capture(row) for row in rows]
 
