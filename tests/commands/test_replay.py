@@ -19,6 +19,7 @@ from hookbin.commands.common import ExitStatus
 from hookbin.model import new_id
 from hookbin.signatures.check import SignatureCheck
 from hookbin.store import open_store
+from tests.commands.conftest import pty_output
 from tests.factories import tcapture
 from tests.raw_receiver import RESET
 
@@ -217,15 +218,7 @@ async def test_a_terminal_shows_a_progress_bar_and_the_answers_above_it(db, raw_
     )
     os.close(secondary)
     stdout, _ = await process.communicate()
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        screen += chunk
+    screen = pty_output(primary)
     os.close(primary)
     assert process.returncode == ExitStatus.OK
     assert b"replaying" in screen and b"3/3" in screen
