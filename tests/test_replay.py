@@ -95,9 +95,8 @@ async def test_hop_by_hop_headers_are_dropped_and_a_chunked_body_gets_its_length
     )
     capture = await caught(server, sent)
     await replay(capture, raw_receiver.url)
-    assert raw_receiver.requests == [
-        b"POST /chunked HTTP/1.1\r\nHost: %s\r\nX-Kept: yes\r\nContent-Length: 11\r\n\r\nhello world" % host(raw_receiver)
-    ]
+    expected = b"POST /chunked HTTP/1.1\r\nHost: %s\r\nX-Kept: yes\r\nContent-Length: 11\r\n\r\nhello world"
+    assert raw_receiver.requests == [expected % host(raw_receiver)]
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ class HookbinApp(App[None]):
         Binding("c", "copy_curl", "Curl"),
         Binding("y", "copy_body", "Copy body"),
         Binding("r", "replay", "Replay"),
-        Binding("R", "replay_to", "Replay to…", show=False),
+        Binding("R", "replay(True)", "Replay to…", show=False),
         Binding("space", "toggle_follow", "Pause"),
         Binding("ctrl+l", "clear", "Clear"),
         Binding("question_mark", "help", "Help"),
@@ -119,9 +119,6 @@ class HookbinApp(App[None]):
         replay: Replay | None = None,
         replay_to: str | None = None,
     ) -> None:
-        """`replay` sends a capture to a URL (the replay client's, handed over by `serve`);
-        without it `r` says replay is not available. `replay_to` is where `r` sends until `R`
-        changes it; without it the first `r` asks."""
         super().__init__()
         self.store = store
         self.responder = responder
@@ -133,7 +130,7 @@ class HookbinApp(App[None]):
         the server says when it changes through `notice`, at most once a second."""
         self.export_dir = export_dir or Path.cwd()
         self.max_rows = max_rows
-        self.replayer = Replayer(self, replay, replay_to)
+        self.replayer = Replayer(self, replay, replay_to, lambda: self.selected)  # see tui/replay.py
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
         self._inbox: collections.deque[Capture] = collections.deque()
@@ -557,11 +554,8 @@ class HookbinApp(App[None]):
             markup=False,
         )
 
-    def action_replay(self) -> None:
-        self.replayer.replay(self.selected)
-
-    def action_replay_to(self) -> None:
-        self.replayer.ask(self.selected)
+    def action_replay(self, ask: bool = False) -> None:
+        self.replayer.replay(ask=ask)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -595,8 +589,7 @@ class HookbinApp(App[None]):
         yield SystemCommand("Filter requests", "By text, method, path, status, signature", self.action_filter)
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
         yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
-        yield SystemCommand("Replay", "Send the selected request to your receiver again", self.action_replay)
-        yield SystemCommand("Replay to…", "Choose where replays go, then replay", self.action_replay_to)
+        yield from self.replayer.commands()
         yield SystemCommand(
             "Pause or resume following", "Stop or restart jumping to new requests", self.action_toggle_follow
         )

@@ -10,10 +10,10 @@ replay client's function, and this module only calls it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.notifications import SeverityLevel
 
 from hookbin.model import Capture
@@ -42,36 +42,46 @@ def _url_problem(line: str) -> str | None:
 
 
 class Replayer:
-    """Replays captures for `app` with `replay`, to a target asked for once."""
+    """Replays the selected capture for `app` with `replay`, to a target asked for once.
 
-    def __init__(self, app: App[Any], replay: Replay | None, target: str | None = None) -> None:
+    Args:
+        app: the app to notify and prompt on.
+        replay: the replay client's function (from `serve`); without it, `r` says replay is
+            not available here.
+        target: where replays go until `R` changes it; without it the first `r` asks.
+        selected: the capture the app has selected, if any.
+    """
+
+    def __init__(
+        self, app: App[Any], replay: Replay | None, target: str | None, selected: Callable[[], Capture | None]
+    ) -> None:
         self.app = app
         self._replay = replay
+        self._selected = selected
         self.target = target
         """Where replays go, remembered for the session; None until asked."""
 
-    def replay(self, capture: Capture | None) -> None:
-        """`r`: replay `capture`, asking for the target first if none was given yet."""
-        usable = self._usable(capture)
-        if usable is None:
+    def replay(self, *, ask: bool = False) -> None:
+        """`r`: replay the selected capture, asking for the target first if none was given yet;
+        `R` (`ask`): ask again, prefilled with the current target."""
+        capture = self._usable(self._selected())
+        if capture is None:
             return
-        if self.target is None:
-            self.ask(usable)
-        else:
-            self._start(usable, self.target)
-
-    def ask(self, capture: Capture | None) -> None:
-        """`R`: ask where replays go (prefilled with the current target), then replay `capture`."""
-        chosen_capture = self._usable(capture)
-        if chosen_capture is None:
+        if self.target is not None and not ask:
+            self._start(capture, self.target)
             return
 
         def chosen(line: str | None) -> None:
             if line:
                 self.target = line.strip()
-                self._start(chosen_capture, self.target)
+                self._start(capture, self.target)
 
         self.app.push_screen(PromptScreen("Replay to", self.target or SUGGESTED, HINT, _url_problem), chosen)
+
+    def commands(self) -> Iterator[SystemCommand]:
+        """The replay keys for the command palette."""
+        yield SystemCommand("Replay", "Send the selected request to your receiver again", self.replay)
+        yield SystemCommand("Replay to…", "Choose where replays go, then replay", lambda: self.replay(ask=True))
 
     def _usable(self, capture: Capture | None) -> Capture | None:
         """`capture` when it can be replayed, else None after saying why."""
