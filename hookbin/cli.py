@@ -24,6 +24,7 @@ COMMANDS = {
     "show": "hookbin.commands.captures:show_command",
     "respond": "hookbin.commands.respond:respond_command",
     "send": "hookbin.commands.send:send_command",
+    "replay": "hookbin.commands.replay:replay_command",
     "report": "hookbin.commands.report:report_command",
     "deliveries": "hookbin.commands.report:deliveries_command",
     "export": "hookbin.commands.export:export_command",

@@ -404,3 +404,8 @@ def body_from_json(text: str | None, encoding: str | None) -> bytes:
     if encoding == "base64":
         return base64.b64decode(text, validate=True)
     return text.encode("utf-8")
+
+
+def body_json(body: bytes) -> dict[str, str]:
+    """`body` and `body_encoding` as every JSON form writes them: UTF-8 text, else base64."""
+    return _body_pair(body)

@@ -18,11 +18,13 @@ from hookbin.bodies import (
     BodyView,
     Part,
     cut_note,
+    decode_body,
     decode_capture,
     sniff_json,
 )
 from hookbin.durations import format_size
 from hookbin.model import Capture, header_get_all
+from hookbin.outgoing import Answer, OutgoingRequest
 from hookbin.segmanta import summarize, summary_lines, survey_label
 from hookbin.textsafe import safe, safe_bytes
 
@@ -219,6 +221,12 @@ def body_text(capture: Capture, view: BodyView | None = None, *, notes: bool = T
     """
     if view is None:
         view = decode_capture(capture)
+    return view_text(view, f"`hookbin show {capture.id} --raw` prints the body's exact bytes", notes=notes)
+
+
+def view_text(view: BodyView, exact: str, *, notes: bool = True) -> str:
+    """A decoded body as text (see `body_text`), for captures and replay answers alike;
+    `exact` says where the exact bytes are when some are left out."""
     lines = [f"! {problem}" for problem in body_problems(view)]
     left_out = cut_note(view)
     if view.kind == "empty":
@@ -239,8 +247,7 @@ def body_text(capture: Capture, view: BodyView | None = None, *, notes: bool = T
         if view.decoded_size > HEX_PREVIEW_BYTES:
             left_out = "the hex dump shows the start only"
     if left_out or view.encoding_cut:
-        left_out = (left_out or "the rest was not decoded") + (
-            f": `hookbin show {capture.id} --raw` prints the body's exact bytes")
+        left_out = f"{left_out or 'the rest was not decoded'}: {exact}"
         out += f"\n… {left_out}"
     return "\n".join([*lines, out]) if notes else out
 
@@ -266,3 +273,41 @@ def _capped(rows: Iterable[str], total: int, noun: str) -> tuple[str, str | None
         out.append(row)
         length += len(row) + 1
     return "\n".join(out), None
+
+
+ANSWER_BODY_SHOWN = 4000
+"""Most characters of an answer's body `answer_text` prints."""
+ANSWER_PREVIEW = 400
+"""Most characters of an answer's body `answer_preview` shows."""
+
+
+def _answer_body(answer: Answer, limit: int) -> list[str]:
+    """The answer's body decoded as `show` decodes a capture's, cut to about `limit` characters."""
+    view = decode_body(answer.body, answer.headers, truncated=answer.cut)
+    if view.kind == "empty":
+        return []
+    body = view_text(view, "`hookbin replay --json` gives the bytes read")
+    if len(body) > limit:
+        body = body[:limit] + f"\n… {len(body) - limit:,} more characters (`hookbin replay --json` gives them)"
+    elif answer.cut:
+        body += f"\n… only the first {format_size(len(answer.body))} were read"
+    return body.splitlines()
+
+
+@guarded(str)
+def answer_text(capture_id: str, request: OutgoingRequest, answer: Answer, *, full: bool = True) -> str:
+    """A replay and its answer: `ID  METHOD URL  STATUS REASON  LATENCY  SIZE`, then with `full`
+    the answer's headers and its body decoded (at most ANSWER_BODY_SHOWN characters)."""
+    lines = [f"{capture_id}  {safe(request.method, limit=10)} {safe(request.url)}  {answer.summary()}"]
+    if full and answer.answered:
+        lines += [f"  {safe(name)}: {safe(value)}" for name, value in answer.headers]
+        body = _answer_body(answer, ANSWER_BODY_SHOWN)
+        if body:
+            lines += ["", *("  " + line for line in body)]
+    return "\n".join(lines)
+
+
+@guarded(str)
+def answer_preview(answer: Answer) -> str:
+    """An answer in a few lines: the summary, then the start of the decoded body."""
+    return "\n".join([answer.summary(), *_answer_body(answer, ANSWER_PREVIEW)])

@@ -162,3 +162,13 @@ def shell_env(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     (home / ".curlrc").write_text("silent\nshow-error\noutput = /dev/null\nmax-time = 20\n")
     return {"PATH": os.environ["PATH"], "HOME": str(home), "CURL_HOME": str(home), "LC_ALL": "C.UTF-8"}
+
+
+@pytest.fixture
+async def raw_receiver():
+    """A started `tests.raw_receiver.RawReceiver`: a raw receiver that keeps each request's exact bytes."""
+    from tests.raw_receiver import RawReceiver
+
+    receiver = await RawReceiver().start()
+    yield receiver
+    await receiver.stop()

@@ -39,6 +39,7 @@ PURE = [
     "hookbin.formats.redact",
     "hookbin.private",
     "hookbin.instances",
+    "hookbin.outgoing",
 ]
 LIBRARIES = ("aiohttp", "textual", "rich", "click", "sqlite3")
 

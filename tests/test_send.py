@@ -16,12 +16,12 @@ from hookbin.client.sender import (
     SendError,
     SendOptions,
     SendReport,
-    check_url,
     send,
 )
 from hookbin.commands.send import attempt_line
 from hookbin.deliveries import group_deliveries
 from hookbin.model import header_get
+from hookbin.outgoing import RequestError, check_url
 from hookbin.signatures import parse_verifier
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -179,7 +179,7 @@ async def test_signed_deliveries_verify_on_the_receiving_side(start_hookbin):
     ("http://host:99999/", "bad URL"),
 ])
 async def test_bad_urls_are_refused_before_sending(url, why):
-    with pytest.raises(SendError, match=why):
+    with pytest.raises(RequestError, match=why):
         check_url(url)
     with pytest.raises(SendError, match=why):
         await send(SendOptions(url, [BODY]), lambda r: None)

@@ -4,8 +4,10 @@
 a timeout, a refused or dropped connection) is retried after the next delay of the schedule, or
 after the receiver's `Retry-After` when it gives one (capped at an hour). When the schedule is
 used up the delivery has failed. Redirects are not followed: a 3xx is a failure, as in
-Standard Webhooks. Each attempt opens a new connection, so a receiver that closed an idle
-keep-alive connection during a long wait cannot turn the next attempt into a spurious error.
+Standard Webhooks. Each attempt goes through the replay client (`hookbin.client.replay`) on a
+new connection, so a receiver that closed an idle keep-alive connection during a long wait
+cannot turn the next attempt into a spurious error. A payload is either bytes, POSTed with
+JSON headers, or a whole `OutgoingRequest` (a capture to send again, as `send --from-capture` does).
 
 Signing (`sign_secret`) adds the Standard Webhooks headers: `webhook-id`, stable across a
 delivery's retries, and a fresh `webhook-timestamp` and `webhook-signature` for each attempt.
@@ -14,21 +16,18 @@ delivery's retries, and a fresh `webhook-timestamp` and `webhook-signature` for 
 from __future__ import annotations
 
 import asyncio
-import errno
 import secrets
-import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
-
-import aiohttp
-from multidict import CIMultiDict
 
 from hookbin import __version__
-from hookbin.durations import format_duration, parse_retry_after
+from hookbin.client.replay import exchange
+from hookbin.durations import parse_retry_after
+from hookbin.model import header_get
+from hookbin.outgoing import OutgoingRequest, RequestError, check_url, post_request, with_headers
 from hookbin.signatures import secret_key, sign
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "SendError",
     "SendOptions",
     "SendReport",
-    "check_url",
     "send",
 ]
 
@@ -63,8 +61,9 @@ class SendOptions:
 
     to: str
     """The receiver's http:// or https:// URL."""
-    payloads: list[bytes]
-    """Bodies; delivery i (from 0) sends `payloads[i % len(payloads)]`."""
+    payloads: Sequence[bytes | OutgoingRequest]
+    """Delivery i (from 0) sends `payloads[i % len(payloads)]`: bytes are POSTed to `to` with
+    JSON headers; a request (a capture to send again) goes as it is, `headers` added."""
     count: int = 1
     """How many deliveries, sent one after another."""
     retry: list[float] = field(default_factory=lambda: list(DEFAULT_RETRY))
@@ -72,7 +71,8 @@ class SendOptions:
     timeout: float = DEFAULT_TIMEOUT
     """Seconds an attempt may take, connecting and reading the answer included."""
     headers: list[tuple[str, str]] = field(default_factory=list)
-    """Extra request headers; they replace the defaults of the same name (Content-Type)."""
+    """Extra request headers; they replace any of the same name (the default Content-Type, a
+    captured header)."""
     sign_secret: str | None = None
     """Standard Webhooks secret (`whsec_...` or plain); None sends no signature headers."""
 
@@ -162,22 +162,11 @@ class SendReport:
         }
 
 
-def check_url(url: str) -> str:
-    """`url` when it is an absolute http:// or https:// URL with a host, else SendError."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError for a bad port)
-    except ValueError as exc:
-        raise SendError(f"bad URL {url!r}: {exc}") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise SendError(f"bad URL {url!r}: use an http:// or https:// URL")
-    if not parts.hostname:
-        raise SendError(f"bad URL {url!r}: no host")
-    return url
-
-
 def _check(options: SendOptions) -> None:
-    check_url(options.to)
+    try:
+        check_url(options.to)
+    except RequestError as exc:
+        raise SendError(str(exc)) from None
     if not options.payloads:
         raise SendError("nothing to send: no payload")
     if options.count < 1:
@@ -193,46 +182,16 @@ def _check(options: SendOptions) -> None:
             raise SendError(str(exc)) from None
 
 
-def _describe(exc: BaseException, timeout: float) -> str:
-    """A short, stable description of why an attempt got no answer."""
-    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return f"timeout after {format_duration(timeout)}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server closed the connection"
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate not accepted: {exc.certificate_error}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        os_error = exc.os_error
-        if isinstance(os_error, socket.gaierror):
-            return f"cannot resolve host {exc.host}"
-        if isinstance(os_error, ConnectionRefusedError) or os_error.errno == errno.ECONNREFUSED:
-            return "connection refused"
-        return f"cannot connect: {os_error.strerror or os_error}"
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return f"TLS error: {exc}"
-    if isinstance(exc, (ConnectionResetError, aiohttp.ClientOSError)):
-        err = exc.errno if isinstance(exc, OSError) else None
-        if isinstance(exc, ConnectionResetError) or err == errno.ECONNRESET:
-            return "connection reset"
-        return f"connection error: {getattr(exc, 'strerror', None) or exc}"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "answer cut short"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"bad answer: {exc.message}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _headers(options: SendOptions) -> CIMultiDict[str]:
-    headers: CIMultiDict[str] = CIMultiDict(
-        [("Content-Type", "application/json"), ("User-Agent", USER_AGENT)]
-    )
-    given = {name.lower() for name, _ in options.headers}
-    for name in list(headers):
-        if name.lower() in given:
-            del headers[name]
-    for name, value in options.headers:
-        headers.add(name, value)
-    return headers
+def _requests(options: SendOptions) -> list[OutgoingRequest]:
+    defaults = (("Content-Type", "application/json"), ("User-Agent", USER_AGENT))
+    extra = tuple(options.headers)
+    out = []
+    for payload in options.payloads:
+        if isinstance(payload, OutgoingRequest):
+            out.append(with_headers(payload, extra))
+        else:
+            out.append(with_headers(post_request(options.to, payload, defaults), extra))
+    return out
 
 
 async def send(
@@ -252,56 +211,42 @@ async def send(
         SendError: for options that cannot be sent (checked before anything is sent).
     """
     _check(options)
-    base_headers = _headers(options)
-    deliveries: list[DeliveryReport] = []
-    # force_close: one connection per attempt, like most senders, and no stale keep-alive.
-    connector = aiohttp.TCPConnector(force_close=True)
-    timeout = aiohttp.ClientTimeout(total=options.timeout)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        for index in range(options.count):
-            body = options.payloads[index % len(options.payloads)]
-            webhook_id = f"msg_{secrets.token_hex(12)}" if options.sign_secret is not None else None
-            attempts: list[AttemptResult] = []
-            for attempt in range(1, len(options.retry) + 2):
-                headers = base_headers.copy()
-                if webhook_id is not None and options.sign_secret is not None:
-                    # A fresh timestamp per attempt, as the spec asks; the id stays.
-                    stamp = int(time.time())
-                    headers["webhook-id"] = webhook_id
-                    headers["webhook-timestamp"] = str(stamp)
-                    headers["webhook-signature"] = sign(options.sign_secret, webhook_id, stamp, body)
-                status, error, retry_after_value, latency = await _attempt(
-                    session, options.to, body, headers, options.timeout
-                )
-                result = AttemptResult(
-                    delivery=index + 1, attempt=attempt, status=status, error=error,
-                    latency=latency, next_retry=None, webhook_id=webhook_id,
-                )
-                retries_left = attempt <= len(options.retry)
-                if not result.accepted and retries_left:
-                    asked = parse_retry_after(retry_after_value, datetime.now(timezone.utc))
-                    honoured = asked is not None
-                    wait = options.retry[attempt - 1] if asked is None else min(asked, MAX_RETRY_AFTER)
-                    result = replace(result, next_retry=wait, retry_after=honoured)
-                attempts.append(result)
-                on_attempt(result)
-                if result.next_retry is None:
-                    break
-                await sleep(result.next_retry)
-            deliveries.append(DeliveryReport(index + 1, attempts, attempts[-1].accepted))
-    return SendReport(deliveries)
-
-
-async def _attempt(
-    session: aiohttp.ClientSession, url: str, body: bytes, headers: CIMultiDict[str], timeout: float,
-) -> tuple[int | None, str | None, str | None, float]:
-    """(status, error, Retry-After value, latency) of one POST."""
-    started = time.perf_counter()
     try:
-        async with session.post(url, data=body, headers=headers, allow_redirects=False) as response:
-            # Read (a bounded part of) the answer, as a sender does before it closes.
-            await response.content.read(_RESPONSE_KEEP)
-            return response.status, None, response.headers.get("Retry-After"), time.perf_counter() - started
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        return None, _describe(exc, timeout), None, time.perf_counter() - started
-
+        requests = _requests(options)
+    except RequestError as exc:
+        raise SendError(str(exc)) from None
+    deliveries: list[DeliveryReport] = []
+    for index in range(options.count):
+        request = requests[index % len(requests)]
+        webhook_id = f"msg_{secrets.token_hex(12)}" if options.sign_secret is not None else None
+        attempts: list[AttemptResult] = []
+        for attempt in range(1, len(options.retry) + 2):
+            if webhook_id is not None and options.sign_secret is not None:
+                # A fresh timestamp per attempt, as the spec asks; the id stays.
+                stamp = int(time.time())
+                signature = sign(options.sign_secret, webhook_id, stamp, request.body)
+                signed = (("webhook-id", webhook_id), ("webhook-timestamp", str(stamp)))
+                request = with_headers(request, (*signed, ("webhook-signature", signature)))
+            answer = await exchange(request, timeout=options.timeout, keep=_RESPONSE_KEEP)
+            result = AttemptResult(
+                delivery=index + 1,
+                attempt=attempt,
+                status=answer.status,
+                error=answer.error,
+                latency=answer.latency,
+                next_retry=None,
+                webhook_id=webhook_id,
+            )
+            retries_left = attempt <= len(options.retry)
+            if not result.accepted and retries_left:
+                asked = parse_retry_after(header_get(answer.headers, "retry-after"), datetime.now(UTC))
+                honoured = asked is not None
+                wait = options.retry[attempt - 1] if asked is None else min(asked, MAX_RETRY_AFTER)
+                result = replace(result, next_retry=wait, retry_after=honoured)
+            attempts.append(result)
+            on_attempt(result)
+            if result.next_retry is None:
+                break
+            await sleep(result.next_retry)
+        deliveries.append(DeliveryReport(index + 1, attempts, attempts[-1].accepted))
+    return SendReport(deliveries)

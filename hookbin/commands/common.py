@@ -151,3 +151,23 @@ def find_capture(store: SQLiteStore, capture_id: str, db: str) -> Capture:
     if capture is None:
         raise Failure(f"no capture with id {capture_id!r} in {db}", ExitStatus.NOT_FOUND)
     return capture
+
+
+def emit(line: str) -> None:
+    """Print a line of output; a reader that went away (`| head`) is not an error."""
+    try:
+        click.echo(line)
+    except BrokenPipeError:
+        pass
+
+
+def url_param(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Check an http(s) URL option (`--to`) before anything runs."""
+    if value is None:
+        return None
+    from hookbin.outgoing import RequestError, check_url
+
+    try:
+        return check_url(value)
+    except RequestError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -13,17 +13,21 @@ import sys
 
 import click
 
-from hookbin.client.sender import (
-    AttemptResult,
-    SendError,
-    SendOptions,
-    SendReport,
-    check_url,
-    send,
+from hookbin.client.sender import AttemptResult, SendError, SendOptions, SendReport, send
+from hookbin.commands.common import (
+    CONTEXT,
+    ExitStatus,
+    Failure,
+    db_option,
+    emit,
+    find_capture,
+    open_db,
+    positive_duration,
+    url_param,
 )
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, find_capture, open_db, positive_duration
 from hookbin.durations import format_duration, format_size, parse_duration
-from hookbin.model import Capture, header_get
+from hookbin.model import Capture
+from hookbin.outgoing import OutgoingRequest, replay_request, truncated_warning
 from hookbin.samples import SAMPLES, sample_bytes
 from hookbin.signatures import SignatureError, secret_key
 from hookbin.spec import SpecError, parse_header_line
@@ -42,13 +46,6 @@ def _warn(message: str) -> None:
 
 
 # ------------------------------------------------------------------------- option callbacks
-
-
-def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    try:
-        return check_url(value)
-    except SendError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _schedule(ctx: click.Context, param: click.Parameter, value: str) -> list[float]:
@@ -137,6 +134,10 @@ def _captured(capture_ids: tuple[str, ...], db: str) -> list[Capture]:
         return [find_capture(store, capture_id, db) for capture_id in capture_ids]
 
 
+def _size(payload: bytes | OutgoingRequest) -> int:
+    return len(payload.body if isinstance(payload, OutgoingRequest) else payload)
+
+
 # ---------------------------------------------------------------------------------- output
 
 
@@ -170,13 +171,6 @@ def summary_line(report: SendReport) -> str:
     return line
 
 
-def _emit(line: str) -> None:
-    try:
-        click.echo(line)
-    except BrokenPipeError:
-        pass
-
-
 async def _countdown(seconds: float) -> None:
     """Wait `seconds`, showing the time left on stderr when it is a terminal."""
     if seconds < 1 or not sys.stderr.isatty():
@@ -199,7 +193,12 @@ async def _countdown(seconds: float) -> None:
 
 @click.command("send", context_settings=CONTEXT)
 @click.option(
-    "--to", "to", required=True, callback=_url, metavar="URL", help="The receiver to deliver to (http:// or https://)."
+    "--to",
+    "to",
+    required=True,
+    callback=url_param,
+    metavar="URL",
+    help="The receiver to deliver to (http:// or https://).",
 )
 @click.option(
     "--event",
@@ -221,7 +220,8 @@ async def _countdown(seconds: float) -> None:
     "capture_ids",
     multiple=True,
     metavar="ID",
-    help="Send the body of a stored capture instead of the sample. Repeatable.",
+    help="Send a stored capture again instead of the sample: its method, headers and body, "
+    "to --to exactly (what `hookbin replay --exact-url` sends). Repeatable.",
 )
 @db_option
 @click.option(
@@ -295,7 +295,8 @@ def send_command(
     accepted, 1 when one failed, 2 for a usage error.
 
     With --count, each delivery of a built-in sample gets new answer ids, so receivers see
-    separate deliveries; --payload and --from-capture bodies are sent exactly as they are.
+    separate deliveries; --payload bodies are sent exactly as they are, and --from-capture sends
+    the whole captured request (method, headers, body; Host and Content-Length set afresh).
 
     \b
     Examples:
@@ -305,7 +306,7 @@ def send_command(
       hookbin send --to URL --from-capture 2q0b          replay what Segmanta sent
       hookbin send --to URL --sign whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --json
     """
-    payloads: list[bytes] = []
+    payloads: list[bytes | OutgoingRequest] = []
     if payload_files or capture_ids:
         for path in payload_files:
             body = _read_payload(path)
@@ -313,22 +314,14 @@ def send_command(
             if problem is not None:
                 _warn(f"{path} is not valid JSON ({problem}); sending it as is")
             payloads.append(body)
-        captures = _captured(capture_ids, db) if capture_ids else []
-        for capture in captures:
+        for capture in _captured(capture_ids, db) if capture_ids else []:
             if capture.truncated:
-                _warn(
-                    f"capture {capture.id} was cut at {format_size(len(capture.body))} "
-                    f"of {format_size(capture.body_size)}; sending what was kept"
-                )
-            payloads.append(capture.body)
-        # A capture's own Content-Type is the honest one to replay (Segmanta's is JSON anyway).
-        types = {header_get(c.headers, "content-type") or "" for c in captures}
-        given = any(name.lower() == "content-type" for name, _ in headers)
-        if captures and not payload_files and not given and len(types) == 1 and "" not in types:
-            headers = [("Content-Type", types.pop()), *headers]
+                _warn(truncated_warning(capture))
+            # The same request `hookbin replay --exact-url` sends.
+            payloads.append(replay_request(capture, to, exact_url=True))
         label = f"{len(payloads)} payload{'s' if len(payloads) > 1 else ''}"
     else:
-        payloads = sample_variants(sample_bytes(event), count)
+        payloads.extend(sample_variants(sample_bytes(event), count))
         label = f"the {event} sample"
     options = SendOptions(
         to=to,
@@ -344,20 +337,20 @@ def send_command(
         signed = ", signed" if secret else ""
         plural = "delivery" if count == 1 else "deliveries"
         click.echo(
-            f"hookbin: sending {count} {plural} of {label} ({format_size(len(payloads[0]))}) to {to}; "
+            f"hookbin: sending {count} {plural} of {label} ({format_size(_size(payloads[0]))}) to {to}; "
             f"retries after {schedule}; timeout {format_duration(timeout)}{signed}",
             err=True,
         )
 
     def on_attempt(result: AttemptResult) -> None:
-        _emit(json.dumps(result.to_dict()) if as_json else attempt_line(result))
+        emit(json.dumps(result.to_dict()) if as_json else attempt_line(result))
 
     try:
         report = asyncio.run(send(options, on_attempt, sleep=_countdown))
     except SendError as exc:
         raise Failure(str(exc), ExitStatus.USAGE) from None
     if as_json:
-        _emit(json.dumps({**report.to_dict(), "to": to}))
+        emit(json.dumps({**report.to_dict(), "to": to}))
     else:
-        _emit(summary_line(report))
+        emit(summary_line(report))
     ctx.exit(ExitStatus.OK if report.ok else ExitStatus.ERROR)

@@ -24,7 +24,7 @@ import click
 
 from hookbin import __version__
 from hookbin.access import Access, AccessError, check_token, is_loopback, new_token, parse_credentials, url_with_token
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db, positive_duration
+from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db, positive_duration, url_param
 from hookbin.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -270,6 +270,14 @@ def _build_responder(
     metavar="N",
     help="Keep only the newest N captures: the oldest are deleted as new ones arrive [default: keep all].",
 )
+@click.option(
+    "--replay-to",
+    default=None,
+    callback=url_param,
+    envvar="HOOKBIN_REPLAY_TO",
+    metavar="URL",
+    help="Your receiver, where the TUI's r key replays the selected request (else r asks once).",
+)
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve_command(
@@ -296,6 +304,7 @@ def serve_command(
     body_timeout: float,
     max_connections: int,
     max_captures: int | None,
+    replay_to: str | None,
     no_tui: bool,
     as_json: bool,
 ) -> None:
@@ -349,7 +358,7 @@ def serve_command(
         if headless:
             asyncio.run(_serve_headless(store, responder, as_json=as_json, public_url=public_url, **options))
         else:
-            asyncio.run(_serve_tui(store, responder, public_url=public_url, **options))
+            asyncio.run(_serve_tui(store, responder, public_url=public_url, replay_to=replay_to, **options))
 
 
 def verify_line(verifiers: Sequence[Verifier], required: bool) -> str | None:
@@ -461,9 +470,12 @@ async def _serve_headless(
         unsubscribe()
 
 
-async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: str | None, **options: Any) -> None:
+async def _serve_tui(
+    store: SQLiteStore, responder: Responder, *, public_url: str | None, replay_to: str | None, **options: Any
+) -> None:
     from rich.console import Console
 
+    from hookbin.client.replay import replay
     from hookbin.config import default_db_path, default_exports_dir
     from hookbin.tui.app import HookbinApp
 
@@ -480,6 +492,8 @@ async def _serve_tui(store: SQLiteStore, responder: Responder, *, public_url: st
             public_url=paste_url(server.url, public_url, server.access),
             export_dir=default_exports_dir(),
             refusals=server.refusals,
+            replay=replay,
+            replay_to=replay_to,
         )
         server.refusals.emit = app.notice
         for line in early:

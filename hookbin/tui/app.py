@@ -59,6 +59,7 @@ from hookbin.tui.messages import (
     NoticeGiven,
     StoreCleared,
 )
+from hookbin.tui.replay import Replay, Replayer
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
 from hookbin.tui.widgets.detail import TABS, DetailPane
@@ -95,6 +96,8 @@ class HookbinApp(App[None]):
         Binding("D", "deliveries", "Deliveries"),
         Binding("c", "copy_curl", "Curl"),
         Binding("y", "copy_body", "Copy body"),
+        Binding("r", "replay", "Replay"),
+        Binding("R", "replay(True)", "Replay to…", show=False),
         Binding("space", "toggle_follow", "Pause"),
         Binding("ctrl+l", "clear", "Clear"),
         Binding("question_mark", "help", "Help"),
@@ -114,6 +117,8 @@ class HookbinApp(App[None]):
         export_dir: Path | None = None,
         max_rows: int = MAX_ROWS,
         refusals: Refusals | None = None,
+        replay: Replay | None = None,
+        replay_to: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -126,6 +131,7 @@ class HookbinApp(App[None]):
         the server says when it changes through `notice`, at most once a second."""
         self.export_dir = export_dir or Path.cwd()
         self.max_rows = max_rows
+        self.replayer = Replayer(self, replay, replay_to, lambda: self.selected)  # see tui/replay.py
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
         # Captures, and outcomes of their answers, in the order the store committed them.
@@ -559,6 +565,9 @@ class HookbinApp(App[None]):
             markup=False,
         )
 
+    def action_replay(self, ask: bool = False) -> None:
+        self.replayer.replay(ask=ask)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -591,6 +600,7 @@ class HookbinApp(App[None]):
         yield SystemCommand("Filter requests", "By text, method, path, status, signature", self.action_filter)
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
         yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
+        yield from self.replayer.commands()
         yield SystemCommand(
             "Pause or resume following", "Stop or restart jumping to new requests", self.action_toggle_follow
         )

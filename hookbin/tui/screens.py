@@ -35,6 +35,8 @@ KEYS: list[tuple[str, str, str]] = [
     ("Navigate", "D", "deliveries: one row per delivery; enter shows its attempts in the list"),
     ("Act", "c", "copy the request as curl (clipboard and a file)"),
     ("Act", "y", "copy a text body (control characters escaped)"),
+    ("Act", "r", "replay the request to your receiver (asks where the first time) and show its answer"),
+    ("Act", "R", "replay to another receiver (asks again)"),
     ("Act", "space", "pause / resume following new requests"),
     ("Act", "ctrl+l", "clear every capture (asks first)"),
     ("Act", "ctrl+p", "command palette: every action by name"),

@@ -64,6 +64,19 @@ class Served:
         return self.proc.returncode, out, err
 
 
+def pty_output(primary: int) -> bytes:
+    """Everything written to a pseudo-terminal until its other end closed (then reading fails)."""
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
 @pytest.fixture
 def hookbin():
     """Run `python -m hookbin ARGS` as a process; returns the CompletedProcess (text)."""

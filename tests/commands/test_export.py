@@ -23,7 +23,7 @@ import pytest
 from hookbin.commands.common import ExitStatus
 from hookbin.model import Capture, stable_id
 from hookbin.store import open_store
-from tests.commands.conftest import HOOKBIN
+from tests.commands.conftest import HOOKBIN, pty_output
 from tests.factories import tcapture
 from tests.har_schema import HAR_1_2
 from tests.recording import fine_text, needs_curl, what_curl_should_send, without_curls_own
@@ -332,15 +332,7 @@ def test_progress_goes_to_stderr_when_writing_a_file_on_a_terminal(tmp_path):
             check=True,
         )
         os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen = pty_output(primary)
     finally:
         os.close(primary)
     assert process.returncode == 0
