@@ -115,7 +115,8 @@ async def test_serve_replay_to_in_a_real_terminal(tmp_path, raw_receiver):
             curl, f"http://127.0.0.1:{port}/segmanta/csat?a=1", "-H", "Content-Type: application/json", "--data", BODY
         )
         assert sent == "200"
-        await asyncio.to_thread(tmux.wait_for, "/segmanta/csat")
+        # The detail pane names the request once it is selected (the list row alone may come first).
+        await asyncio.to_thread(tmux.wait_for, "POST /segmanta/csat")
         tmux.keys("r")
         await raw_receiver.wait_for(1)
         assert raw_receiver.requests[0].startswith(b"POST /api/segmanta/csat?a=1 HTTP/1.1\r\n")
