@@ -23,8 +23,12 @@ def main() -> None:
     print(subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout.strip())
 
     db = os.path.join(tempfile.mkdtemp(prefix="hookbin-smoke-"), "c.db")
-    server = subprocess.Popen([exe, "serve", "--no-tui", "--json", "--port", "0", "--admin-port", "0", "--db", db],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [exe, "serve", "--no-tui", "--json", "--port", "0", "--admin-port", "0", "--db", db],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = None
         deadline = time.monotonic() + 20
@@ -36,8 +40,9 @@ def main() -> None:
                 if word.startswith("http://127.0.0.1:") and "listening" in line and url is None:
                     url = word.rstrip(",/") + "/"
         assert url, "serve printed no URL"
-        request = urllib.request.Request(url + "smoke?x=1", data=b'{"hello": "wheel"}', method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url + "smoke?x=1", data=b'{"hello": "wheel"}', method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 200, answer.status
         line = json.loads(server.stdout.readline())

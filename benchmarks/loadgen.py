@@ -93,8 +93,9 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
 
 
-async def _worker(session: aiohttp.ClientSession, url: str, bodies: list[bytes], next_index: list[int],
-                  tally: Tally) -> None:
+async def _worker(
+    session: aiohttp.ClientSession, url: str, bodies: list[bytes], next_index: list[int], tally: Tally
+) -> None:
     while next_index[0] < len(bodies):
         body = bodies[next_index[0]]
         next_index[0] += 1
@@ -104,7 +105,7 @@ async def _worker(session: aiohttp.ClientSession, url: str, bodies: list[bytes],
             async with session.post(url, data=body, headers=HEADERS) as response:
                 await response.read()
                 tally.statuses[response.status] += 1
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             tally.errors[f"{type(exc).__name__}: {exc}"] += 1
             continue
         tally.latencies.append(time.perf_counter() - started)

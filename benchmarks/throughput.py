@@ -38,10 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # for `loadgen` when run as `python benchmarks/throughput.py`
@@ -112,8 +113,9 @@ class Server:
             if match:
                 return int(match.group(1))
             if self.process.poll() is not None:
-                raise BenchmarkError(f"{self.name} exited with {self.process.returncode} "
-                                     f"before listening: {self.stderr_tail()}")
+                raise BenchmarkError(
+                    f"{self.name} exited with {self.process.returncode} before listening: {self.stderr_tail()}"
+                )
             time.sleep(0.05)
         raise BenchmarkError(f"{self.name} did not print its port within {START_TIMEOUT:.0f} s")
 
@@ -130,7 +132,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise BenchmarkError(f"{self.name} did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM")
+                raise BenchmarkError(f"{self.name} did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM") from None
         return self.process.returncode
 
     def __exit__(self, *exc: object) -> None:
@@ -144,8 +146,7 @@ def baseline_command() -> list[str]:
 
 
 def hookbin_command(db: Path) -> list[str]:
-    return [sys.executable, "-m", "hookbin", "serve", "--no-tui", "--port", "0",
-            "--db", str(db), "--admin-port", "0"]
+    return [sys.executable, "-m", "hookbin", "serve", "--no-tui", "--port", "0", "--db", str(db), "--admin-port", "0"]
 
 
 # --------------------------------------------------------------------------------------- load
@@ -176,8 +177,9 @@ class Load:
 
 def _run_json(command: list[str], what: str) -> dict[str, Any]:
     try:
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=LOAD_TIMEOUT, env=_clean_env())
+        done = subprocess.run(
+            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LOAD_TIMEOUT, env=_clean_env()
+        )
     except subprocess.TimeoutExpired:
         raise BenchmarkError(f"{what} took more than {LOAD_TIMEOUT:.0f} s") from None
     lines = done.stdout.strip().splitlines()
@@ -188,8 +190,17 @@ def _run_json(command: list[str], what: str) -> dict[str, Any]:
 
 def drive_aiohttp(url: str, requests: int, concurrency: int, first_id: int) -> dict[str, Any]:
     """Run `loadgen.py` in its own process; its summary, with `answered` added."""
-    command = [sys.executable, str(HERE / "loadgen.py"), url, "--requests", str(requests),
-               "--concurrency", str(concurrency), "--first-id", str(first_id)]
+    command = [
+        sys.executable,
+        str(HERE / "loadgen.py"),
+        url,
+        "--requests",
+        str(requests),
+        "--concurrency",
+        str(concurrency),
+        "--first-id",
+        str(first_id),
+    ]
     result = _run_json(command, "the load generator")
     result["answered"] = sum(result["statuses"].values())
     return result
@@ -248,11 +259,27 @@ def drive_wrk(url: str, seconds: int, concurrency: int, first_id: int, workdir: 
     them, and nobody reads their answers.
     """
     script = workdir / "survey.lua"
-    script.write_text(WRK_SCRIPT % {
-        "template": wrk_template(), "path": loadgen.PATH, "agent": loadgen.HEADERS["User-Agent"],
-    })
-    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "30s", "-s", str(script),
-               url + loadgen.PATH, "--", str(first_id)]
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "template": wrk_template(),
+            "path": loadgen.PATH,
+            "agent": loadgen.HEADERS["User-Agent"],
+        }
+    )
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{seconds}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(script),
+        url + loadgen.PATH,
+        "--",
+        str(first_id),
+    ]
     result = _run_json(command, "wrk")
     errors = result["socket_errors"]
     result["failed"] = result["answered"] - result["ok"] + errors
@@ -270,11 +297,24 @@ def drive(server: Server, label: str, args: argparse.Namespace, first_id: int, w
         requests = args.warmup if warmup else args.requests
         result = drive_aiohttp(server.url, requests, args.concurrency, first_id)
     busy = result["cpu_seconds"] / result["seconds"] if "cpu_seconds" in result and result["seconds"] else None
-    load = Load(server.name, label, result["sent"], result["answered"], result["ok"], result["failed"],
-                result["seconds"], result["p50_ms"], result["p99_ms"], result["errors"], busy)
+    load = Load(
+        server.name,
+        label,
+        result["sent"],
+        result["answered"],
+        result["ok"],
+        result["failed"],
+        result["seconds"],
+        result["p50_ms"],
+        result["p99_ms"],
+        result["errors"],
+        busy,
+    )
     problems = f", {load.failed} NOT 200: {'; '.join(load.errors)}" if load.failed else ""
-    log(f"  {server.name:<8} {label:<8} {load.answered:>6} answers in {load.seconds:6.2f} s = "
-        f"{load.rps:8.0f} req/s{problems}")
+    log(
+        f"  {server.name:<8} {label:<8} {load.answered:>6} answers in {load.seconds:6.2f} s = "
+        f"{load.rps:8.0f} req/s{problems}"
+    )
     return load
 
 
@@ -319,8 +359,9 @@ class Stored:
     def of(cls, server: str, loads: list[Load], rows: int, extra_sent: int = 0, extra_answered: int = 0) -> Stored:
         """The rows counted for `server`, against every load (warm-up included) sent to it."""
         mine = [load for load in loads if load.server == server]
-        return cls(rows, sum(load.answered for load in mine) + extra_answered,
-                   sum(load.sent for load in mine) + extra_sent)
+        return cls(
+            rows, sum(load.answered for load in mine) + extra_answered, sum(load.sent for load in mine) + extra_sent
+        )
 
     @property
     def all(self) -> bool:
@@ -370,10 +411,13 @@ class LoadSummary:
 
     def server_row(self, server: str) -> str:
         loads = self.measured(server)
-        return (f"{server:<10}" + "".join(f"{load.rps:>10.0f}" for load in loads)
-                + f"{self.median_rps(server):>10.0f}"
-                + f"{statistics.median(load.p50_ms for load in loads):>9.1f}"
-                + f"{statistics.median(load.p99_ms for load in loads):>9.1f}")
+        return (
+            f"{server:<10}"
+            + "".join(f"{load.rps:>10.0f}" for load in loads)
+            + f"{self.median_rps(server):>10.0f}"
+            + f"{statistics.median(load.p50_ms for load in loads):>9.1f}"
+            + f"{statistics.median(load.p99_ms for load in loads):>9.1f}"
+        )
 
     def server_json(self, server: str) -> dict[str, Any]:
         loads = self.measured(server)
@@ -391,8 +435,10 @@ class LoadSummary:
         busy = self.client_busy("baseline")
         if busy is None or busy < CLIENT_BOUND:
             return None
-        return (f"note: the load generator used {busy:.0%} of a core in the baseline rounds: the client,\n"
-                f"      not aiohttp, set the baseline's pace, so {ratio_words} (try --tool wrk)")
+        return (
+            f"note: the load generator used {busy:.0%} of a core in the baseline rounds: the client,\n"
+            f"      not aiohttp, set the baseline's pace, so {ratio_words} (try --tool wrk)"
+        )
 
     def load_json(self) -> dict[str, Any]:
         """The load settings, as both reports' JSON starts."""
@@ -427,17 +473,20 @@ class Report(LoadSummary):
 
     @property
     def ok(self) -> bool:
-        return (self.failed == 0 and self.hookbin_stored.all and self.hookbin_exit == 0
-                and self.baseline_exit == 0)
+        return self.failed == 0 and self.hookbin_stored.all and self.hookbin_exit == 0 and self.baseline_exit == 0
 
     def summary_line(self) -> str:
         stored = self.hookbin_stored
-        return (f"hookbin/baseline = {self.ratio:.2f} (target >= {TARGET}), every request stored: "
-                f"{'yes' if stored.all else 'NO'} ({stored.text()})")
+        return (
+            f"hookbin/baseline = {self.ratio:.2f} (target >= {TARGET}), every request stored: "
+            f"{'yes' if stored.all else 'NO'} ({stored.text()})"
+        )
 
     def table(self) -> str:
-        rows = [f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, "
-                f"load from {self.args.tool}", self.table_head()]
+        rows = [
+            f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, load from {self.args.tool}",
+            self.table_head(),
+        ]
         rows += [self.server_row(server) for server in ("baseline", "hookbin")]
         note = self.client_bound_note("the ratio reads high")
         if note:
@@ -472,17 +521,28 @@ class Report(LoadSummary):
 def load_parser(description: str, requests: int) -> argparse.ArgumentParser:
     """The options every benchmark here shares: load size, rounds, tool, output."""
     tools = ["aiohttp"] + (["wrk"] if shutil.which("wrk") else [])
-    parser = argparse.ArgumentParser(description=description,
-                                     epilog=f"Load tools available here: {', '.join(tools)}.")
+    parser = argparse.ArgumentParser(description=description, epilog=f"Load tools available here: {', '.join(tools)}.")
     parser.add_argument("--requests", "-n", type=int, default=requests, help=f"requests per round ({requests})")
     parser.add_argument("--concurrency", "-c", type=int, default=32, help="requests in flight (32)")
     parser.add_argument("--rounds", "-r", type=int, default=3, help="measured rounds per server (3)")
-    parser.add_argument("--warmup", type=int, default=1000,
-                        help=f"warm-up requests per server (1000; wrk warms up {WRK_WARMUP_SECONDS} s); 0: none")
-    parser.add_argument("--tool", choices=["aiohttp", "wrk"], default="aiohttp",
-                        help="load generator: the aiohttp client (default) or wrk, if on PATH")
-    parser.add_argument("--duration", type=int, default=5,
-                        help="with --tool wrk: seconds per round (5); wrk runs for a time, not a count")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1000,
+        help=f"warm-up requests per server (1000; wrk warms up {WRK_WARMUP_SECONDS} s); 0: none",
+    )
+    parser.add_argument(
+        "--tool",
+        choices=["aiohttp", "wrk"],
+        default="aiohttp",
+        help="load generator: the aiohttp client (default) or wrk, if on PATH",
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=5,
+        help="with --tool wrk: seconds per round (5); wrk runs for a time, not a count",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return parser
 
@@ -517,8 +577,12 @@ def measure(args: argparse.Namespace) -> Report:
     return Report(args, loads, hookbin_exit, baseline_exit, stored)
 
 
-def run(name: str, parse: Callable[[list[str] | None], argparse.Namespace],
-        measure_with: Callable[[argparse.Namespace], Any], argv: list[str] | None = None) -> int:
+def run(
+    name: str,
+    parse: Callable[[list[str] | None], argparse.Namespace],
+    measure_with: Callable[[argparse.Namespace], Any],
+    argv: list[str] | None = None,
+) -> int:
     """Parse, measure, print the table (or JSON); the exit status every benchmark here uses."""
     args = parse(argv)
     try:

@@ -89,11 +89,11 @@ SETTLE = 0.3
 """Seconds given to the TUI after a round, before its list's state is read."""
 
 ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"            # CSI: cursor moves, colours, modes
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: cursor moves, colours, modes
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: title, clipboard, hyperlinks
-    r"|\x1b[P^_][^\x1b]*\x1b\\"            # DCS, PM, APC
-    r"|\x1b[()][0-9A-Za-z]"                # character set selection
-    r"|\x1b[@-Z\\-_=>78]"                  # the remaining two-character escapes
+    r"|\x1b[P^_][^\x1b]*\x1b\\"  # DCS, PM, APC
+    r"|\x1b[()][0-9A-Za-z]"  # character set selection
+    r"|\x1b[@-Z\\-_=>78]"  # the remaining two-character escapes
 )
 
 
@@ -153,8 +153,18 @@ class TuiHookbin:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "hookbin", "serve", "--port", str(self.port), "--db", str(self.db),
-                "--admin-port", "0"]
+        return [
+            sys.executable,
+            "-m",
+            "hookbin",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+            "--admin-port",
+            "0",
+        ]
 
     def _env(self) -> dict[str, str]:
         env = throughput._clean_env()
@@ -172,8 +182,13 @@ class TuiHookbin:
         try:
             # No thread of ours runs yet, so preexec_fn is safe here.
             self.process = subprocess.Popen(
-                self.command(), stdin=slave, stdout=slave, stderr=slave, env=self._env(),
-                start_new_session=True, preexec_fn=_make_controlling_terminal,
+                self.command(),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=self._env(),
+                start_new_session=True,
+                preexec_fn=_make_controlling_terminal,
             )
         except BaseException:
             os.close(master)
@@ -229,8 +244,9 @@ class TuiHookbin:
         answered = False
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BenchmarkError(f"the TUI hookbin exited with {self.process.returncode} before it was "
-                                     f"ready: {self.screen_tail()}")
+                raise BenchmarkError(
+                    f"the TUI hookbin exited with {self.process.returncode} before it was ready: {self.screen_tail()}"
+                )
             if not answered:
                 answered = self._probe()
             if answered and "listening on" in self.text_since(0):
@@ -250,11 +266,11 @@ class TuiHookbin:
         """What the TUI wrote since byte `mark` (as far as it is kept), ANSI escapes stripped."""
         with self._lock:
             kept = min(self._total - mark, len(self._output))
-            data = bytes(self._output[len(self._output) - kept:])
+            data = bytes(self._output[len(self._output) - kept :])
         return strip_ansi(data)
 
     def list_state(self) -> str:
-        """"following" or "paused": the newest state the status line shows ("unknown" if none kept)."""
+        """ "following" or "paused": the newest state the status line shows ("unknown" if none kept)."""
         text = self.text_since(0)
         following, paused = text.rfind(FOLLOWING), text.rfind(PAUSED)
         if following == paused == -1:
@@ -358,37 +374,57 @@ class Report(LoadSummary):
     @property
     def ok(self) -> bool:
         headless_ok = self.headless_stored is None or (self.headless_stored.all and self.headless_exit == 0)
-        return (self.failed == 0 and self.tui_stored.all and self.quit.ok and self.responsive
-                and headless_ok and self.baseline_exit == 0)
+        return (
+            self.failed == 0
+            and self.tui_stored.all
+            and self.quit.ok
+            and self.responsive
+            and headless_ok
+            and self.baseline_exit == 0
+        )
 
     def summary_line(self) -> str:
         headless = self.ratio("headless")
         stored = "yes" if self.tui_stored.all else "NO"
         responsive = f"yes ({self.help_seconds:.2f} s to open help)" if self.responsive else "NO"
-        return (f"hookbin TUI/baseline = {self.ratio('tui'):.2f} (target >= {TARGET}); "
-                + (f"headless/baseline = {headless:.2f}; " if headless is not None else "")
-                + f"every request stored: {stored} ({self.tui_stored.text()}); UI responsive after load: {responsive}"
-                + ("; list followed the load: yes" if self.followed
-                   else f"; list followed the load: NO (stopped by itself, {self.paused_since()})"))
+        return (
+            f"hookbin TUI/baseline = {self.ratio('tui'):.2f} (target >= {TARGET}); "
+            + (f"headless/baseline = {headless:.2f}; " if headless is not None else "")
+            + f"every request stored: {stored} ({self.tui_stored.text()}); UI responsive after load: {responsive}"
+            + (
+                "; list followed the load: yes"
+                if self.followed
+                else f"; list followed the load: NO (stopped by itself, {self.paused_since()})"
+            )
+        )
 
     def table(self) -> str:
-        rows = [f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, "
-                f"load from {self.args.tool}; TUI in a {COLUMNS}x{ROWS} pty", self.table_head() + f"{'ratio':>8}"]
+        rows = [
+            f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, "
+            f"load from {self.args.tool}; TUI in a {COLUMNS}x{ROWS} pty",
+            self.table_head() + f"{'ratio':>8}",
+        ]
         for server in self.servers:
             ratio = self.ratio(server)
-            rows.append(self.server_row(server)
-                        + (f"{ratio:>8.2f}" if server != "baseline" and ratio is not None else f"{'':>8}"))
+            rows.append(
+                self.server_row(server)
+                + (f"{ratio:>8.2f}" if server != "baseline" and ratio is not None else f"{'':>8}")
+            )
         quit = f"; it quit {self.quit.seconds:.1f} s after `q`" if self.quit.by == "q" else ""
         rows.append(f"the TUI wrote {self.tui_output_bytes / 1e6:.1f} MB to its terminal{quit}")
-        rows.append("the TUI's list after each turn: "
-                    + ", ".join(f"{label} {state}" for label, state in self.list_states.items()))
+        rows.append(
+            "the TUI's list after each turn: "
+            + ", ".join(f"{label} {state}" for label, state in self.list_states.items())
+        )
         note = self.client_bound_note("the ratios read high")
         if note:
             rows.append(note)
         if not self.followed:
-            rows.append(f"WARNING: the TUI's list stopped following new requests by itself ({self.paused_since()}; no\n"
-                        "      key was pressed): from then on it draws no new rows, which costs far less. The tui\n"
-                        "      figures of those turns are not those of a TUI showing the load; run again to compare.")
+            rows.append(
+                f"WARNING: the TUI's list stopped following new requests by itself ({self.paused_since()}; no\n"
+                "      key was pressed): from then on it draws no new rows, which costs far less. The tui\n"
+                "      figures of those turns are not those of a TUI showing the load; run again to compare."
+            )
         if self.failed:
             rows.append(f"FAILED: {self.failed} request(s) did not get a 200")
         if not self.tui_stored.all:
@@ -396,8 +432,10 @@ class Report(LoadSummary):
         if not self.responsive:
             rows.append(f"FAILED: the help screen ('{HELP_TITLE}') did not show within {HELP_TIMEOUT:.0f} s of `?`")
         if not self.quit.ok:
-            rows.append(f"FAILED: the TUI hookbin did not exit 0 on `q` within {QUIT_TIMEOUT:.0f} s "
-                        f"(stopped by {self.quit.by}, exit {self.quit.exit})")
+            rows.append(
+                f"FAILED: the TUI hookbin did not exit 0 on `q` within {QUIT_TIMEOUT:.0f} s "
+                f"(stopped by {self.quit.by}, exit {self.quit.exit})"
+            )
         if self.headless_stored is not None and not self.headless_stored.all:
             rows.append(f"FAILED: headless hookbin stored {self.headless_stored.text()}")
         if self.headless_exit not in (None, 0):
@@ -445,9 +483,14 @@ class Report(LoadSummary):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = throughput.load_parser(
-        "Requests/s of hookbin with its terminal UI running, against bare aiohttp and headless hookbin.", 3000)
-    parser.add_argument("--no-headless", dest="headless", action="store_false",
-                        help="leave out headless hookbin (baseline and TUI only: a shorter run)")
+        "Requests/s of hookbin with its terminal UI running, against bare aiohttp and headless hookbin.", 3000
+    )
+    parser.add_argument(
+        "--no-headless",
+        dest="headless",
+        action="store_false",
+        help="leave out headless hookbin (baseline and TUI only: a shorter run)",
+    )
     args = parser.parse_args(argv)
     throughput.check_tool(parser, args)
     if min(args.requests, args.concurrency, args.rounds, args.duration) < 1 or args.warmup < 0:
@@ -455,8 +498,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def alternate(servers: list[Any], tui: TuiHookbin, args: argparse.Namespace, workdir: Path,
-              states: dict[str, str]) -> list[Load]:
+def alternate(
+    servers: list[Any], tui: TuiHookbin, args: argparse.Namespace, workdir: Path, states: dict[str, str]
+) -> list[Load]:
     """A warm-up on each server, then R rounds of each in turn; the TUI's list state after each of its turns.
 
     As `throughput.alternate`, with more than two servers and the list's state read after each
@@ -474,7 +518,8 @@ def alternate(servers: list[Any], tui: TuiHookbin, args: argparse.Namespace, wor
                 time.sleep(SETTLE)
                 states[label] = tui.list_state()
                 if states[label] != "following":
-                    log(f"  tui      the list is {states[label]} after {'the ' if label == 'warm-up' else ''}{label} (no key was pressed)")
+                    the = "the " if label == "warm-up" else ""
+                    log(f"  tui      the list is {states[label]} after {the}{label} (no key was pressed)")
     return loads
 
 
@@ -489,8 +534,11 @@ def measure(args: argparse.Namespace) -> Report:
             contenders.append(headless)
         tui = stack.enter_context(TuiHookbin(workdir / "bench.db"))
         contenders.append(tui)
-        log(f"baseline on {baseline.url}, " + (f"headless hookbin on {headless.url}, " if headless else "")
-            + f"TUI hookbin on {tui.url} (pty {COLUMNS}x{ROWS}, db {tui.db}); load from {args.tool}")
+        log(
+            f"baseline on {baseline.url}, "
+            + (f"headless hookbin on {headless.url}, " if headless else "")
+            + f"TUI hookbin on {tui.url} (pty {COLUMNS}x{ROWS}, db {tui.db}); load from {args.tool}"
+        )
         states: dict[str, str] = {}
         loads = alternate(contenders, tui, args, workdir, states)
 
@@ -515,8 +563,19 @@ def measure(args: argparse.Namespace) -> Report:
             headless_stored = Stored.of("headless", loads, count_rows(workdir / "headless.db"))
         baseline_exit = baseline.stop()
     servers = [server.name for server in contenders]
-    return Report(args, servers, loads, tui_stored, headless_stored, help_seconds, quit, headless_exit,
-                  baseline_exit, output_bytes, states)
+    return Report(
+        args,
+        servers,
+        loads,
+        tui_stored,
+        headless_stored,
+        help_seconds,
+        quit,
+        headless_exit,
+        baseline_exit,
+        output_bytes,
+        states,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,9 +14,10 @@ import difflib
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from hookbin.bodies import SHOWN_CHARS, decode_capture, sniff_json
 from hookbin.durations import parse_retry_after
@@ -60,9 +61,7 @@ def parse_key_spec(text: str) -> KeySpec:
     kind = kind.strip().lower()
     name = name.strip()
     if not sep or kind not in ("header", "json") or not name:
-        raise KeySpecError(
-            f"bad delivery key {text!r}: use header:NAME or json:PATH, e.g. json:data.id"
-        )
+        raise KeySpecError(f"bad delivery key {text!r}: use header:NAME or json:PATH, e.g. json:data.id")
     if kind == "json" and name.startswith("$."):
         name = name[2:]
     return KeySpec(kind, name)
@@ -88,9 +87,7 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-def delivery_key(
-    method: str, path: str, headers: Headers, body: bytes, spec: KeySpec | None = None
-) -> tuple[str, str]:
+def delivery_key(method: str, path: str, headers: Headers, body: bytes, spec: KeySpec | None = None) -> tuple[str, str]:
     """The delivery key of one request and where it came from.
 
     Returns:
@@ -244,9 +241,7 @@ class Attempt:
             "capture_id": self.capture_id,
             "number": self.number,
             "received_at": self.received_at.isoformat(timespec="microseconds"),
-            "since_previous": (
-                None if self.since_previous is None else round(self.since_previous.total_seconds(), 6)
-            ),
+            "since_previous": (None if self.since_previous is None else round(self.since_previous.total_seconds(), 6)),
             "backoff": None if self.backoff is None else round(self.backoff.total_seconds(), 6),
             "status": self.status,
             "fault": self.fault,
@@ -312,13 +307,16 @@ def body_diff(before: Capture, after: Capture, limit: int = DIFF_LIMIT) -> tuple
         return ("(the bodies differ only in bytes the readable form hides: spacing or encoding)",)
     lines = list(
         difflib.unified_diff(
-            old.splitlines(), new.splitlines(),
-            f"attempt {before.attempt or '?'}", f"attempt {after.attempt or '?'}",
-            n=_DIFF_CONTEXT, lineterm="",
+            old.splitlines(),
+            new.splitlines(),
+            f"attempt {before.attempt or '?'}",
+            f"attempt {after.attempt or '?'}",
+            n=_DIFF_CONTEXT,
+            lineterm="",
         )
     )
     if len(lines) > limit:
-        lines = lines[:limit] + [f"… {len(lines) - limit} more diff lines"]
+        lines = [*lines[:limit], f"… {len(lines) - limit} more diff lines"]
     return tuple(lines)
 
 

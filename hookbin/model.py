@@ -190,8 +190,10 @@ class ResponseGiven:
             if self.fault in DROPS:
                 return f"{after}, before hookbin {'closed' if self.fault == 'close' else 'reset'} the connection"
             if self.fault == "drip" and self.bytes_sent is not None:
-                return (f"{after}, {self.bytes_sent} of {len(self.body)} body bytes sent; "
-                        f"the {status} was never fully delivered")
+                return (
+                    f"{after}, {self.bytes_sent} of {len(self.body)} body bytes sent; "
+                    f"the {status} was never fully delivered"
+                )
             return f"{after}; the {status} was never delivered"
         if self.fault in DROPS or not self.held:
             return ""
@@ -199,7 +201,8 @@ class ResponseGiven:
             return f"the sender waited: the {status} was delivered"
         if self.fault == "drip":
             return f"held back: the {status} is dripped over {_seconds(self.drip_ms)}" + (
-                f" after {_seconds(self.delay_ms)}" if self.delay_ms else "")
+                f" after {_seconds(self.delay_ms)}" if self.delay_ms else ""
+            )
         return f"held back: the {status} goes out after {_seconds(self.delay_ms)}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,9 +17,10 @@ Every text that came from a sender is passed through `textsafe.safe` in the rend
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from hookbin.deliveries import Attempt, Delivery
 from hookbin.model import DROPS
@@ -136,8 +137,11 @@ class RetryAfterCase:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "attempt": self.attempt, "asked": _round(self.asked),
-            "waited": _round(self.waited), "honoured": self.honoured,
+            "key": self.key,
+            "attempt": self.attempt,
+            "asked": _round(self.asked),
+            "waited": _round(self.waited),
+            "honoured": self.honoured,
         }
 
 
@@ -152,7 +156,9 @@ class DeliveryRow:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "key": self.key, "attempts": self.attempts, "accepted_at_attempt": self.accepted_at_attempt,
+            "key": self.key,
+            "attempts": self.attempts,
+            "accepted_at_attempt": self.accepted_at_attempt,
             "first_at": self.first_at.isoformat(timespec="microseconds"),
         }
 
@@ -271,7 +277,7 @@ def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> Se
     intervals: list[float] = []
     gaps: dict[tuple[int, int], list[float]] = {}
     for delivery in deliveries:
-        for before, after in zip(delivery.attempts, delivery.attempts[1:]):
+        for before, after in zip(delivery.attempts, delivery.attempts[1:], strict=False):
             # Never below zero: a drip cut short by hookbin stopping ended before its planned end.
             seconds = max(0.0, (after.received_at - before.ended_at).total_seconds())
             intervals.append(seconds)
@@ -459,8 +465,11 @@ def render_text(report: Report) -> str:
             f"{len(sender.never_accepted)} never accepted",
             f"  attempts/delivery    {_spread_text(sender.attempts, _count)}",
             f"  gap between attempts {_spread_text(sender.intervals, seconds_text)}"
-            + (f" ({sender.intervals.count} gap{'s' if sender.intervals.count != 1 else ''})"
-               if sender.intervals.count else ""),
+            + (
+                f" ({sender.intervals.count} gap{'s' if sender.intervals.count != 1 else ''})"
+                if sender.intervals.count
+                else ""
+            ),
         ]
         for gap in sender.gaps:
             label = f"#{gap.from_attempt} -> #{gap.to_attempt}"
@@ -514,7 +523,8 @@ def render_markdown(report: Report) -> str:
         for gap in sender.gaps:
             lines.append(
                 f"| gap #{gap.from_attempt} → #{gap.to_attempt} | median {seconds_text(gap.seconds.median)} "
-                f"(min {seconds_text(gap.seconds.min)}, max {seconds_text(gap.seconds.max)}; {gap.seconds.count} seen) |"
+                f"(min {seconds_text(gap.seconds.min)}, max {seconds_text(gap.seconds.max)}; "
+                f"{gap.seconds.count} seen) |"
             )
         lines += [
             f"| sender timeout | {_timeout_text(sender)} |",

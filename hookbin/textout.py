@@ -46,6 +46,7 @@ def guarded(fallback: Callable[[str], _F]) -> Callable[[Callable[_P, _R]], Calla
     Views run on whatever a stranger sent; this is their one guard, so a bug met by one
     capture costs one row or one pane, never the `ls` listing or the TUI.
     """
+
     def decorate(view: Callable[_P, _R]) -> Callable[_P, _R | _F]:
         @functools.wraps(view)
         def guarded_view(*args: _P.args, **kwargs: _P.kwargs) -> _R | _F:
@@ -53,7 +54,9 @@ def guarded(fallback: Callable[[str], _F]) -> Callable[[Callable[_P, _R]], Calla
                 return view(*args, **kwargs)
             except Exception as exc:
                 return fallback(could_not_show(exc))
+
         return guarded_view
+
     return decorate
 
 
@@ -203,8 +206,7 @@ def _body_heading(capture: Capture, view: BodyView) -> str:
 
 def body_problems(view: BodyView) -> list[str]:
     """What went wrong decoding the body, one line each (Content-Encoding, charset, multipart)."""
-    return [safe(problem) for problem in (view.encoding_error, view.charset_error, view.multipart_error)
-            if problem]
+    return [safe(problem) for problem in (view.encoding_error, view.charset_error, view.multipart_error) if problem]
 
 
 def body_text(capture: Capture, view: BodyView | None = None, *, notes: bool = True) -> str:
@@ -238,8 +240,10 @@ def view_text(view: BodyView, exact: str, *, notes: bool = True) -> str:
         out = safe(view.pretty, multiline=True)
     elif view.kind == "form":
         out, left_out = _capped(
-            (f"{safe(name, limit=SHOWN_CHARS)} = {safe(value, limit=SHOWN_CHARS)}"
-             for name, value in view.form), len(view.form), "field")
+            (f"{safe(name, limit=SHOWN_CHARS)} = {safe(value, limit=SHOWN_CHARS)}" for name, value in view.form),
+            len(view.form),
+            "field",
+        )
     elif view.kind == "multipart":
         out, left_out = _capped(map(_part_row, view.parts), len(view.parts), "part")
     else:
@@ -255,8 +259,10 @@ def view_text(view: BodyView, exact: str, *, notes: bool = True) -> str:
 def _part_row(part: Part) -> str:
     label = safe(part.name or "(no name)", limit=200)
     if part.filename is not None:
-        return (f"{label}: file {safe(part.filename, limit=200)} "
-                f"({safe(part.content_type or '?', limit=200)}, {format_size(part.size)})")
+        return (
+            f"{label}: file {safe(part.filename, limit=200)} "
+            f"({safe(part.content_type or '?', limit=200)}, {format_size(part.size)})"
+        )
     if part.text is not None:
         return f"{label} = {safe(part.text, multiline=True, limit=SHOWN_CHARS)}"
     return f"{label}: {format_size(part.size)} of binary"

@@ -40,10 +40,7 @@ def safe(text: str, *, multiline: bool = False, limit: int | None = None) -> str
     if text.isprintable():
         out = text
     else:
-        out = "".join(
-            ch if ch.isprintable() or (multiline and ch in _KEEP_MULTILINE) else _escape(ch)
-            for ch in text
-        )
+        out = "".join(ch if ch.isprintable() or (multiline and ch in _KEEP_MULTILINE) else _escape(ch) for ch in text)
     return out + "…" if cut else out
 
 

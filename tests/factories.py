@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
 from hookbin.deliveries import delivery_key
 from hookbin.model import Capture, Headers, ResponseGiven
 
-BASE_TIME = datetime(2026, 3, 1, 14, 5, 9, 123456, tzinfo=timezone.utc)
+BASE_TIME = datetime(2026, 3, 1, 14, 5, 9, 123456, tzinfo=UTC)
 UA = "Segmanta-Webhooks/1.0"
 _serial = count()
 
@@ -44,16 +44,30 @@ def tcapture(
     )
 
 
-def attempt(at: float, key: str, number: int, *, ua: str | None = UA, status: int = 503,
-            response: ResponseGiven | None = None, path: str = "/segmanta/csat") -> Capture:
+def attempt(
+    at: float,
+    key: str,
+    number: int,
+    *,
+    ua: str | None = UA,
+    status: int = 503,
+    response: ResponseGiven | None = None,
+    path: str = "/segmanta/csat",
+) -> Capture:
     """Attempt `number` of delivery `key`, received `at` seconds after BASE_TIME."""
     headers = (("Content-Type", "application/json"),) + ((("User-Agent", ua),) if ua else ())
     body = json.dumps({"survey_id": 1234, "custom_params": {"crm_id": key}}).encode()
-    capture = tcapture(headers=headers, body=body, path=path, status=status,
-                       **({"response": response} if response else {}))
+    capture = tcapture(
+        headers=headers, body=body, path=path, status=status, **({"response": response} if response else {})
+    )
     found, source = delivery_key(capture.method, capture.path, capture.headers, capture.body)
-    return replace(capture, received_at=BASE_TIME + timedelta(seconds=at), delivery_key=found,
-                   delivery_source=source, attempt=number)
+    return replace(
+        capture,
+        received_at=BASE_TIME + timedelta(seconds=at),
+        delivery_key=found,
+        delivery_source=source,
+        attempt=number,
+    )
 
 
 def schedule(starts: list[float], offsets: list[float], statuses: list[int], **kw: Any) -> list[Capture]:

@@ -76,9 +76,11 @@ async def test_duplicate_headers_and_query_keys_are_kept_in_order(start_hookbin,
         ("application/json", b'{"survey_name": "Customer Satisfaction Survey"}'),
         ("application/json", b'{"survey_name": "broken",'),
         ("application/x-www-form-urlencoded", b"a=1&a=2&b=%C3%A9"),
-        ("multipart/form-data; boundary=XyZ",
-         b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n'
-         b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\xff\r\n--XyZ--\r\n"),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="a.bin"\r\n'
+            b"Content-Type: application/octet-stream\r\n\r\n\x00\x01\xff\r\n--XyZ--\r\n",
+        ),
         ("text/plain; charset=iso-8859-1", "café".encode("latin-1")),
         ("application/octet-stream", bytes(range(256)) * 4),
         ("application/json; charset=utf-8", b"\xff\xfe\x00garbage"),
@@ -201,7 +203,7 @@ async def test_attempt_numbers_continue_after_restart(start_hookbin, http, tmp_p
 
 async def test_client_that_disconnects_mid_body_is_still_recorded(start_hookbin):
     server = await start_hookbin()
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial")
     await writer.drain()
     writer.close()

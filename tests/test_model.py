@@ -29,8 +29,17 @@ def test_a_clock_going_backwards_does_not_break_the_order():
 
 
 def test_response_json_round_trip_keeps_binary_bodies():
-    response = ResponseGiven(status=503, headers=(("Retry-After", "30"),), body=b"\xff\x00", delay_ms=1500,
-                             fault=None, rule="POST /x => 503", spec="503", step=1, duration_ms=0.5)
+    response = ResponseGiven(
+        status=503,
+        headers=(("Retry-After", "30"),),
+        body=b"\xff\x00",
+        delay_ms=1500,
+        fault=None,
+        rule="POST /x => 503",
+        spec="503",
+        step=1,
+        duration_ms=0.5,
+    )
     assert ResponseGiven.from_dict(response.to_dict()) == response
 
 
@@ -40,8 +49,9 @@ def test_what_became_of_the_answer_round_trips_and_reads_plainly():
     assert gone.to_dict() | {"delivered": False, "sender_gone_ms": 2004.5, "bytes_sent": None} == gone.to_dict()
     assert gone.note == "sender hung up after 2.00 s; the 200 was never delivered"
     body = b"x" * 34
-    dripped = ResponseGiven(status=200, body=body, fault="drip", drip_ms=5000, delivered=False,
-                            sender_gone_ms=3300, bytes_sent=22)
+    dripped = ResponseGiven(
+        status=200, body=body, fault="drip", drip_ms=5000, delivered=False, sender_gone_ms=3300, bytes_sent=22
+    )
     assert dripped.note == "sender hung up after 3.30 s, 22 of 34 body bytes sent; the 200 was never fully delivered"
     closing = ResponseGiven(status=200, fault="close", delay_ms=9000, delivered=False, sender_gone_ms=1000)
     assert closing.note == "sender hung up after 1.00 s, before hookbin closed the connection"
@@ -89,9 +99,10 @@ OUTCOMES = [
 
 
 def test_outcome_text():
-    assert [outcome_text(*args) for args in [(204, None), (200, "drip"), (200, "close"), (None, "reset"),
-                                             (None, None), (None, "drip")]] == [
-        "204", "200", "close", "reset", "---", "---"]
+    assert [
+        outcome_text(*args)
+        for args in [(204, None), (200, "drip"), (200, "close"), (None, "reset"), (None, None), (None, "drip")]
+    ] == ["204", "200", "close", "reset", "---", "---"]
 
 
 @pytest.mark.parametrize(("response", "word"), OUTCOMES, ids=[word + str(i) for i, (_, word) in enumerate(OUTCOMES)])

@@ -33,7 +33,8 @@ def test_a_known_schedule_is_recovered():
     assert (sender.attempts.min, sender.attempts.median, sender.attempts.max) == (3, 3, 3)
     assert (sender.intervals.min, sender.intervals.median, sender.intervals.max) == (1, 1.5, 2)
     assert [(g.from_attempt, g.to_attempt, g.seconds.median, g.seconds.count) for g in sender.gaps] == [
-        (1, 2, 1.0, 4), (2, 3, 2.0, 4),
+        (1, 2, 1.0, 4),
+        (2, 3, 2.0, 4),
     ]
     assert sender.stops_after_success == "yes"
     assert (sender.stopped_after_success, sender.continued_after_success) == (4, 0)
@@ -64,7 +65,9 @@ def test_senders_are_told_apart_by_user_agent_else_path():
     ]
     report = build_report(group_deliveries(captures))
     assert [(s.sender, s.deliveries) for s in report.senders] == [
-        ("path /raw", 2), (UA, 1), ("Typeform Webhooks", 1),
+        ("path /raw", 2),
+        (UA, 1),
+        ("Typeform Webhooks", 1),
     ]
     assert report.deliveries == 4 and report.attempts == 5
 
@@ -80,7 +83,7 @@ def test_retry_after_honoured_and_ignored():
     assert sender.honours_retry_after == "yes"
     assert check(report, expect_honours_retry_after=True) == []
 
-    ignored = honoured + [attempt(10, "b", 1, response=ra("30")), attempt(12, "b", 2, status=200)]
+    ignored = [*honoured, attempt(10, "b", 1, response=ra("30")), attempt(12, "b", 2, status=200)]
     report = build_report(group_deliveries(ignored))
     sender = only(report)
     assert (sender.retry_after_honoured, sender.retry_after_ignored) == (1, 1)
@@ -113,7 +116,8 @@ def test_retry_after_is_measured_from_the_delayed_answer_and_unfollowed_is_na():
 def test_never_accepted_and_retries_after_success():
     captures = [
         *schedule([0], [0, 5], [503, 503]),  # CUST-0: given up
-        attempt(10, "late", 1, status=200), attempt(12, "late", 2, status=200),  # tried again after 200
+        attempt(10, "late", 1, status=200),
+        attempt(12, "late", 2, status=200),  # tried again after 200
     ]
     report = build_report(group_deliveries(captures))
     sender = only(report)
@@ -188,8 +192,11 @@ def _timed_out(at, key, number, gone_after, status=200, **kw):
 def test_the_senders_timeout_is_measured_and_its_backoff_runs_from_the_give_up():
     # A sender with a 2 s timeout (one attempt waited 2.5 s) that retries 1 s, then 4 s, after giving up.
     captures = [
-        _timed_out(0, "a", 1, 2), _timed_out(3, "a", 2, 2.5), attempt(9.5, "a", 3, status=200),
-        _timed_out(20, "b", 1, 2), _timed_out(23, "b", 2, 2),
+        _timed_out(0, "a", 1, 2),
+        _timed_out(3, "a", 2, 2.5),
+        attempt(9.5, "a", 3, status=200),
+        _timed_out(20, "b", 1, 2),
+        _timed_out(23, "b", 2, 2),
     ]
     report = build_report(group_deliveries(captures))
     sender = only(report)
@@ -274,8 +281,9 @@ async def test_end_to_end_a_real_hookbin_recovers_the_senders_schedule(start_hoo
     statuses = []
     for pause in (0, 0.3, 0.6):
         await asyncio.sleep(pause)
-        async with http.post(server.url + "/segmanta/csat", data=body,
-                             headers={"Content-Type": "application/json"}) as response:
+        async with http.post(
+            server.url + "/segmanta/csat", data=body, headers={"Content-Type": "application/json"}
+        ) as response:
             statuses.append(response.status)
     assert statuses == [503, 503, 200]
     server.store.flush()
@@ -312,8 +320,13 @@ async def test_report_recovers_the_schedule_of_hookbin_send(start_hookbin):
     from hookbin.samples import sample_bytes
 
     server = await start_hookbin("503,503,200")
-    options = SendOptions(to=server.url + "/segmanta/csat", payloads=sample_variants(sample_bytes("survey"), 2),
-                          count=2, retry=[0.3, 0.6], timeout=5)
+    options = SendOptions(
+        to=server.url + "/segmanta/csat",
+        payloads=sample_variants(sample_bytes("survey"), 2),
+        count=2,
+        retry=[0.3, 0.6],
+        timeout=5,
+    )
     result = await send(options, lambda attempt: None)
     assert result.ok and result.attempts == 6
     report = build_report(group_deliveries(server.store.list_oldest_first()))

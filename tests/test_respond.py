@@ -165,8 +165,10 @@ async def test_control_api_lists_and_clears_captures(start_hookbin, http, contro
 
 async def test_no_body_where_http_forbids_one(start_hookbin):
     server = await start_hookbin("204")
-    for request in (b"POST /n HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    b"HEAD /n HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+    for request in (
+        b"POST /n HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        b"HEAD /n HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ):
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(request)
         answer = await reader.read()

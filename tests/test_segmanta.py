@@ -154,7 +154,10 @@ def test_survey_sample_structured_fields():
     assert summary is not None
     image = summary.pages[1]
     assert (image.id, image.type, image.type_label, image.variant) == (
-        "5013", "ImageChoiceQuestionPage", "Image choice", "Variant Two (51526)",
+        "5013",
+        "ImageChoiceQuestionPage",
+        "Image choice",
+        "Variant Two (51526)",
     )
     chosen = image.questions[0].answers[0]
     assert (chosen.item, chosen.value, chosen.subject, chosen.comment) == ("Live chat", None, None, "fast")
@@ -192,8 +195,12 @@ def test_every_documented_page_type_has_its_label():
         ("SliderQuestionPage", answer(value=73.5), "Slider", "73.5"),
         ("NPSQuestionPage", answer(value=10), "NPS", "10"),
         ("ImageChoiceQuestionPage", answer(item={"id": 1, "name": "Cat", "tag": None}), "Image choice", "Cat"),
-        ("MultiRatingQuestionPage", answer(subject={"id": 2, "name": "Speed", "tag": None}, value=3),
-         "Multi rating", "Speed: 3"),
+        (
+            "MultiRatingQuestionPage",
+            answer(subject={"id": 2, "name": "Speed", "tag": None}, value=3),
+            "Multi rating",
+            "Speed: 3",
+        ),
     ]
     for type_, ans, label, shown in cases:
         assert body_lines(delivery(page(type_, ans))) == [f"1. Q?  [{label}]", f"     {shown}"], type_
@@ -223,15 +230,23 @@ def test_page_type_missing_or_not_a_string():
 
 
 def test_variants():
-    with_both = page("ImageChoiceQuestionPage", answer(item={"name": "A"}), has_variants=True,
-                     variant_id=51526, variant_name="Variant Two")
+    with_both = page(
+        "ImageChoiceQuestionPage",
+        answer(item={"name": "A"}),
+        has_variants=True,
+        variant_id=51526,
+        variant_name="Variant Two",
+    )
     id_only = page("RatingQuestionPage", answer(value=1), has_variants=True, variant_id=7)
     name_only = page("RatingQuestionPage", answer(value=1), has_variants=True, variant_name="B")
     neither = page("RatingQuestionPage", answer(value=1), has_variants=True)
     summary = summarize(delivery(with_both, id_only, name_only, neither))
     assert summary is not None
     assert [p.variant for p in summary.pages] == [
-        "Variant Two (51526)", "variant 7", "B", "variant not given",
+        "Variant Two (51526)",
+        "variant 7",
+        "B",
+        "variant not given",
     ]
     assert summary.warnings == ("page 4: has_variants is true but no variant_id or variant_name",)
     assert summary_lines(summary)[3] == "1. Q?  [Image choice, Variant Two (51526)]"
@@ -246,19 +261,25 @@ def test_page_without_variants_has_none():
 
 
 def test_several_questions_and_answers_on_one_page():
-    doc = delivery({
-        "has_variants": False,
-        "id": 1,
-        "name": "About you",
-        "questions": [
-            {"answers": [answer(value=3), answer(value=4, comment="changed my mind")],
-             "id": 1, "tag": "q1", "text": "First?"},
-            {"answers": [], "id": 2, "tag": None, "text": "Second?"},
-            {"answers": [answer(item={"id": 9, "name": "Red", "tag": None})], "id": 3, "tag": None, "text": None},
-        ],
-        "tag": None,
-        "type": "RatingQuestionPage",
-    })
+    doc = delivery(
+        {
+            "has_variants": False,
+            "id": 1,
+            "name": "About you",
+            "questions": [
+                {
+                    "answers": [answer(value=3), answer(value=4, comment="changed my mind")],
+                    "id": 1,
+                    "tag": "q1",
+                    "text": "First?",
+                },
+                {"answers": [], "id": 2, "tag": None, "text": "Second?"},
+                {"answers": [answer(item={"id": 9, "name": "Red", "tag": None})], "id": 3, "tag": None, "text": None},
+            ],
+            "tag": None,
+            "type": "RatingQuestionPage",
+        }
+    )
     summary = summarize(doc)
     assert summary is not None
     assert summary.answer_count == 3
@@ -353,8 +374,12 @@ def test_null_fields_everywhere():
     assert all(p.variant is None for p in summary.pages)
     assert "page 1: no type" in summary.warnings
 
-    containers_nulled = {"custom_params": None, "results": [dict.fromkeys(page(), None)],
-                         "survey_id": None, "survey_name": None}
+    containers_nulled = {
+        "custom_params": None,
+        "results": [dict.fromkeys(page(), None)],
+        "survey_id": None,
+        "survey_name": None,
+    }
     summary = summarize(containers_nulled)
     assert summary is not None
     assert summary_lines(summary)[3:5] == ["1. (no page text)  [Unknown]", "     (no questions)"]
@@ -385,19 +410,26 @@ def test_answers_with_neither_item_nor_value():
 
 
 def test_item_and_subject_in_odd_shapes():
-    doc = delivery(page(
-        "ImageChoiceQuestionPage",
-        answer(item="Plain text"),
-        answer(item={"id": 12}),
-        answer(item={}),
-        answer(item={"name": ["a", "b"]}),
-        answer(subject={"name": "Speed"}),
-        answer(item={"name": "Cat"}, value=2),
-    ))
+    doc = delivery(
+        page(
+            "ImageChoiceQuestionPage",
+            answer(item="Plain text"),
+            answer(item={"id": 12}),
+            answer(item={}),
+            answer(item={"name": ["a", "b"]}),
+            answer(subject={"name": "Speed"}),
+            answer(item={"name": "Cat"}, value=2),
+        )
+    )
     summary = summarize(doc)
     assert summary is not None
     assert [a.value_text for a in summary.pages[0].questions[0].answers] == [
-        "Plain text", "item 12", "(item without a name)", "(item without a name)", "Speed", "Cat: 2",
+        "Plain text",
+        "item 12",
+        "(item without a name)",
+        "(item without a name)",
+        "Speed",
+        "Cat: 2",
     ]
     assert summary.warnings == (
         "page 1, answer 1: item is a string, expected an object",
@@ -417,7 +449,13 @@ def test_non_dict_answers():
     summary = summarize(doc)
     assert summary is not None
     assert body_lines(doc)[1:8] == [
-        "     4", "     null", '     ["x"]', "     Yes", "     true", "     5", WARNINGS_HEAD,
+        "     4",
+        "     null",
+        '     ["x"]',
+        "     Yes",
+        "     true",
+        "     5",
+        WARNINGS_HEAD,
     ]
     assert summary.answer_count == 6
     assert summary.warnings == (
@@ -454,8 +492,13 @@ def test_non_dict_pages_and_questions_are_shown_in_place_with_warnings():
 
 
 def test_odd_top_level_fields():
-    doc = delivery(page("RatingQuestionPage", answer(value=1)),
-                   custom_params=["crm_id", "x"], survey_id={"n": 1}, survey_name=3.5, extra={"x": 1})
+    doc = delivery(
+        page("RatingQuestionPage", answer(value=1)),
+        custom_params=["crm_id", "x"],
+        survey_id={"n": 1},
+        survey_name=3.5,
+        extra={"x": 1},
+    )
     summary = summarize(doc)
     assert summary is not None
     assert summary.custom_params == ()
@@ -525,8 +568,11 @@ def test_deeply_nested_junk():
 
 def test_the_longest_integers_json_reads_are_cut_in_the_summary():
     digits = "9" * 4300  # the most digits json.loads reads (and str() writes back)
-    doc = json.loads(json.dumps(delivery(page("RatingQuestionPage", answer(value=0)))).replace(
-        '"value": 0', f'"value": {digits}').replace('"survey_id": 1234', f'"survey_id": -{digits}'))
+    doc = json.loads(
+        json.dumps(delivery(page("RatingQuestionPage", answer(value=0))))
+        .replace('"value": 0', f'"value": {digits}')
+        .replace('"survey_id": 1234', f'"survey_id": -{digits}')
+    )
     lines = summary_lines(summarize(doc))
     assert "(id -999" in lines[0] and len(lines[0]) < 600 and lines[0].endswith("…)")
     assert lines[-1].startswith("     999") and lines[-1].endswith("…")
@@ -567,9 +613,25 @@ SURVEYMONKEY = {"name": "My hook", "event_type": "response_completed", "resource
 
 
 def test_looks_like_segmanta_on_ordinary_json():
-    for doc in (GITHUB_PUSH, STRIPE_EVENT, STRIPE_LIST, SEARCH_RESULTS, QUIZ_RESULTS, TYPEFORM, SURVEYMONKEY,
-                {"results": [1, 2]}, {"results": []}, {"results": [{}]}, {"results": None},
-                {"survey_id": 5}, [load("survey")], "survey_id", 12, None, []):
+    for doc in (
+        GITHUB_PUSH,
+        STRIPE_EVENT,
+        STRIPE_LIST,
+        SEARCH_RESULTS,
+        QUIZ_RESULTS,
+        TYPEFORM,
+        SURVEYMONKEY,
+        {"results": [1, 2]},
+        {"results": []},
+        {"results": [{}]},
+        {"results": None},
+        {"survey_id": 5},
+        [load("survey")],
+        "survey_id",
+        12,
+        None,
+        [],
+    ):
         assert not looks_like_segmanta(doc), doc
         assert summarize(doc) is None
         assert survey_name_of(doc) is None
@@ -600,10 +662,28 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=6),
     max_leaves=40,
 )
-segmanta_keys = st.sampled_from([
-    "survey_id", "survey_name", "custom_params", "results", "questions", "answers", "item", "subject",
-    "value", "comment", "type", "has_variants", "variant_id", "variant_name", "name", "text", "tag", "id",
-])
+segmanta_keys = st.sampled_from(
+    [
+        "survey_id",
+        "survey_name",
+        "custom_params",
+        "results",
+        "questions",
+        "answers",
+        "item",
+        "subject",
+        "value",
+        "comment",
+        "type",
+        "has_variants",
+        "variant_id",
+        "variant_name",
+        "name",
+        "text",
+        "tag",
+        "id",
+    ]
+)
 segmanta_ish = st.recursive(
     json_scalars | st.sampled_from(["RatingQuestionPage", "ImageChoiceQuestionPage", "XQuestionPage"]),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(segmanta_keys, children, max_size=8),
@@ -640,10 +720,10 @@ def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
     found = [prefix]
     if isinstance(value, dict):
         for key, child in value.items():
-            found.extend(_paths(child, prefix + (key,)))
+            found.extend(_paths(child, (*prefix, key)))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            found.extend(_paths(child, prefix + (index,)))
+            found.extend(_paths(child, (*prefix, index)))
     return found
 
 

@@ -3,6 +3,7 @@ faults, signatures (the command itself: tests/commands/test_send.py)."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import time
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ def oldest_first(server):
 
 def gaps(captures) -> list[float]:
     times = [c.received_at.timestamp() for c in captures]
-    return [later - earlier for earlier, later in zip(times, times[1:])]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
 
 
 def unused_port() -> int:
@@ -72,7 +73,9 @@ async def test_retries_follow_the_schedule(start_hookbin):
     report, seen = await deliver(server.url, retry=[0.2, 0.4, 5])
     assert report.ok
     assert [(r.attempt, r.status, r.next_retry, r.retry_after) for r in seen] == [
-        (1, 503, 0.2, False), (2, 503, 0.4, False), (3, 200, None, False),
+        (1, 503, 0.2, False),
+        (2, 503, 0.4, False),
+        (3, 200, None, False),
     ]
     captures = oldest_first(server)
     assert [c.attempt for c in captures] == [1, 2, 3]
@@ -86,7 +89,12 @@ async def test_gives_up_when_the_schedule_is_used_and_payloads_take_turns(start_
     report, seen = await deliver(server.url, payloads=[b'{"n": 1}', b'{"n": 2}'], count=3, retry=[0.05])
     assert not report.ok and (report.accepted, report.failed, report.attempts) == (0, 3, 6)
     assert [(r.delivery, r.attempt, r.next_retry) for r in seen] == [
-        (1, 1, 0.05), (1, 2, None), (2, 1, 0.05), (2, 2, None), (3, 1, 0.05), (3, 2, None),
+        (1, 1, 0.05),
+        (1, 2, None),
+        (2, 1, 0.05),
+        (2, 2, None),
+        (3, 1, 0.05),
+        (3, 2, None),
     ]
     assert [d.succeeded for d in report.deliveries] == [False, False, False]
     assert [c.body for c in oldest_first(server)] == [b'{"n": 1}'] * 2 + [b'{"n": 2}'] * 2 + [b'{"n": 1}'] * 2
@@ -131,7 +139,8 @@ async def test_connection_refused_is_reported_per_attempt():
     report, seen = await deliver(f"http://127.0.0.1:{unused_port()}", retry=[0.05])
     assert not report.ok
     assert [(r.attempt, r.status, r.error, r.next_retry) for r in seen] == [
-        (1, None, "connection refused", 0.05), (2, None, "connection refused", None),
+        (1, None, "connection refused", 0.05),
+        (2, None, "connection refused", None),
     ]
     assert attempt_line(seen[1]).startswith("delivery 1 attempt 2  connection refused  ")
 
@@ -172,12 +181,15 @@ async def test_signed_deliveries_verify_on_the_receiving_side(start_hookbin):
     assert [r.webhook_id for r in report.deliveries[1].attempts] == [ids[2]] * 2
 
 
-@pytest.mark.parametrize("url, why", [
-    ("ftp://example.com/", "use an http:// or https:// URL"),
-    ("http://", "no host"),
-    ("example.com/hook", "use an http:// or https:// URL"),
-    ("http://host:99999/", "bad URL"),
-])
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("ftp://example.com/", "use an http:// or https:// URL"),
+        ("http://", "no host"),
+        ("example.com/hook", "use an http:// or https:// URL"),
+        ("http://host:99999/", "bad URL"),
+    ],
+)
 async def test_bad_urls_are_refused_before_sending(url, why):
     with pytest.raises(RequestError, match=why):
         check_url(url)

@@ -416,4 +416,3 @@ def test_any_verify_text_parses_or_fails_with_one_line(text):
         assert "\n" not in str(exc) and str(exc)
     else:
         assert verifier.scheme in ("standard", "stripe", "github", "hmac")
-

@@ -532,8 +532,14 @@ async def test_enter_opens_the_detail_but_choosing_a_delivery_stays_in_the_list(
 async def test_poison_charset_and_a_gzip_bomb_are_shown_not_fatal(store, tmp_path):
     # charset=\xff used to kill the app 0.2 s after start (the newest row is shown at once).
     bomb = gzip.compress(gzip.compress(b"\0" * (128 * 2**20)))
-    store.add(tcapture(seq=1, path="/bomb", body=bomb,
-                       headers=(("Content-Type", "application/json"), ("Content-Encoding", "gzip, gzip"))))
+    store.add(
+        tcapture(
+            seq=1,
+            path="/bomb",
+            body=bomb,
+            headers=(("Content-Type", "application/json"), ("Content-Encoding", "gzip, gzip")),
+        )
+    )
     store.add(tcapture(seq=2, path="/cs", body=b"hi", headers=(("Content-Type", "text/plain; charset=\udcff\udcfe"),)))
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -570,6 +576,7 @@ async def test_the_header_counts_rejected_probes_and_shows_the_url_with_the_toke
                     assert response.status == 404
             async with http.post(f"{server.url}/{token}/segmanta", data=b"{}") as response:
                 assert response.status == 200
+
             # The first rejection is said at once, the rest in one summary line a second later.
             def said() -> list[str]:
                 return [notification.message for notification in app._notifications]

@@ -163,8 +163,10 @@ def _answer_text(attempt: Attempt) -> str:
     text = " ".join([outcome_text(attempt.status, attempt.fault), *extras])
     if attempt.sender_gone_ms is None:
         return text
-    return (f"{attempt.outcome}: sender hung up after {seconds_text(attempt.sender_gone_ms / 1000)}; "
-            f"the {text} was never delivered")
+    return (
+        f"{attempt.outcome}: sender hung up after {seconds_text(attempt.sender_gone_ms / 1000)}; "
+        f"the {text} was never delivered"
+    )
 
 
 def delivery_block(delivery: Delivery) -> str:

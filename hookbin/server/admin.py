@@ -112,18 +112,18 @@ async def _get_responder(request: web.Request) -> web.Response:
 def validate_update(data: Any) -> dict[str, Any]:
     """Parse a responder update completely before anything changes; raises SpecError."""
     if not isinstance(data, dict):
-        raise SpecError("send a JSON object such as {\"spec\": \"503\"}")
+        raise SpecError('send a JSON object such as {"spec": "503"}')
     unknown = set(data) - {"spec", "rules", "body", "content_type", "headers"}
     if unknown:
         raise SpecError(f"unknown field(s): {', '.join(sorted(unknown))}")
     update: dict[str, Any] = {}
     if "spec" in data:
         if not isinstance(data["spec"], str):
-            raise SpecError("spec must be a string such as \"500,500,200\"")
+            raise SpecError('spec must be a string such as "500,500,200"')
         update["spec"] = parse_spec(data["spec"])
     if "rules" in data:
         if not isinstance(data["rules"], list) or not all(isinstance(r, str) for r in data["rules"]):
-            raise SpecError("rules must be a list of strings such as \"POST /hooks/* => 503\"")
+            raise SpecError('rules must be a list of strings such as "POST /hooks/* => 503"')
         update["rules"] = [parse_rule(rule) for rule in data["rules"]]
     if "body" in data:
         if data["body"] is not None and not isinstance(data["body"], str):
@@ -135,7 +135,7 @@ def validate_update(data: Any) -> dict[str, Any]:
         update["content_type"] = data["content_type"]
     if "headers" in data:
         if not isinstance(data["headers"], list) or not all(isinstance(h, str) for h in data["headers"]):
-            raise SpecError("headers must be a list of strings such as \"X-Test: 1\"")
+            raise SpecError('headers must be a list of strings such as "X-Test: 1"')
         update["headers"] = [parse_header_line(line) for line in data["headers"]]
     return update
 
@@ -147,8 +147,7 @@ def apply_update(responder: Responder, update: dict[str, Any]) -> None:
     if "rules" in update:
         responder.set_rules(update["rules"])
     if "body" in update or "content_type" in update:
-        responder.set_body(update.get("body", responder.body),
-                           update.get("content_type", responder.content_type))
+        responder.set_body(update.get("body", responder.body), update.get("content_type", responder.content_type))
     if "headers" in update:
         responder.set_headers(update["headers"])
 

@@ -101,8 +101,7 @@ def _default_body(capture_id: str, status: int) -> bytes:
     # Ids are base32 and statuses digits, so plain formatting makes valid JSON (and is cheap).
     if status < 400:
         return b'{"ok": true, "id": "%s"}' % capture_id.encode()
-    return b'{"ok": false, "id": "%s", "error": "hookbin answered %d as configured"}' % (
-        capture_id.encode(), status)
+    return b'{"ok": false, "id": "%s", "error": "hookbin answered %d as configured"}' % (capture_id.encode(), status)
 
 
 class StoreBatcher:

@@ -193,18 +193,26 @@ def body_view(capture: Capture, view: BodyView) -> RenderableType:
     """Pretty, highlighted JSON; the raw text and the parse error for invalid JSON; else text."""
     notes: list[RenderableType] = []
     if capture.truncated:
-        notes.append(Text(f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
-                          f"of {format_size(capture.body_size)} kept", style="yellow"))
+        notes.append(
+            Text(
+                f"✂ body cut at the size limit: first {format_size(len(capture.body))} "
+                f"of {format_size(capture.body_size)} kept",
+                style="yellow",
+            )
+        )
     notes += [Text(f"! {problem}", style="yellow") for problem in body_problems(view)]
     if view.kind == "json" and not view.pretty_cut and len(view.pretty) <= PRETTY_LIMIT:
-        return Group(*notes, Syntax(safe(view.pretty, multiline=True), "json", theme="ansi_dark",
-                                    word_wrap=True, background_color="default"))
+        return Group(
+            *notes,
+            Syntax(
+                safe(view.pretty, multiline=True), "json", theme="ansi_dark", word_wrap=True, background_color="default"
+            ),
+        )
     if view.kind == "invalid_json":
         where = ""
         if view.json_error_line is not None:
             where = f" (line {view.json_error_line}, column {view.json_error_col})"
-        notes += [Text(f"⚠ invalid JSON: {safe(view.json_error or '')}{where}", style="bold red"),
-                  Text()]
+        notes += [Text(f"⚠ invalid JSON: {safe(view.json_error or '')}{where}", style="bold red"), Text()]
     return Group(*notes, Text(body_text(capture, view, notes=False)))
 
 
@@ -310,8 +318,10 @@ def raw_view(capture: Capture) -> Text:
     text.append("\n")
     text.append(safe_bytes(capture.body[:RAW_LIMIT], multiline=True))
     if len(capture.body) > RAW_LIMIT:
-        text.append(f"\n… {len(capture.body) - RAW_LIMIT:,} more bytes: `hookbin show {capture.id} --raw` "
-                    "prints them all", style="dim")
+        text.append(
+            f"\n… {len(capture.body) - RAW_LIMIT:,} more bytes: `hookbin show {capture.id} --raw` prints them all",
+            style="dim",
+        )
     return text
 
 

@@ -110,9 +110,7 @@ def test_a_killed_hookbin_is_ignored_and_its_file_removed(serve, hookbin, own_us
     changed = hookbin("respond", "503")
     assert changed.returncode == 0, changed.stderr
     assert alive.post("/x", b"{}")[0] == 503
-    assert [p.name for p in (own_user_dirs / "hookbin").iterdir()] == [
-        f"{alive.proc.pid}-{admin_port(alive)}.json"
-    ]
+    assert [p.name for p in (own_user_dirs / "hookbin").iterdir()] == [f"{alive.proc.pid}-{admin_port(alive)}.json"]
 
 
 def test_with_no_hookbin_running_respond_says_so_in_one_line(hookbin, own_user_dirs):
