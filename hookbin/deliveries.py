@@ -133,31 +133,29 @@ def _raw(text: str) -> bytes:
 
 
 class AttemptCounter:
-    """Numbers the attempts of each delivery: 1 for the first request with a key, 2 for the next.
+    """Numbers the attempts of each delivery within a run: 1 for the first request with a key, 2 for the next.
 
-    Bounded: past `max_keys` deliveries the least recently seen are forgotten (a very late
-    retry of a forgotten delivery then counts as attempt 1).
+    A new run starts every count again (the same experiment run twice numbers the same
+    attempts the same way). Bounded: past `max_keys` deliveries the least recently seen are
+    forgotten (a very late retry of a forgotten delivery then counts as attempt 1).
     """
 
-    def __init__(self, seed: Iterable[tuple[str, int]] = (), max_keys: int = 200_000) -> None:
+    def __init__(self, max_keys: int = 200_000) -> None:
         self._lock = threading.Lock()
         self._max = max_keys
         self._attempts: OrderedDict[str, int] = OrderedDict()
-        for key, attempt in seed:
-            self._attempts[key] = max(attempt, self._attempts.get(key, 0))
-            self._attempts.move_to_end(key)
-        self._trim()
+        self._run: int | None = None
 
-    def _trim(self) -> None:
-        while len(self._attempts) > self._max:
-            self._attempts.popitem(last=False)
-
-    def next(self, key: str) -> int:
-        """Count one more request of delivery `key` and return its attempt number."""
+    def next(self, key: str, run: int | None = None) -> int:
+        """Count one more request of delivery `key` in `run` and return its attempt number."""
         with self._lock:
+            if run != self._run:
+                self._attempts.clear()
+                self._run = run
             attempt = self._attempts.pop(key, 0) + 1
             self._attempts[key] = attempt
-            self._trim()
+            while len(self._attempts) > self._max:
+                self._attempts.popitem(last=False)
             return attempt
 
     def reset(self) -> None:
@@ -260,7 +258,7 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """Every attempt the sender made to deliver one thing, oldest first."""
+    """Every attempt the sender made to deliver one thing in one run, oldest first."""
 
     key: str
     source: str
@@ -274,10 +272,13 @@ class Delivery:
     """Number of the first attempt accepted, else None."""
     sender: str
     """The first attempt's User-Agent, else `path /the/path`."""
+    run: int | None = None
+    """The run the attempts arrived in; None for captures from before runs."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
+            "run": self.run,
             "source": self.source,
             "sender": self.sender,
             "first_at": self.first_at.isoformat(timespec="microseconds"),
@@ -368,17 +369,19 @@ def _attempts(captures: list[Capture]) -> tuple[Attempt, ...]:
 def group_deliveries(captures: Iterable[Capture]) -> list[Delivery]:
     """Group captures (in any order) into deliveries, each with its attempts by arrival time.
 
-    Deliveries come oldest first (by their first attempt). A capture stored without a delivery
-    key (older data) gets one computed from its method, path, headers and body.
+    A delivery is one key within one run: the same body sent again in a later run is a new
+    delivery, as its attempt numbers say. Deliveries come oldest first (by their first
+    attempt). A capture stored without a delivery key (older data) gets one computed from
+    its method, path, headers and body.
     """
-    groups: dict[str, list[Capture]] = {}
-    sources: dict[str, str] = {}
+    groups: dict[tuple[int | None, str], list[Capture]] = {}
+    sources: dict[tuple[int | None, str], str] = {}
     for capture in captures:
         key, source = _key_of(capture)
-        groups.setdefault(key, []).append(capture)
-        sources.setdefault(key, source)
+        groups.setdefault((capture.run, key), []).append(capture)
+        sources.setdefault((capture.run, key), source)
     deliveries: list[Delivery] = []
-    for key, members in groups.items():
+    for (run, key), members in groups.items():
         members.sort(key=lambda c: (c.received_at, c.attempt or 0, c.id))
         attempts = _attempts(members)
         first = attempts[0]
@@ -386,13 +389,14 @@ def group_deliveries(captures: Iterable[Capture]) -> list[Delivery]:
         deliveries.append(
             Delivery(
                 key=key,
-                source=sources[key],
+                source=sources[run, key],
                 attempts=attempts,
                 first_at=first.received_at,
                 last_at=attempts[-1].received_at,
                 accepted=accepted_at is not None,
                 accepted_at_attempt=accepted_at,
                 sender=first.user_agent or f"path {first.path}",
+                run=run,
             )
         )
     deliveries.sort(key=lambda d: (d.first_at, d.attempts[0].capture_id))

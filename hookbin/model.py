@@ -289,9 +289,11 @@ class Capture:
     delivery_source: str | None = None
     """Where the delivery key came from, e.g. `header:webhook-id` or `hash`."""
     attempt: int | None = None
-    """1 for a delivery's first request, 2 for its first retry, and so on."""
+    """1 for a delivery's first request, 2 for its first retry, and so on (counted within the run)."""
     signature: SignatureCheck | None = None
     """The `--verify` verdict on this request; None when hookbin checked no signature."""
+    run: int | None = None
+    """The run (experiment) the request arrived in: see `Run`; None for captures made before runs."""
 
     @property
     def query(self) -> list[tuple[str, str]]:
@@ -331,6 +333,7 @@ class Capture:
             "delivery_source": self.delivery_source,
             "attempt": self.attempt,
             "signature": self.signature.to_dict() if self.signature else None,
+            "run": self.run,
         }
 
     @classmethod
@@ -366,7 +369,34 @@ class Capture:
             delivery_source=data.get("delivery_source"),
             attempt=int(data["attempt"]) if data.get("attempt") is not None else None,
             signature=SignatureCheck.from_dict(data.get("signature")),
+            run=int(data["run"]) if data.get("run") is not None else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One experiment: the requests answered from one setting of the answer.
+
+    Setting the answer (at start, from the TUI or the control API) starts the next run, even
+    when the answer is the same; attempt numbers and answer sequences start over in each.
+    """
+
+    number: int
+    """Increasing per store, across restarts."""
+    started_at: datetime
+    """When the run started, in UTC."""
+    spec: str | None = None
+    """The default response spec in force, canonical text; None when not recorded."""
+    rules: tuple[str, ...] = ()
+    """The rules in force, as canonical text."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.number,
+            "started_at": self.started_at.isoformat(timespec="microseconds"),
+            "spec": self.spec,
+            "rules": list(self.rules),
+        }
 
 
 def _text_field(data: dict[str, Any], name: str) -> str:

@@ -249,9 +249,14 @@ class Report:
     last_at: datetime | None
     now: datetime | None
     """The moment "too recent to tell" was judged against."""
+    runs: tuple[int, ...] = ()
+    """The runs the deliveries come from, in order."""
+    scope: str = ""
+    """Which captures were looked at, for the heading: `in run 7 (answering 503, since …)`."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "runs": list(self.runs),
             "deliveries": self.deliveries,
             "attempts": self.attempts,
             "first_at": _iso(self.first_at),
@@ -356,7 +361,7 @@ def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> Se
     )
 
 
-def build_report(deliveries: Iterable[Delivery], now: datetime | None = None) -> Report:
+def build_report(deliveries: Iterable[Delivery], now: datetime | None = None, scope: str = "") -> Report:
     """The retry report over `deliveries`, one section per sender (busiest first).
 
     Args:
@@ -364,6 +369,7 @@ def build_report(deliveries: Iterable[Delivery], now: datetime | None = None) ->
         now: when the captures were looked at; a delivery's last attempt counts as "not
             retried" only once it is older than twice the longest gap the sender showed.
             Defaults to the newest attempt's arrival.
+        scope: which captures these are (`in run 7 …`), said in the heading.
     """
     items = list(deliveries)
     if now is None:
@@ -381,6 +387,8 @@ def build_report(deliveries: Iterable[Delivery], now: datetime | None = None) ->
         first_at=min((d.first_at for d in items), default=None),
         last_at=max((d.last_at for d in items), default=None),
         now=now,
+        runs=tuple(sorted({d.run for d in items if d.run is not None})),
+        scope=scope,
     )
 
 
@@ -428,6 +436,10 @@ def _timeout_text(sender: SenderReport) -> str:
     return f"{_spread_text(spread, seconds_text)} ({spread.count} hung up)"
 
 
+def _scope(report: Report) -> str:
+    return f" {report.scope}" if report.scope else ""
+
+
 def _retry_after_text(sender: SenderReport) -> str:
     return (
         f"{sender.honours_retry_after}: {sender.retry_after_honoured} honoured, "
@@ -452,7 +464,7 @@ def _keys_text(keys: tuple[str, ...], render: Any) -> str:
 def render_text(report: Report) -> str:
     """The report for a terminal: plain text, sender text made safe."""
     lines = [
-        f"hookbin retry report: {report.deliveries} deliveries, {report.attempts} attempts, "
+        f"hookbin retry report{_scope(report)}: {report.deliveries} deliveries, {report.attempts} attempts, "
         f"{len(report.senders)} sender(s){_window(report)}"
     ]
     if not report.senders:
@@ -505,6 +517,7 @@ def render_markdown(report: Report) -> str:
     lines = [
         "# hookbin retry report",
         "",
+        f"{_md(report.scope[:1].upper() + report.scope[1:], None) + ': ' if report.scope else ''}"
         f"{report.deliveries} deliveries, {report.attempts} attempts, "
         f"{len(report.senders)} sender(s){_window(report)}.",
     ]

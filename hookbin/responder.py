@@ -4,8 +4,11 @@ The spec and rule grammar lives in `hookbin.spec`; this module walks it. In `del
 mode each delivery (a request's delivery key) counts its own way through a sequence; in
 `global` mode all requests of a spec or rule share one count; a chance spec rolls for
 every request, repeatably with a seed (`Responder(seed=...)`). A request whose delivery
-is unknown counts as a delivery of its own. Each rule keeps its own counters, and
-changing the spec or the rules starts a new experiment: all counters start again.
+is unknown counts as a delivery of its own. Each rule keeps its own counters.
+
+An experiment is a *run* (`model.Run`): every change to the answer (spec, rules, body,
+headers) starts the next run, even when the new answer equals the old one, and so does
+`new_run()`; all counters start again in each. Each `Decision` names its run.
 
 This module is pure: no I/O, no event loop. The server asks `Responder.decide()` and
 carries the `Decision` out.
@@ -24,7 +27,7 @@ from typing import Any
 from hookbin.model import Headers
 from hookbin.spec import Rule, Spec, Step, check_content_type, check_header, parse_header_line, parse_rule, parse_spec
 
-__all__ = ["Decision", "Responder"]
+__all__ = ["KEEP", "Decision", "Responder"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class Decision:
     """Canonical text of the spec that answered."""
     step: int = 1
     """1-based step of the sequence used; for a chance spec 1 = chance step, 2 = else step."""
+    run: int = 1
+    """The run this answer belongs to (see `Responder.run`)."""
 
 
 # --------------------------------------------------------------------------- inputs
@@ -104,13 +109,25 @@ def _as_body(body: bytes | str | None) -> bytes | None:
 _Key = tuple[int | None, Hashable]
 
 
+class _Keep:
+    """The type of `KEEP`."""
+
+
+KEEP = _Keep()
+"""For `Responder.update`: leave this part of the answer as it is."""
+
+
 class Responder:
     """Decides what hookbin answers to each request, from a default spec and rules.
 
     Safe to share between threads: the UI may change the spec while the server decides.
     Per-delivery counters are kept per (rule, delivery key), at most `max_keys` of them
-    (least recently used dropped first); global counters per rule. Changing the spec or
-    the rules resets all counters, so a new experiment starts fresh.
+    (least recently used dropped first); global counters per rule. Any change starts a new
+    run and resets all counters, so a new experiment starts fresh.
+
+    Args:
+        run: the number of the run this answer starts (a server renumbers it after the
+            runs its store has seen, with `new_run`).
     """
 
     def __init__(
@@ -123,6 +140,7 @@ class Responder:
         headers: Sequence[tuple[str, str]] = (),
         seed: int | None = None,
         max_keys: int = 100_000,
+        run: int = 1,
     ) -> None:
         if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
             raise ValueError(f"max_keys must be a positive int, not {max_keys!r}")
@@ -137,6 +155,7 @@ class Responder:
         self._max_keys = max_keys
         self._deliveries: OrderedDict[_Key, int] = OrderedDict()
         self._global: dict[int | None, int] = {}
+        self._run = run
         self._subscribers: list[Callable[[], None]] = []
 
     # -- state
@@ -177,39 +196,80 @@ class Responder:
         with self._lock:
             return len(self._deliveries)
 
-    def set_spec(self, spec: Spec | str) -> None:
-        """Replace the default spec and reset all counters; on SpecError nothing changes."""
-        new = _as_spec(spec)
+    @property
+    def run(self) -> int:
+        """The current run's number: the answers decided now belong to it."""
         with self._lock:
-            self._spec = new
-            self._reset()
+            return self._run
+
+    def update(
+        self,
+        *,
+        spec: Spec | str | _Keep = KEEP,
+        rules: Sequence[Rule | str] | _Keep = KEEP,
+        body: bytes | str | _Keep | None = KEEP,
+        content_type: str | _Keep | None = KEEP,
+        headers: Sequence[tuple[str, str] | str] | _Keep = KEEP,
+    ) -> int:
+        """Change any parts of the answer at once and start the next run; returns its number.
+
+        Every part is checked before anything changes: on SpecError (or TypeError) the
+        answer and the run stay as they were. Parts left as `KEEP` stay; `body=None` and
+        `content_type=None` mean the server's defaults.
+        """
+        new_spec = None if isinstance(spec, _Keep) else _as_spec(spec)
+        new_rules = None if isinstance(rules, _Keep) else _as_rules(rules)
+        new_body = body if isinstance(body, _Keep) else _as_body(body)
+        new_type = content_type if isinstance(content_type, _Keep) else check_content_type(content_type)
+        new_headers = None if isinstance(headers, _Keep) else _as_headers(headers)
+        with self._lock:
+            if new_spec is not None:
+                self._spec = new_spec
+            if new_rules is not None:
+                self._rules = new_rules
+            if not isinstance(new_body, _Keep):
+                self._body = new_body
+            if not isinstance(new_type, _Keep):
+                self._content_type = new_type
+            if new_headers is not None:
+                self._headers = new_headers
+            run = self._start_run(None)
         self._notify()
+        return run
+
+    def new_run(self, number: int | None = None) -> int:
+        """Start the next run with the same answer: counters start again; returns its number.
+
+        Args:
+            number: the new run's number; by default the current one plus one.
+        """
+        with self._lock:
+            run = self._start_run(number)
+        self._notify()
+        return run
+
+    def set_spec(self, spec: Spec | str) -> None:
+        """Replace the default spec (a new run); on SpecError nothing changes."""
+        self.update(spec=spec)
 
     def set_rules(self, rules: Sequence[Rule | str]) -> None:
-        """Replace the rules and reset all counters; on a bad rule nothing changes."""
-        new = _as_rules(rules)
-        with self._lock:
-            self._rules = new
-            self._reset()
-        self._notify()
+        """Replace the rules (a new run); on a bad rule nothing changes."""
+        self.update(rules=rules)
 
     def set_body(self, body: bytes | str | None, content_type: str | None = None) -> None:
-        """Set the body (str is sent as UTF-8) and Content-Type; None means the server's default."""
-        new_body, new_type = _as_body(body), check_content_type(content_type)
-        with self._lock:
-            self._body, self._content_type = new_body, new_type
-        self._notify()
+        """Set the body (str is sent as UTF-8) and Content-Type (a new run); None means the server's default."""
+        self.update(body=body, content_type=content_type)
 
     def set_headers(self, headers: Sequence[tuple[str, str] | str]) -> None:
-        """Set the extra response headers, as (name, value) pairs or `Name: value` lines."""
-        new = _as_headers(headers)
-        with self._lock:
-            self._headers = new
-        self._notify()
+        """Set the extra response headers, as (name, value) pairs or `Name: value` lines (a new run)."""
+        self.update(headers=headers)
 
-    def _reset(self) -> None:
+    def _start_run(self, number: int | None) -> int:
+        """Reset every counter and move to run `number` (call with the lock held)."""
         self._deliveries.clear()
         self._global.clear()
+        self._run = self._run + 1 if number is None else number
+        return self._run
 
     # -- deciding
 
@@ -233,7 +293,7 @@ class Responder:
             else:
                 number = self._count(index, spec, delivery_key)
                 step = spec.steps[number - 1]
-            headers, body, content_type = self._headers, self._body, self._content_type
+            headers, body, content_type, run = self._headers, self._body, self._content_type, self._run
         if step.retry_after is not None:
             headers = tuple(pair for pair in headers if pair[0].lower() != "retry-after")
             headers += (("Retry-After", step.retry_after),)
@@ -248,6 +308,7 @@ class Responder:
             rule=rule.text if rule else None,
             spec=spec.text,
             step=number,
+            run=run,
         )
 
     def _count(self, index: int | None, spec: Spec, delivery_key: Hashable | None) -> int:
@@ -269,7 +330,7 @@ class Responder:
     # -- reporting
 
     def snapshot(self) -> dict[str, Any]:
-        """The configuration as JSON-able data (spec and rule texts, headers, body, seed).
+        """The configuration as JSON-able data (spec and rule texts, headers, body, seed, run).
 
         `body` is UTF-8 text, or base64 when the body is not UTF-8 (`body_encoding` says
         which; None when there is no body).
@@ -289,6 +350,7 @@ class Responder:
                 "body": body,
                 "body_encoding": encoding,
                 "seed": self._seed,
+                "run": self._run,
             }
 
     def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:

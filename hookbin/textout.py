@@ -23,7 +23,7 @@ from hookbin.bodies import (
     sniff_json,
 )
 from hookbin.durations import format_size
-from hookbin.model import Capture, header_get_all
+from hookbin.model import Capture, Run, header_get_all
 from hookbin.outgoing import Answer, OutgoingRequest
 from hookbin.segmanta import summarize, summary_lines, survey_label
 from hookbin.textsafe import safe, safe_bytes
@@ -90,6 +90,19 @@ def capture_line(capture: Capture, *, date: bool = False) -> str:
     )
 
 
+def answering_text(spec: str, rules: tuple[str, ...] | list[str] = ()) -> str:
+    """`answering 500,500,200 and 2 rules`: what hookbin answers, in a few words."""
+    more = f" and {len(rules)} rule{'s' if len(rules) != 1 else ''}" if rules else ""
+    return f"answering {safe(spec, limit=60)}{more}"
+
+
+def run_text(number: int, run: Run | None = None) -> str:
+    """`run 7 (answering 503, since 2026-03-01 14:05:09.123)`, or `run 7` when the run was not recorded."""
+    if run is None or run.spec is None:
+        return f"run {number}"
+    return f"run {number} ({answering_text(run.spec, run.rules)}, since {local_time(run.started_at, date=True)})"
+
+
 def short_key(key: str | None) -> str:
     """A delivery key short enough for a column: the hash's first 8 hex digits, or the id's start."""
     if not key:
@@ -150,7 +163,7 @@ def capture_page(capture: Capture) -> str:
         f"received  {capture.received_at.isoformat(timespec='microseconds')}",
         f"from      {_from(capture)}",
         f"delivery  {safe(capture.delivery_key or '-')} ({safe(capture.delivery_source or '-')}), "
-        f"attempt {capture.attempt or '-'}",
+        f"attempt {capture.attempt or '-'}" + (f" in run {capture.run}" if capture.run is not None else ""),
         f"signature {signature_text(capture)}",
         "",
         "Headers",

@@ -13,6 +13,7 @@ from yarl import URL
 from hookbin.config import DEFAULT_MAX_BODY, DEFAULT_MAX_BODY_BYTES
 from hookbin.durations import parse_size
 from hookbin.model import ID_LENGTH
+from hookbin.store import Filter
 
 
 async def test_any_method_on_any_path_is_answered_200_and_stored(start_hookbin, http):
@@ -188,17 +189,34 @@ async def test_attempts_of_one_delivery_are_numbered(start_hookbin, http):
     assert len({server.store.get(i).delivery_key for i in ids}) == 1
 
 
-async def test_attempt_numbers_continue_after_restart(start_hookbin, http, tmp_path):
+async def test_a_restart_is_a_new_run_numbered_after_the_last(start_hookbin, http, tmp_path):
     db = tmp_path / "shared.db"
-    first = await start_hookbin(db=db)
-    async with http.post(first.url + "/s", data=b"same") as r:
-        assert r.status == 200
+    first = await start_hookbin("500,200", db=db)
+    for expected in (500, 200):
+        async with http.post(first.url + "/s", data=b"same") as r:
+            assert r.status == expected
     await first.stop()
     first.store.close()
-    second = await start_hookbin(db=db)
+    second = await start_hookbin("500,200", db=db)
     async with http.post(second.url + "/s", data=b"same") as r:
+        assert r.status == 500  # the sequence starts over too
         capture_id = (await r.json())["id"]
-    assert second.store.get(capture_id).attempt == 2
+    again = second.store.get(capture_id)
+    assert (again.attempt, again.run) == (1, 2)
+    assert [c.attempt for c in second.store.list_captures(flt=Filter(run=1))] == [2, 1]
+    assert second.store.get_run(2).spec == "500,200"
+
+
+async def test_a_new_run_while_serving_numbers_attempts_from_one(start_hookbin, http):
+    server = await start_hookbin("503,200")
+    for _ in range(2):
+        async with http.post(server.url + "/s", data=b"same") as r:
+            await r.read()
+    server.responder.new_run()
+    async with http.post(server.url + "/s", data=b"same") as r:
+        assert r.status == 503
+        capture = server.store.get((await r.json())["id"])
+    assert (capture.attempt, capture.run, capture.response.step) == (1, 2, 1)
 
 
 async def test_client_that_disconnects_mid_body_is_still_recorded(start_hookbin):

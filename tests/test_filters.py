@@ -92,6 +92,7 @@ def captures(pieces: Pieces) -> st.SearchStrategy[list[Capture]]:
         status=st.sampled_from([None, 200, 201, 404, 500, 503]),
         delivery_key=st.sampled_from([None, "d1", "d2"]),
         signature=st.sampled_from(VERDICTS),
+        run=st.sampled_from([None, 1, 2]),
     )
 
     def capture(number: int, fields: dict) -> Capture:
@@ -136,6 +137,7 @@ def filters(made: list[Capture], pieces: Pieces, field: str) -> st.SearchStrateg
         "before": st.integers(0, 9).map(lambda s: BASE_TIME + timedelta(seconds=s)),
         "delivery_key": st.sampled_from(["d1", "d2", "ä"]),
         "signature": st.sampled_from(["valid", "invalid", "none", "INVALID"]),
+        "run": st.sampled_from([1, 2, 3]),
     }
     if field == "any":
         return st.fixed_dictionaries({}, optional=fields).map(lambda chosen: Filter(**chosen))
@@ -274,3 +276,14 @@ def test_a_bad_sig_word_is_one_error_in_both_forms(store):
         capture_matches(tcapture(), Filter(signature="maybe"))
     with pytest.raises(StoreError, match="bad signature filter"):
         store.count(Filter(signature="maybe"))
+
+
+def test_run_is_a_filter_word_and_a_bad_run_is_one_error(store):
+    made = [tcapture(seq=1, path="/old", run=1), tcapture(seq=2, path="/new", run=2), tcapture(seq=3, path="/pre")]
+    store.submit_many(made, lambda error: None)
+    store.flush()
+    assert shown(store, parse_filter("run:2"), made) == (["/new"], ["/new"])
+    assert parse_filter("run:1 path:/o*") == Filter(path="/o*", run=1)
+    for word in ("run:x", "run:0", "run:-1", "run:\u0662"):
+        with pytest.raises(StoreError, match="bad run"):
+            parse_filter(word)

@@ -67,6 +67,7 @@ CAPTURE_FIELDS = {
     "delivery_key": MAYBE_TEXT,
     "delivery_source": MAYBE_TEXT,
     "attempt": st.none() | st.integers(1, 10**6),
+    "run": st.none() | st.integers(1, 10**6),
     "signature": st.none()
     | st.builds(SignatureCheck, scheme=st.sampled_from(["standard", "github"]), valid=st.booleans(), reason=ANY_TEXT),
 }

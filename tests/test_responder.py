@@ -139,6 +139,43 @@ def test_set_rules_resets_counters():
     assert [r.text for r in responder.rules] == ["/x => 500,200", "/y => 404"]
 
 
+def test_every_change_of_answer_starts_a_new_run_even_the_same_answer():
+    responder = Responder("500,200")
+    assert responder.decide("POST", "/", "A").run == 1
+    assert responder.decide("POST", "/", "A").status == 200
+    responder.set_spec("500,200")  # the same answer again: a new run all the same
+    first = responder.decide("POST", "/", "A")
+    assert (first.status, first.step, first.run) == (500, 1, 2)
+    responder.set_headers(["X-A: 1"])
+    assert responder.decide("POST", "/", "A").run == 3
+
+
+def test_new_run_keeps_the_answer_and_starts_every_sequence_again():
+    responder = Responder("global: 503,200", ["/x => 500,200"])
+    responder.decide("POST", "/", "A")
+    responder.decide("POST", "/x", "A")
+    calls = []
+    responder.subscribe(lambda: calls.append(responder.run))
+    assert responder.new_run() == 2
+    assert responder.new_run(7) == 7  # a server numbers its first run after the store's last
+    assert calls == [2, 7]
+    assert [responder.decide("POST", path, "A").status for path in ("/", "/x")] == [503, 500]
+    assert responder.snapshot()["spec"] == "global: 503,200" and responder.run == 7
+
+
+def test_one_update_is_one_run_and_a_bad_part_changes_nothing():
+    responder = Responder("200")
+    calls = []
+    responder.subscribe(lambda: calls.append(responder.run))
+    assert responder.update(spec="503", rules=["/x => 200"], body="no", headers=["X-A: 1"]) == 2
+    assert calls == [2]
+    with pytest.raises(SpecError):
+        responder.update(spec="410", headers=["nope"])
+    assert (responder.spec.text, responder.run, calls) == ("503", 2, [2])
+    responder.update(content_type="text/plain")
+    assert (responder.body, responder.content_type, responder.headers) == (b"no", "text/plain", (("X-A", "1"),))
+
+
 def test_failed_set_spec_changes_nothing():
     responder = Responder("500,200")
     responder.decide("POST", "/", "A")
@@ -281,6 +318,7 @@ def test_snapshot_is_json_able():
         "body": "héllo",
         "body_encoding": "utf-8",
         "seed": 42,
+        "run": 1,
     }
     responder.set_body(None)
     assert responder.snapshot()["body"] is None

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from hookbin.model import ResponseGiven
+from hookbin.model import ResponseGiven, Run
 from hookbin.store import (
     CapturesAdded,
     CapturesDeleted,
@@ -185,12 +185,14 @@ def test_a_database_made_by_hookbin_0_1_opens_and_keeps_working(tmp_path):
     with open_store(path) as store:
         old = store.get("t00000000001")
         assert store.schema_version == SCHEMA_VERSION
-        assert (old.path, old.headers, old.body, old.attempt) == (
+        assert (old.path, old.headers, old.body, old.attempt, old.run) == (
             "/caf\udcc3",
             (("Content-Type", "application/json"), ("X-Raw", "\udcff")),
             b'{"crm_id": "CUST-1"}',
             2,
+            1,  # what was caught before runs is run 1, so the next serve starts run 2
         )
+        assert store.last_run() == 1 and store.get_run(1).started_at == old.received_at
         assert old.response == ResponseGiven(status=503, body=b"busy")
         assert old.received_at == BASE_TIME.replace(second=10)
         new = tcapture(seq=2)
@@ -238,11 +240,19 @@ def test_memory_store_works_and_keeps_nothing():
         assert store.count() == 0
 
 
-def test_delivery_attempts_seed(store):
-    store.add(tcapture(seq=1, delivery_key="a", attempt=1))
-    store.add(tcapture(seq=2, delivery_key="a", attempt=2))
-    store.add(tcapture(seq=3, delivery_key="b", attempt=1))
-    assert store.delivery_attempts() == [("a", 2), ("b", 1)]
+def test_runs_are_recorded_and_numbered_across_reopening(tmp_path):
+    path = tmp_path / "c.db"
+    with open_store(path) as store:
+        assert store.last_run() == 0
+        store.record_run(Run(1, BASE_TIME, "500,500,200", ("/health => 200",)))
+        store.add(tcapture(seq=1, run=1))
+        store.add(tcapture(seq=2, run=2))  # a run whose start was not recorded still counts
+        assert store.last_run() == 2
+    with open_store(path) as store:
+        assert store.last_run() == 2
+        assert store.get_run(1) == Run(1, BASE_TIME, "500,500,200", ("/health => 200",))
+        assert store.get_run(2) is None
+        assert [c.run for c in store.list_captures(flt=Filter(run=1))] == [1]
 
 
 def test_a_batch_is_one_commit_one_callback_one_event(store):

@@ -7,14 +7,26 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 import click
 
 from hookbin.bodies import decode_capture
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, filter_options, find_capture, open_db
+from hookbin.commands.common import (
+    CONTEXT,
+    ExitStatus,
+    Failure,
+    chosen_run,
+    db_option,
+    filter_options,
+    find_capture,
+    open_db,
+    run_options,
+    run_scope,
+)
 from hookbin.segmanta import summarize
 from hookbin.store import Filter
-from hookbin.textout import capture_page, list_row
+from hookbin.textout import capture_page, list_row, run_text
 from hookbin.textsafe import prints_as_is
 
 
@@ -23,6 +35,7 @@ from hookbin.textsafe import prints_as_is
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1), help="How many to list.")
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many newest first.")
 @filter_options
+@run_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture (NDJSON).")
 def ls_command(
     db: str,
@@ -33,27 +46,44 @@ def ls_command(
     status: str | None,
     text: str | None,
     signature: str | None,
+    run: int | None,
+    all_runs: bool,
     as_json: bool,
 ) -> None:
-    """List captures, newest first: time, method, path, status answered, signature (valid,
-    invalid, or - when not checked), size, attempt, delivery (a short key; attempts of one
-    delivery share it), Segmanta survey (its name, or `survey id N` without one), id.
+    """List captures of the latest run, newest first: time, method, path, status answered,
+    signature (valid, invalid, or - when not checked), size, attempt, delivery (a short key;
+    attempts of one delivery share it), Segmanta survey (its name, or `survey id N` without
+    one), id.
 
     \b
     Examples:
       hookbin ls -n 20
       hookbin ls --status 5xx --path '/segmanta/*'
       hookbin ls --sig invalid              requests whose signature was not valid
+      hookbin ls --run 3                    an earlier run; --all-runs for every one
       hookbin ls --json | jq .path
     """
     with open_db(db) as store:
-        flt = Filter(method=method, path=path, status=status, text=text, signature=signature)
+        run = chosen_run(store, run, all_runs)
+        flt = Filter(method=method, path=path, status=status, text=text, signature=signature, run=run)
         captures = store.list_captures(limit, offset, flt)
         total = store.count(flt)
-    for capture in captures:
-        click.echo(json.dumps(capture.to_dict()) if as_json else list_row(capture))
+        everywhere = store.count(replace(flt, run=None)) if run is not None else total
+        scope = run_scope(store, run)
+        runs = {number: store.get_run(number) for number in {c.run for c in captures if c.run}} if all_runs else {}
+    shown_run: int | None = None
+    for index, capture in enumerate(captures):
+        if as_json:
+            click.echo(json.dumps(capture.to_dict()))
+            continue
+        if all_runs and (index == 0 or capture.run != shown_run):
+            shown_run = capture.run
+            heading = run_text(shown_run, runs.get(shown_run)) if shown_run else "before runs were recorded"
+            click.echo(("\n" if index else "") + f"-- {heading}")
+        click.echo(list_row(capture))
     if not as_json:
-        click.echo(f"{len(captures)} of {total} capture(s)", err=True)
+        more = f"; --all-runs lists all {everywhere}" if everywhere > total else ""
+        click.echo(f"{len(captures)} of {total} capture(s){' ' + scope if scope else ''}{more}", err=True)
 
 
 @click.command("show", context_settings=CONTEXT)

@@ -75,6 +75,38 @@ db_option = click.option(
 """The one `--db` option, for every command that reads or writes captures."""
 
 
+def run_options(command: F) -> F:
+    """`--run N` and `--all-runs`, for the commands that read captures: the latest run by default."""
+    command = click.option("--all-runs", is_flag=True, help="Every run, not only the latest.")(command)
+    return click.option(
+        "--run",
+        type=click.IntRange(1),
+        default=None,
+        metavar="N",
+        help="Only run N [default: the latest run; see `hookbin respond --new-run`].",
+    )(command)
+
+
+def chosen_run(store: SQLiteStore, run: int | None, all_runs: bool) -> int | None:
+    """The run `--run`/`--all-runs` choose: N, None for every run, else the latest (None when none was started)."""
+    if run is not None and all_runs:
+        raise Failure("give --run N or --all-runs, not both", ExitStatus.USAGE)
+    if all_runs:
+        return None
+    if run is not None:
+        return run
+    return store.last_run() or None
+
+
+def run_scope(store: SQLiteStore, run: int | None) -> str:
+    """Which captures a listing covers, for its closing line: `in run 7 (answering 503 since …)`."""
+    from hookbin.textout import run_text
+
+    if run is None:
+        return "in all runs" if store.last_run() else ""  # a store from before runs has none to name
+    return f"in {run_text(run, store.get_run(run))}"
+
+
 @contextmanager
 def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
     """The store at `db`, closed afterwards; any store problem is one line with `ExitStatus.STORE`.

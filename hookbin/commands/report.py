@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from hookbin.commands.common import CONTEXT, ExitStatus, db_option, open_db
+from hookbin.commands.common import CONTEXT, ExitStatus, chosen_run, db_option, open_db, run_options, run_scope
 from hookbin.deliveries import Attempt, Delivery, group_deliveries
 from hookbin.durations import parse_duration
 from hookbin.expectations import check
@@ -65,10 +65,13 @@ since_option = click.option(
 )
 
 
-def _load(db: str, since: datetime | None) -> list[Delivery]:
+def _load(db: str, since: datetime | None, run: int | None, all_runs: bool) -> tuple[list[Delivery], str]:
+    """The deliveries in the chosen run (see `run_options`) since `since`, and which run that is."""
     with open_db(db) as store:
-        captures = store.list_oldest_first(Filter(since=since))
-    return group_deliveries(captures)
+        chosen = chosen_run(store, run, all_runs)
+        captures = store.list_oldest_first(Filter(since=since, run=chosen))
+        scope = run_scope(store, chosen)
+    return group_deliveries(captures), scope
 
 
 # ------------------------------------------------------------------------------------- report
@@ -77,6 +80,7 @@ def _load(db: str, since: datetime | None) -> list[Delivery]:
 @click.command("report", context_settings=CONTEXT)
 @db_option
 @since_option
+@run_options
 @click.option(
     "--format",
     "fmt",
@@ -112,23 +116,27 @@ def report_command(
     ctx: click.Context,
     db: str,
     since: datetime | None,
+    run: int | None,
+    all_runs: bool,
     fmt: str,
     expect_max_attempts: int | None,
     expect_min_attempts: int | None,
     expect_retry_after_honoured: bool,
     expect_stop_after_success: bool,
 ) -> None:
-    """How each sender retried: attempts, gaps between them, reactions to each answer.
+    """How each sender retried in the latest run: attempts, gaps between them, reactions to each answer.
 
     With --expect-* options, exits 1 and prints one line per unmet expectation on stderr.
 
     \b
     Examples:
-      hookbin report --since 1h
+      hookbin report
+      hookbin report --all-runs --since 1h
       hookbin report --format markdown >> "$GITHUB_STEP_SUMMARY"
       hookbin report --expect-max-attempts 3 --expect-stop-after-success
     """
-    report = build_report(_load(db, since), now=utcnow())
+    deliveries, scope = _load(db, since, run, all_runs)
+    report = build_report(deliveries, now=utcnow(), scope=scope)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif fmt == "markdown":
@@ -169,12 +177,16 @@ def _answer_text(attempt: Attempt) -> str:
     )
 
 
-def delivery_block(delivery: Delivery) -> str:
-    """One delivery for the terminal: a heading, then one line per attempt and any body diff."""
+def delivery_block(delivery: Delivery, *, show_run: bool = False) -> str:
+    """One delivery for the terminal: a heading, then one line per attempt and any body diff.
+
+    `show_run` adds the delivery's run to the heading (for listings of several runs).
+    """
     first = delivery.attempts[0]
+    run = f"  run {delivery.run}" if show_run and delivery.run is not None else ""
     lines = [
         f"{safe(delivery.key, limit=40)}  {safe(delivery.source, limit=40)}  "
-        f"{safe(first.method, limit=10)} {safe(first.path, limit=60)}  sender {safe(delivery.sender, limit=60)}"
+        f"{safe(first.method, limit=10)} {safe(first.path, limit=60)}  sender {safe(delivery.sender, limit=60)}{run}"
     ]
     for attempt in delivery.attempts:
         gap = "" if attempt.since_previous is None else "+" + seconds_text(attempt.since_previous.total_seconds())
@@ -192,21 +204,26 @@ def delivery_block(delivery: Delivery) -> str:
 @click.command("deliveries", context_settings=CONTEXT)
 @db_option
 @since_option
+@run_options
 @click.option(
     "--limit", "-n", default=50, show_default=True, type=click.IntRange(1), help="Show the newest N deliveries."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per delivery (NDJSON).")
-def deliveries_command(db: str, since: datetime | None, limit: int, as_json: bool) -> None:
-    """Each delivery with its attempts: when, the gap since the one before, what hookbin answered.
+def deliveries_command(
+    db: str, since: datetime | None, run: int | None, all_runs: bool, limit: int, as_json: bool
+) -> None:
+    """Each delivery of the latest run with its attempts: when, the gap since the one before,
+    what hookbin answered.
 
     A changed body between attempts is marked and shown as a diff.
 
     \b
     Examples:
       hookbin deliveries --since 10m
+      hookbin deliveries --run 3
       hookbin deliveries --json | jq '.attempts | length'
     """
-    deliveries = _load(db, since)
+    deliveries, scope = _load(db, since, run, all_runs)
     shown = deliveries[-limit:]
     for index, delivery in enumerate(shown):
         if as_json:
@@ -214,6 +231,10 @@ def deliveries_command(db: str, since: datetime | None, limit: int, as_json: boo
         else:
             if index:
                 click.echo("")
-            click.echo(delivery_block(delivery))
+            click.echo(delivery_block(delivery, show_run=all_runs))
     if not as_json:
-        click.echo(f"{len(shown)} of {len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}", err=True)
+        click.echo(
+            f"{len(shown)} of {len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}"
+            + (f" {scope}" if scope else ""),
+            err=True,
+        )

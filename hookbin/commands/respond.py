@@ -117,30 +117,39 @@ def _responder_call(
 )
 @click.option("--clear-rules", is_flag=True, help="Remove every rule.")
 @click.option(
+    "--new-run",
+    is_flag=True,
+    help="Start a new run with the same answer: attempt numbers and sequences start over.",
+)
+@click.option(
     "--admin",
     default=None,
     envvar="HOOKBIN_ADMIN",
     metavar="HOST:PORT",
     help="The control API of the hookbin to change (127.0.0.1:8081 or a URL); needed only when several run.",
 )
-def respond_command(spec: str | None, rules: tuple[str, ...], clear_rules: bool, admin: str | None) -> None:
-    """Change what a running hookbin answers, from another shell.
+def respond_command(
+    spec: str | None, rules: tuple[str, ...], clear_rules: bool, new_run: bool, admin: str | None
+) -> None:
+    """Change what a running hookbin answers, from another shell. Each change starts a new
+    run, an experiment of its own: attempts are numbered from #1 and sequences start over.
 
-    Without SPEC, prints what it answers now. The running hookbin and its control API's
-    credential are found by themselves; when several run, choose one with --admin.
+    Without SPEC or options, prints what it answers now. The running hookbin and its control
+    API's credential are found by themselves; when several run, choose one with --admin.
 
     \b
     Examples:
       hookbin respond 503
       hookbin respond '500,500,200'
       hookbin respond 200 --rule 'POST /segmanta/* => timeout'
+      hookbin respond --new-run          repeat the experiment with the same answer
     """
     update: dict[str, Any] = {}
     if spec is not None:
         update["spec"] = spec
     if rules or clear_rules:
         update["rules"] = list(rules)
-    if update:
+    if update or new_run:
         # Check locally first for a quick, identical message; the server checks again.
         try:
             if spec is not None:
@@ -156,3 +165,5 @@ def respond_command(spec: str | None, rules: tuple[str, ...], clear_rules: bool,
     click.echo(f"answering: {safe(state['spec'])}")
     for rule in state.get("rules", []):
         click.echo(f"rule:      {safe(str(rule))}")
+    if isinstance(state.get("run"), int):
+        click.echo(f"run:       {state['run']}{' (new)' if update or new_run else ''}")

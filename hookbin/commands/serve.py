@@ -41,7 +41,7 @@ from hookbin.responder import Responder
 from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import CapturesAdded, OutcomeRecorded, SQLiteStore, StoreEvent, StoreFailed, StoreRecovered
-from hookbin.textout import capture_line
+from hookbin.textout import answering_text, capture_line
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -310,6 +310,9 @@ def serve_command(
 ) -> None:
     """Catch webhooks: accept any method on any path, store it, answer as configured.
 
+    Each start is a new run: attempts are numbered from #1 and answer sequences start over
+    (`hookbin respond --new-run` starts another while serving).
+
     \b
     Examples:
       hookbin serve --no-tui                       log each request, answer 200
@@ -452,7 +455,7 @@ async def _serve_headless(
                 loop.add_signal_handler(sig, stop.set)
             admin = f", control API {server.admin_url}" if server.admin_url else ""
             click.echo(
-                f"hookbin {__version__} listening on {server.url}/ (answering {responder.spec}){admin}\n"
+                f"hookbin {__version__} listening on {server.url}/ ({_answering(responder)}){admin}\n"
                 f"storing in {store.path}; Ctrl+C to stop",
                 err=True,
             )
@@ -462,12 +465,21 @@ async def _serve_headless(
             paste = paste_url(server.url, public_url, server.access)
             if paste:
                 click.echo(f"paste into the sender: {paste}", err=True)
+            # Later runs (hookbin respond, the control API) are announced as they start.
+            unsubscribe_runs = responder.subscribe(lambda: click.echo(f"hookbin: {_answering(responder)}", err=True))
             try:
                 await stop.wait()
             finally:
+                unsubscribe_runs()
                 click.echo("hookbin: stopping, letting in-flight requests finish…", err=True)
     finally:
         unsubscribe()
+
+
+def _answering(responder: Responder) -> str:
+    """`run 7, answering 500,500,200`: the headless log's word on the run and its answer."""
+    snapshot = responder.snapshot()
+    return f"run {snapshot['run']}, {answering_text(snapshot['spec'], snapshot['rules'])}"
 
 
 async def _serve_tui(

@@ -11,8 +11,9 @@ write must be sent as JSON, whatever its transfer encoding, which a plain HTML f
 Endpoints:
     GET    /api/status              version, URLs, counters (rejected: no token or credentials; refused: limits)
     GET    /api/responder           the current spec, rules, body, headers
-    PUT    /api/responder           replace any of them: {"spec", "rules", "body", "content_type", "headers"}
-    GET    /api/captures            newest first; ?limit=&offset=&method=&path=&status=&q=
+    PUT    /api/responder           replace any of them: {"spec", "rules", "body", "content_type", "headers"};
+                                    every PUT starts a new run, `{}` one with the same answer
+    GET    /api/captures            newest first; ?limit=&offset=&method=&path=&status=&q=&run=
     GET    /api/captures/{id}       one capture
     DELETE /api/captures            delete every capture
 """
@@ -101,6 +102,7 @@ async def _status(request: web.Request) -> web.Response:
             "rejected": refusals.rejected,
             "refused": refusals.refused,
             "not_delivered": stats.not_delivered,
+            "run": request.app[RESPONDER_KEY].run,
         }
     )
 
@@ -140,18 +142,6 @@ def validate_update(data: Any) -> dict[str, Any]:
     return update
 
 
-def apply_update(responder: Responder, update: dict[str, Any]) -> None:
-    """Apply a validated update (see `validate_update`)."""
-    if "spec" in update:
-        responder.set_spec(update["spec"])
-    if "rules" in update:
-        responder.set_rules(update["rules"])
-    if "body" in update or "content_type" in update:
-        responder.set_body(update.get("body", responder.body), update.get("content_type", responder.content_type))
-    if "headers" in update:
-        responder.set_headers(update["headers"])
-
-
 async def _put_responder(request: web.Request) -> web.Response:
     try:
         data = await request.json()
@@ -162,7 +152,7 @@ async def _put_responder(request: web.Request) -> web.Response:
     except SpecError as exc:
         return _error(400, str(exc))
     responder = request.app[RESPONDER_KEY]
-    apply_update(responder, update)
+    responder.update(**update)  # one run for the whole update, even when nothing changed
     return web.json_response(responder.snapshot())
 
 
@@ -187,6 +177,7 @@ async def _list_captures(request: web.Request) -> web.Response:
         status=request.query.get("status") or None,
         text=request.query.get("q") or None,
         signature=request.query.get("sig") or None,
+        run=_int_arg(request, "run", 0) or None,
     )
     try:
         captures = await asyncio.to_thread(store.list_captures, limit, offset, flt)

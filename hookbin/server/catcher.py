@@ -282,10 +282,10 @@ class Catcher:
         # Rules and delivery keys see the path after the token; the capture keeps the one sent.
         routed = self.access.route_path(path)
         key, source = delivery_key(request.method, routed, headers, body, self.key_spec)
-        attempt = self.attempts.next(key)
         signature = None if truncated else await self._check_signature(headers, body, received_at.timestamp())
         unsigned = self._signature_refusal(signature, capture_id, start)
 
+        run = self.responder.run
         if read_error:
             status, reason = read_error
             response = ResponseGiven(status=status, reason=reason, duration_ms=_since(start))
@@ -305,7 +305,11 @@ class Catcher:
             response = unsigned  # the responder is not asked, so its sequences are not used up
         else:
             decision = self.responder.decide(request.method, routed, key)
+            # The run comes with the decision (under the responder's lock), so a change of answer
+            # meanwhile cannot give a request one run's step and another run's number.
+            run = decision.run
             response = self._response_from(decision, capture_id, request.method, start)
+        attempt = self.attempts.next(key, run)
         capture = Capture(
             id=capture_id,
             received_at=received_at,
@@ -322,6 +326,7 @@ class Catcher:
             delivery_source=source,
             attempt=attempt,
             signature=signature,
+            run=run,
         )
         self.stats.received += 1
         try:

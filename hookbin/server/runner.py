@@ -18,15 +18,16 @@ from aiohttp import web
 
 from hookbin.access import Access
 from hookbin.config import DEFAULT_MAX_BODY_BYTES, Limits, runtime_dir
-from hookbin.deliveries import AttemptCounter, KeySpec
+from hookbin.deliveries import KeySpec
 from hookbin.instances import Instance, new_credential, register, unregister
+from hookbin.model import Run, utcnow
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
 from hookbin.server.catcher import Catcher, CatcherServer
 from hookbin.server.guard import Guard, enough_descriptors, report_accept_failures
 from hookbin.signatures import Verifier
-from hookbin.store import SQLiteStore
+from hookbin.store import SQLiteStore, StoreError
 from hookbin.textsafe import safe
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ def route_parser_errors(notify: Callable[[str], None]) -> Callable[[], None]:
 class HookbinServer:
     """The catcher on `host:port` and the control API on `127.0.0.1:admin_port`.
 
+    Starting it starts a run (numbered after the last one in the store), and every run the
+    responder starts while it serves is recorded in the store.
+
     Args:
         admin_port: None for `port + 1` (falling back to a free port if that one is taken),
             0 to disable the control API, else that port exactly.
@@ -145,7 +149,6 @@ class HookbinServer:
             responder,
             max_body=max_body,
             key_spec=key_spec,
-            attempts=AttemptCounter(store.delivery_attempts()),
             verifiers=verifiers,
             require_signature=require_signature,
             access=self.access,
@@ -155,6 +158,7 @@ class HookbinServer:
         """The catcher's connection counts, once started."""
         self._runners: list[web.BaseRunner] = []
         self._undo: list[Callable[[], None]] = []
+        self._unsubscribe: Callable[[], None] | None = None
         self.url = ""
         self.admin_url: str | None = None
         self.credential = credential or new_credential()
@@ -167,7 +171,18 @@ class HookbinServer:
         if self.refusals.emit is not None:
             self.refusals.emit(line)
 
+    def _record_run(self) -> None:
+        snapshot = self.responder.snapshot()
+        try:
+            self.store.record_run(Run(snapshot["run"], utcnow(), snapshot["spec"], tuple(snapshot["rules"])))
+        except StoreError as exc:
+            # The captures still carry their run; only its start time and answer go unrecorded.
+            log.error("could not record run %s: %s", snapshot["run"], exc)
+
     async def start(self) -> None:
+        # The answer given at start is set now: a new run, after every run the store has seen.
+        self._unsubscribe = self.responder.subscribe(self._record_run)
+        self.responder.new_run(self.store.last_run() + 1)
         refusals = self.refusals
         self.limits = enough_descriptors(self.limits, self._say)
         self._undo.append(route_parser_errors(lambda line: refusals.refuse("not valid HTTP", line)))
@@ -233,3 +248,6 @@ class HookbinServer:
         self.refusals.flush()  # say what the last second held back
         while self._undo:
             self._undo.pop()()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None

@@ -44,20 +44,22 @@ class Filter:
     """Only the attempts of this delivery."""
     signature: str | None = None
     """`valid`, `invalid` (checked by `--verify` and not valid, a missing signature too) or `none` (not checked)."""
+    run: int | None = None
+    """Only captures of this run (see `model.Run`)."""
 
 
 def parse_filter(text: str) -> Filter:
-    """Parse a filter typed by a user: `method:POST path:/seg* status:5xx delivery:KEY sig:invalid`
-    plus free text.
+    """Parse a filter typed by a user: `method:POST path:/seg* status:5xx delivery:KEY sig:invalid
+    run:3` plus free text.
 
     Words without a known `name:` prefix are joined as the text to search for.
-    Raises StoreError for a bad status or signature word.
+    Raises StoreError for a bad status, signature word or run.
     """
     fields: dict[str, str] = {}
     words: list[str] = []
     for word in text.split():
         name, sep, value = word.partition(":")
-        if sep and name.lower() in ("method", "path", "status", "delivery", "sig") and value:
+        if sep and name.lower() in ("method", "path", "status", "delivery", "sig", "run") and value:
             fields[name.lower()] = value
         else:
             words.append(word)
@@ -67,6 +69,7 @@ def parse_filter(text: str) -> Filter:
     signature = fields.get("sig")
     if signature is not None:
         signature = signature_state(signature)
+    run = fields.get("run")
     return Filter(
         method=fields.get("method"),
         path=fields.get("path"),
@@ -74,6 +77,7 @@ def parse_filter(text: str) -> Filter:
         text=" ".join(words) or None,
         delivery_key=fields.get("delivery"),
         signature=signature,
+        run=None if run is None else run_number(run),
     )
 
 
@@ -180,6 +184,18 @@ def signature_is(capture: Capture, state: str) -> bool:
     if state == "none":
         return check is None
     return check is not None and check.valid == (state == "valid")
+
+
+def run_number(text: str) -> int:
+    """A run number typed by a user (`3`).
+
+    Raises:
+        StoreError: for anything but a whole number from 1.
+    """
+    word = text.strip()
+    if not (word.isascii() and word.isdigit()) or int(word) < 1:
+        raise StoreError(f"bad run {text!r}: use a run number such as 3")
+    return int(word)
 
 
 # -- the SQL form's functions ----------------------------------------------------------------
@@ -296,6 +312,10 @@ def compile_filter(flt: Filter | None) -> CompiledFilter:
         clauses.append(_Clause("delivery_key = CAST(? AS TEXT)", (_bind(key),), lambda c: c.delivery_key == key))
     if flt.signature:
         clauses.append(_signature_clause(signature_state(flt.signature)))
+    if flt.run is not None:
+        run = flt.run
+        # NULL (a capture from before runs) equals no number in SQL, and None no int in Python.
+        clauses.append(_Clause("run = ?", (run,), lambda c: c.run == run))
     return CompiledFilter(
         " AND ".join(f"({clause.sql})" for clause in clauses),
         tuple(arg for clause in clauses for arg in clause.args),

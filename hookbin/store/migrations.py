@@ -93,6 +93,26 @@ def m003_signature(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE captures ADD COLUMN {column}")
 
 
+@migration
+def m004_runs(conn: sqlite3.Connection) -> None:
+    # Captures from before runs existed were one experiment: they become run 1 (recorded
+    # without an answer, which was not kept), so the next serve starts run 2.
+    conn.execute("ALTER TABLE captures ADD COLUMN run INTEGER")
+    conn.execute("UPDATE captures SET run = 1")
+    conn.execute("CREATE INDEX captures_run ON captures(run, id)")
+    conn.execute(
+        """
+        CREATE TABLE runs (
+            run INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            spec TEXT,
+            rules TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+    conn.execute("INSERT INTO runs (run, started_at) SELECT 1, min(received_at) FROM captures HAVING count(*) > 0")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 """The version a database has once every migration ran."""
 

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hookbin.model import Capture, Headers, ResponseGiven
+from hookbin.model import Capture, Headers, ResponseGiven, Run
 from hookbin.private import private_dir, private_file
 from hookbin.signatures.check import SignatureCheck
 from hookbin.store.errors import StoreError, cause, read_only
@@ -58,13 +58,13 @@ _SQLITE_FILES = ("-wal", "-shm", "-journal")
 _COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
     "remote, status, response, delivery_key, delivery_source, attempt, "
-    "signature_scheme, signature_valid, signature_reason"
+    "signature_scheme, signature_valid, signature_reason, run"
 )
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
 _INSERT = (
     f"INSERT INTO captures ({_COLUMNS}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _OUTCOME = "UPDATE captures SET response = ? WHERE id = ?"
 
@@ -92,6 +92,7 @@ def _row(capture: Capture) -> tuple[Any, ...]:
         capture.delivery_source,
         capture.attempt,
         *_signature_row(capture.signature),
+        capture.run,
     )
 
 
@@ -135,6 +136,7 @@ def _capture(row: sqlite3.Row) -> Capture:
         delivery_source=row["delivery_source"],
         attempt=row["attempt"],
         signature=_signature(row),
+        run=row["run"],
     )
 
 
@@ -544,15 +546,28 @@ class SQLiteStore:
                 return
             last = page[-1]
 
-    def delivery_attempts(self, recent: int = 200_000) -> list[tuple[str, int]]:
-        """(delivery key, highest attempt) over the most recent captures, oldest first."""
-        rows = self._query(
-            "SELECT delivery_key, max(attempt), max(id) AS last FROM "
-            "(SELECT delivery_key, attempt, id FROM captures ORDER BY id DESC LIMIT ?) "
-            "WHERE delivery_key IS NOT NULL GROUP BY delivery_key ORDER BY last",
-            (recent,),
-        )
-        return [(row[0], row[1] or 0) for row in rows]
+    # -- runs ------------------------------------------------------------------------------
+
+    def last_run(self) -> int:
+        """The newest run's number (0 when none was ever started)."""
+        row = self._query("SELECT max(coalesce((SELECT max(run) FROM runs), 0), coalesce(max(run), 0)) FROM captures")
+        return int(row[0][0])
+
+    def record_run(self, run: Run) -> None:
+        """Write down that `run` started (again, if its number was recorded before)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO runs (run, started_at, spec, rules) VALUES (?, ?, ?, ?)",
+                (run.number, run.started_at.isoformat(timespec="microseconds"), run.spec, json.dumps(run.rules)),
+            )
+
+    def get_run(self, number: int) -> Run | None:
+        """Run `number` as recorded, or None."""
+        rows = self._query("SELECT run, started_at, spec, rules FROM runs WHERE run = ?", (number,))
+        if not rows:
+            return None
+        row = rows[0]
+        return Run(row[0], datetime.fromisoformat(row[1]), row[2], tuple(json.loads(row[3])))
 
     def count(self, flt: Filter | None = None) -> int:
         """How many captures pass `flt`."""

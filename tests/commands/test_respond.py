@@ -30,9 +30,17 @@ async def test_hookbin_respond_changes_a_running_hookbin(start_hookbin, respond,
     server = await start_hookbin()
     result = await respond("500,500,200", "--rule", "/health => 200", "--admin", server.admin_url)
     assert result.exit_code == ExitStatus.OK, result.stderr
-    assert result.stdout == "answering: 500,500,200\nrule:      /health => 200\n"
+    assert result.stdout == "answering: 500,500,200\nrule:      /health => 200\nrun:       2 (new)\n"
     async with http.post(server.url + "/x", data=b"same") as answer:
         assert answer.status == 500
+    async with http.post(server.url + "/x", data=b"same") as answer:
+        assert answer.status == 500
+    again = await respond("--new-run", "--admin", server.admin_url)
+    assert again.stdout == "answering: 500,500,200\nrule:      /health => 200\nrun:       3 (new)\n"
+    async with http.post(server.url + "/x", data=b"same") as answer:
+        assert answer.status == 500  # the same delivery, but a new run: step 1 again
+        repeated = server.store.get((await answer.json())["id"])
+    assert (repeated.attempt, repeated.run) == (1, 3)
     bad = await respond("99", "--admin", server.admin_url)
     assert bad.exit_code == ExitStatus.USAGE and bad.stderr.startswith("hookbin: error: bad response spec '99'")
     now = await respond("--admin", server.admin_url)
@@ -72,9 +80,9 @@ def admin_port(served) -> int:
 def test_respond_finds_the_one_running_hookbin_and_its_credential_by_itself(serve, hookbin):
     served = serve("--no-tui", "--db", ":memory:")
     changed = hookbin("respond", "503")
-    assert (changed.returncode, changed.stdout, changed.stderr) == (0, "answering: 503\n", "")
+    assert (changed.returncode, changed.stdout, changed.stderr) == (0, "answering: 503\nrun:       2 (new)\n", "")
     assert served.post("/x", b"{}")[0] == 503
-    assert hookbin("respond").stdout == "answering: 503\n"
+    assert hookbin("respond").stdout == "answering: 503\nrun:       2\n"
 
 
 def test_with_two_running_respond_lists_them_and_admin_chooses_one(serve, hookbin):
@@ -99,7 +107,7 @@ def test_with_two_running_respond_lists_them_and_admin_chooses_one(serve, hookbi
     assert (first.post("/x", b"{}")[0], second.post("/x", b"{}")[0]) == (200, 503)
     by_name = hookbin("respond", "410", "--admin", f"localhost:{admin_port(first)}")
     by_env = hookbin("respond", env={"HOOKBIN_ADMIN": first.admin})
-    assert (by_name.returncode, by_env.stdout) == (0, "answering: 410\n")
+    assert (by_name.returncode, by_env.stdout) == (0, "answering: 410\nrun:       2\n")
 
 
 def test_a_killed_hookbin_is_ignored_and_its_file_removed(serve, hookbin, own_user_dirs):

@@ -41,7 +41,7 @@ def test_send_sign_round_trips_through_serve_verify(tmp_path, serve, hookbin):
     valid = hookbin("ls", "--db", db, "--sig", "VALID")
     rows = valid.stdout.splitlines()
     assert len(rows) == 2 and all(" 200  valid " in row for row in rows), rows
-    assert valid.stderr.strip() == "2 of 2 capture(s)"
+    assert valid.stderr.startswith("2 of 2 capture(s) in run 1 (answering 200, since ")
     every = hookbin("ls", "--db", db).stdout
     assert every.count(" 401  invalid ") == 2
 
