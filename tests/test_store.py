@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from dataclasses import replace
@@ -15,6 +16,7 @@ from hookbin.store import (
     CapturesDeleted,
     Filter,
     OutcomeRecorded,
+    StoreBusy,
     StoreCleared,
     StoreError,
     open_store,
@@ -340,3 +342,19 @@ def test_streaming_sees_every_capture_across_pages_and_filters(store, monkeypatc
     assert [c.id for c in store.iter_oldest_first()] == [tcapture(seq=n).id for n in range(10)]
     posts = store.iter_oldest_first(Filter(method="post"))
     assert [c.id for c in posts] == [tcapture(seq=n).id for n in (0, 3, 6, 9)]
+
+
+def test_one_writer_per_database_and_readers_alongside(tmp_path):
+    path = tmp_path / "c.db"
+    with open_store(path, writer=True) as writer:
+        writer.announce(url="http://127.0.0.1:8123")
+        with pytest.raises(StoreBusy) as refused:
+            open_store(path, writer=True)
+        assert str(refused.value) == (
+            f"another hookbin (pid {os.getpid()}) is serving {path} on port 8123 "
+            "(http://127.0.0.1:8123/); stop it, or serve another --db"
+        )
+        with open_store(path) as reader:
+            assert reader.count() == 0
+    with open_store(path, writer=True) as again:  # closing the first let go of the lock
+        assert again.count() == 0

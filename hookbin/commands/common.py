@@ -108,12 +108,13 @@ def run_scope(store: SQLiteStore, run: int | None) -> str:
 
 
 @contextmanager
-def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
+def open_db(db: str, *, create: bool = False, writer: bool = False) -> Iterator[SQLiteStore]:
     """The store at `db`, closed afterwards; any store problem is one line with `ExitStatus.STORE`.
 
     Args:
         create: make the file if it is missing (`serve`); read commands leave it to `serve`,
             so a mistyped path is refused instead of answered with an empty list.
+        writer: open as the one writer (`serve`), refused while another hookbin serves `db`.
     """
     from hookbin.store import StoreError, open_store
     from hookbin.store.sqlite import MEMORY
@@ -123,7 +124,7 @@ def open_db(db: str, *, create: bool = False) -> Iterator[SQLiteStore]:
             f"no database at {db}: nothing has been caught there (hookbin serve creates it)", ExitStatus.STORE
         )
     try:
-        store = open_store(db)
+        store = open_store(db, writer=writer)
     except StoreError as exc:
         raise Failure(str(exc), ExitStatus.STORE) from None
     try:

@@ -311,7 +311,8 @@ def serve_command(
     """Catch webhooks: accept any method on any path, store it, answer as configured.
 
     Each start is a new run: attempts are numbered from #1 and answer sequences start over
-    (`hookbin respond --new-run` starts another while serving).
+    (`hookbin respond --new-run` starts another while serving). One hookbin serves a
+    database at a time; `ls`, `show` and `report` read it alongside.
 
     \b
     Examples:
@@ -356,7 +357,7 @@ def serve_command(
     if warning:
         click.echo(f"hookbin: {warning}", err=True)
     _private_data_dir()
-    with open_db(db, create=True) as store:
+    with open_db(db, create=True, writer=True) as store:
         store.keep_at_most(max_captures)
         if headless:
             asyncio.run(_serve_headless(store, responder, as_json=as_json, public_url=public_url, **options))

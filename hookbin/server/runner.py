@@ -203,6 +203,7 @@ class HookbinServer:
             self.url = _url(self.host, self.port)
             if self.admin_port != 0:
                 await self._start_admin()
+            self.store.announce(url=self.url, admin_url=self.admin_url)
         except BaseException:
             await self.stop()
             raise

@@ -9,8 +9,8 @@ receive `CapturesAdded` (one per committed batch), `OutcomeRecorded`, `StoreClea
 (delivered, or the sender hung up first) is known only after the capture is committed, so it is
 a second write: `record_outcome()`.
 
-This package only gathers the public names: `events`, `filters`, `errors`, `migrations` and
-`sqlite` hold the code.
+This package only gathers the public names: `events`, `filters`, `errors`, `migrations`,
+`lock` (one writer per store) and `sqlite` hold the code.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hookbin.store.events import (
     Subscriber,
 )
 from hookbin.store.filters import Filter, capture_matches, parse_filter
+from hookbin.store.lock import StoreBusy
 from hookbin.store.sqlite import SQLiteStore, open_store
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Filter",
     "OutcomeRecorded",
     "SQLiteStore",
+    "StoreBusy",
     "StoreCleared",
     "StoreError",
     "StoreEvent",

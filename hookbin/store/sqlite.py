@@ -41,6 +41,7 @@ from hookbin.store.events import (
     Subscriber,
 )
 from hookbin.store.filters import Filter, compile_filter, sql_functions
+from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,15 @@ def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Do
 
 
 class SQLiteStore:
-    """Captures kept in one SQLite file (or in memory with `:memory:`)."""
+    """Captures kept in one SQLite file (or in memory with `:memory:`).
 
-    def __init__(self, path: str | os.PathLike[str] = MEMORY) -> None:
+    Args:
+        writer: open as the one process that writes captures (`hookbin serve`): take the
+            file's `WriterLock` first, so a second writer is refused (`StoreBusy`) before it
+            changes anything. Readers open without it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = MEMORY, *, writer: bool = False) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
         self._subscribers: list[Subscriber] = []
@@ -171,7 +178,20 @@ class SQLiteStore:
         self._failing: str | None = None
         """The cause of the failure writing is in, if it is in one (writer thread only)."""
         self._lost = 0
-        self._conn = self._connect()
+        self._writer_lock: WriterLock | None = None
+        if writer and self.path != MEMORY:
+            self._make_private()
+            # Where the database cannot be written, no lock file can be made beside it either:
+            # say what is read-only rather than that the lock file could not be opened.
+            self.check_writable()
+            self._writer_lock = WriterLock(self.path)
+            self._writer_lock.acquire()
+        try:
+            self._conn = self._connect()
+        except BaseException:
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+            raise
         self._writer = threading.Thread(target=self._write_loop, name="hookbin-store", daemon=True)
         self._writer.start()
 
@@ -229,6 +249,12 @@ class SQLiteStore:
         why = read_only(self.path)
         if why:
             raise StoreError(f"cannot store captures in {self.path}: {why}")
+
+    def announce(self, **info: Any) -> None:
+        """Say in the lock file where this writer listens (`url=`, `admin_url=`), for a
+        second writer's refusal to name; nothing for a reader or `:memory:`."""
+        if self._writer_lock is not None:
+            self._writer_lock.announce(**info)
 
     @property
     def schema_version(self) -> int:
@@ -609,6 +635,8 @@ class SQLiteStore:
                 except sqlite3.Error:
                     pass
             self._conn.close()
+        if self._writer_lock is not None:
+            self._writer_lock.release()
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -617,6 +645,9 @@ class SQLiteStore:
         self.close()
 
 
-def open_store(path: str | os.PathLike[str]) -> SQLiteStore:
-    """Open (creating and migrating if needed) the store at `path`, or `:memory:`."""
-    return SQLiteStore(path)
+def open_store(path: str | os.PathLike[str], *, writer: bool = False) -> SQLiteStore:
+    """Open (creating and migrating if needed) the store at `path`, or `:memory:`.
+
+    `writer=True` for the one process that writes (see `SQLiteStore`).
+    """
+    return SQLiteStore(path, writer=writer)

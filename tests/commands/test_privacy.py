@@ -69,7 +69,12 @@ def test_serve_keeps_the_data_dir_database_wal_and_instance_file_private(serve, 
     try:
         assert served.post("/secret", b'{"api_key": "sk_live_123"}')[0] == 200
         files = {path.name: mode(path) for path in data.iterdir()}
-        assert files == {"captures.db": 0o600, "captures.db-wal": 0o600, "captures.db-shm": 0o600}
+        assert files == {
+            "captures.db": 0o600,
+            "captures.db-wal": 0o600,
+            "captures.db-shm": 0o600,
+            "captures.db.lock": 0o600,  # one writer per store: it names the hookbin serving
+        }
         assert mode(data) == 0o700
         (instance,) = (own_user_dirs / "hookbin").iterdir()
         assert (mode(instance.parent), mode(instance)) == (0o700, 0o600)

@@ -1,10 +1,11 @@
-"""Runs, as a user meets them: real `hookbin serve` processes, real `curl --retry`,
+"""Runs and the one writer, as a user meets them: real `hookbin serve` processes, real `curl --retry`,
 `hookbin respond --new-run`, and the read commands choosing a run."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -90,6 +91,41 @@ def test_the_same_curl_retry_experiment_twice_is_numbered_the_same_in_each_run(t
     # Over both runs the key is the same body, yet each run's attempts stay a delivery of their own.
     everything = json.loads(hookbin("report", "--db", db, "--all-runs", "--format", "json").stdout)
     assert (everything["runs"], everything["deliveries"], everything["attempts"]) == ([1, 2], 2, 6)
+
+
+def test_a_second_serve_on_the_same_database_is_refused_naming_the_first(tmp_path, serve, hookbin):
+    db = tmp_path / "c.db"
+    first = serve("--no-tui", "--db", str(db))
+    assert first.post("/one", b"{}")[0] == 200
+    second = hookbin("serve", "--no-tui", "--port", "0", "--db", str(db))
+    port = first.url.rsplit(":", 1)[1]
+    assert second.returncode == ExitStatus.STORE
+    assert second.stderr == (
+        f"hookbin: error: another hookbin (pid {first.proc.pid}) is serving {db.resolve()} on port {port} "
+        f"({first.url}/); stop it, or serve another --db\n"
+    )
+    # Readers keep working alongside the writer, and the refused one changed nothing.
+    listed = hookbin("ls", "--db", str(db), "--json")
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 1
+    assert hookbin("report", "--db", str(db)).returncode == 0
+    assert first.post("/two", b"{}")[0] == 200
+    assert first.stop()[0] == 0
+    with open_store(db) as store:
+        assert [(c.path, c.run) for c in store.list_captures()] == [("/two", 1), ("/one", 1)]
+
+
+def test_a_killed_serve_leaves_no_lock_behind(tmp_path, serve):
+    db = tmp_path / "c.db"
+    killed = serve("--no-tui", "--db", str(db))
+    assert killed.post("/before", b"same")[0] == 200
+    killed.proc.send_signal(signal.SIGKILL)
+    killed.proc.communicate(timeout=20)
+    assert (tmp_path / "c.db.lock").exists()  # left behind with the dead one's port in it
+    again = serve("--no-tui", "--db", str(db))
+    assert again.post("/before", b"same")[0] == 200
+    assert again.stop()[0] == 0
+    with open_store(db) as store:
+        assert [(c.run, c.attempt) for c in store.list_captures()] == [(2, 1), (1, 1)]
 
 
 def test_read_commands_choose_runs_and_say_which(tmp_path, invoke):
