@@ -30,6 +30,7 @@ COMMANDS = {
     "export": "hookbin.commands.export:export_command",
     "import": "hookbin.commands.export:import_command",
     "clear": "hookbin.commands.export:clear_command",
+    "help": "hookbin.commands.help:help_command",
 }
 """Command name -> `module:attribute` of its click command, in the order help lists them."""
 
@@ -99,6 +100,7 @@ def cli() -> None:
       hookbin serve                 catch on http://127.0.0.1:8080 with the terminal UI
       hookbin serve --no-tui        the same, one log line per request
       hookbin ls / hookbin show ID  look at what was caught
+      hookbin help specs            every word of a response spec
     """
 
 

@@ -40,6 +40,7 @@ PURE = [
     "hookbin.private",
     "hookbin.instances",
     "hookbin.outgoing",
+    "hookbin.topics",
 ]
 LIBRARIES = ("aiohttp", "textual", "rich", "click", "sqlite3")
 

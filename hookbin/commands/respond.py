@@ -134,7 +134,9 @@ def respond_command(
     """Change what a running hookbin answers, from another shell. Each change starts a new
     run, an experiment of its own: attempts are numbered from #1 and sequences start over.
 
-    Without SPEC or options, prints what it answers now. The running hookbin and its control
+    Without SPEC or options, prints what it answers now. SPEC is a response spec such as
+    503, '500,500,200', '429 retry-after=30', '200 delay=65s', timeout, close, reset,
+    '30% 503'; `hookbin help specs` explains every word. The running hookbin and its control
     API's credential are found by themselves; when several run, choose one with --admin.
 
     \b

@@ -152,7 +152,8 @@ def _build_responder(
     default="200",
     show_default=True,
     envvar="HOOKBIN_RESPOND",
-    help="What to answer, e.g. 503 or '500,500,200' (see README: response specs).",
+    help="What to answer: 503, '500,500,200', '429 retry-after=30', timeout, close, '30% 503'… "
+    "(every word: `hookbin help specs`).",
 )
 @click.option(
     "--rule",
