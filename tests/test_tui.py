@@ -269,6 +269,43 @@ async def test_a_sender_that_hangs_up_is_shown_as_gone_not_as_2xx(tmp_path):
         store.close()
 
 
+async def test_n_starts_a_new_run_that_the_header_shows_and_real_retries_feel(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    responder = Responder("503,200")
+    server = HookbinServer(store, responder, port=0, admin_port=0)
+    await server.start()  # run 1: the answer given at start
+    app = make_app(store, tmp_path, responder)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot, aiohttp.ClientSession() as http:
+
+            async def post() -> tuple[int, int | None]:
+                async with http.post(server.url + "/seg", data=b"same") as r:
+                    capture = store.get((await r.json())["id"])
+                    return r.status, capture.attempt
+
+            assert "run 1  answering 503,200" in plain(app.query_one("#badge").content)
+            assert [await post(), await post()] == [(503, 1), (200, 2)]
+            await pilot.press("n")
+            assert responder.run == 2 and responder.spec.text == "503,200"
+            assert "run 2  answering 503,200" in plain(app.query_one("#badge").content)
+            assert await post() == (503, 1)  # the same delivery, repeated from its first step
+            await pilot.press("o")  # every answer key starts a run as well
+            assert "run 3  answering 200" in plain(app.query_one("#badge").content)
+            await wait_for(pilot, lambda: app.counts["received"] == 3)
+            await pilot.press("D")
+            await wait_for(pilot, lambda: "Deliveries in run 3 (0)" in plain(app.screen.query_one("Label").content))
+            await pilot.press("escape")
+            commands = [command.title for command in app.get_system_commands(app.screen)]
+            assert "Start a new run" in commands
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert any("new run: the same answer" in plain(widget.content) for widget in app.screen.query("Static"))
+        assert store.get_run(2).spec == "503,200" and store.get_run(3).spec == "200"
+    finally:
+        await server.stop()
+        store.close()
+
+
 async def test_filter_by_status_method_path_and_text(store, tmp_path):
     store.add(tcapture(seq=1, path="/segmanta/a", status=503))
     store.add(tcapture(seq=2, path="/health", method="GET", status=200))
@@ -391,9 +428,10 @@ async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
                 attempt=attempt,
                 delivery_key="sha256:1696daea75797a7e",
                 delivery_source="hash",
+                run=1,
             )
         )
-    store.add(tcapture(seq=4, path="/other", delivery_key="sha256:ffff000011112222", attempt=1))
+    store.add(tcapture(seq=4, path="/other", delivery_key="sha256:ffff000011112222", attempt=1, run=1))
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("up", "7")
@@ -483,7 +521,7 @@ async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tm
     # Issue 8: the Deliveries table's highlights reached the app's list handler, so after `D`,
     # `esc` a row stayed highlighted while the detail said "Waiting for requests" and `c` refused.
     for seq in (1, 2, 3):
-        store.add(tcapture(seq=seq, path=f"/hook/{seq}", delivery_key=f"sha256:{seq:016x}", attempt=1))
+        store.add(tcapture(seq=seq, path=f"/hook/{seq}", delivery_key=f"sha256:{seq:016x}", attempt=1, run=1))
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("D")
@@ -507,7 +545,9 @@ async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tm
 async def test_enter_opens_the_detail_but_choosing_a_delivery_stays_in_the_list(store, tmp_path):
     for seq in (1, 2):
         store.add(
-            tcapture(seq=seq, path=f"/hook/{seq}", body=b"line\n" * 200, delivery_key=f"sha256:{seq:016x}", attempt=1)
+            tcapture(
+                seq=seq, path=f"/hook/{seq}", body=b"line\n" * 200, delivery_key=f"sha256:{seq:016x}", attempt=1, run=1
+            )
         )
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -92,6 +92,7 @@ class HookbinApp(App[None]):
         Binding("d", "answer_delay", "Delay"),
         Binding("f", "answer_fault", "Fault"),
         Binding("s", "answer_spec", "Spec"),
+        Binding("n", "new_run", "New run"),
         Binding("slash", "filter", "Filter"),
         Binding("D", "deliveries", "Deliveries"),
         Binding("c", "copy_curl", "Curl"),
@@ -183,7 +184,7 @@ class HookbinApp(App[None]):
         self._header = HeaderBar(url=self.url, admin_url=self.admin_url, public_url=self.public_url, id="top")
         self._filter_box = Input(
             placeholder=(
-                "filter: text  method:POST  path:/segmanta/*  status:5xx  sig:invalid  (enter applies, esc clears)"
+                "filter: text  method:POST  path:/seg*  status:5xx  sig:invalid  run:3  (enter applies, esc clears)"
             ),
             id="filter",
         )
@@ -374,7 +375,8 @@ class HookbinApp(App[None]):
         if not capture.delivery_key:
             return None
         try:
-            attempts = self.store.list_captures(DELIVERY_ATTEMPTS, flt=Filter(delivery_key=capture.delivery_key))
+            flt = Filter(delivery_key=capture.delivery_key, run=capture.run)  # a delivery is one run's
+            attempts = self.store.list_captures(DELIVERY_ATTEMPTS, flt=flt)
         except StoreError:
             return None
         if capture.id not in {c.id for c in attempts}:
@@ -385,7 +387,7 @@ class HookbinApp(App[None]):
     # -- header ----------------------------------------------------------------------------
 
     def _render_badge(self) -> None:
-        self._header.show_answer(self.responder.spec)
+        self._header.show_answer(self.responder.spec, self.responder.run)
 
     def _render_status(self) -> None:
         self._header.show_status(
@@ -407,7 +409,12 @@ class HookbinApp(App[None]):
             self.notify(safe(str(exc)), severity="error", markup=False)
             return
         self._render_badge()
-        self.notify(f"now answering {self.responder.spec.text}", markup=False)
+        self.notify(f"run {self.responder.run}: now answering {self.responder.spec.text}", markup=False)
+
+    def action_new_run(self) -> None:
+        """Repeat the experiment: the same answer, with attempt numbers and sequences starting over."""
+        self.notify(f"run {self.responder.new_run()}: the same answer, attempts and sequences start over", markup=False)
+        self._render_badge()
 
     def action_answer_ok(self) -> None:
         self._set_spec("200")
@@ -498,21 +505,23 @@ class HookbinApp(App[None]):
         self._render_status()
         self._list.focus()
 
-    def _deliveries(self) -> list[Delivery]:
-        """Every delivery among the newest captures (runs in the Deliveries screen's worker thread)."""
-        return group_deliveries(self.store.list_captures(DELIVERIES_SCANNED))
+    def _deliveries(self, run: int) -> list[Delivery]:
+        """The deliveries of `run` among the newest captures (runs in the Deliveries screen's worker thread)."""
+        return group_deliveries(self.store.list_captures(DELIVERIES_SCANNED, flt=Filter(run=run)))
 
     def action_deliveries(self) -> None:
+        run = self.responder.run  # this run's, as `hookbin deliveries` shows the latest run
+
         def chosen(key: str | None) -> None:
             if key:
                 box = self._filter_box
-                box.value = f"delivery:{key}"
+                box.value = f"run:{run} delivery:{key}"
                 box.display = True
-                self.filter = Filter(delivery_key=key)
+                self.filter = Filter(delivery_key=key, run=run)
                 self._load_rows()
                 self._render_status()
 
-        self.push_screen(DeliveriesScreen(self._deliveries), chosen)
+        self.push_screen(DeliveriesScreen(lambda: self._deliveries(run), run=run), chosen)
 
     def action_show_tab(self, tab: str) -> None:
         self._detail.active = tab
@@ -597,7 +606,8 @@ class HookbinApp(App[None]):
         yield SystemCommand("Answer after a delay", "Wait before answering", self.action_answer_delay)
         yield SystemCommand("Answer with a connection fault", "Cycle close, reset, drip", self.action_answer_fault)
         yield SystemCommand("Enter a response spec", "Any spec, e.g. 500,500,200", self.action_answer_spec)
-        yield SystemCommand("Filter requests", "By text, method, path, status, signature", self.action_filter)
+        yield SystemCommand("Start a new run", "Same answer; attempts and sequences start over", self.action_new_run)
+        yield SystemCommand("Filter requests", "By text, method, path, status, signature, run", self.action_filter)
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
         yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
         yield from self.replayer.commands()

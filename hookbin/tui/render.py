@@ -55,8 +55,13 @@ def spec_style(spec: Spec) -> str:
     return "white on red"
 
 
-def answer_badge(spec: Spec) -> Text:
-    return Text(f" answering {spec.text} ", style=f"bold {spec_style(spec)}")
+def answer_badge(spec: Spec, run: int | None = None) -> Text:
+    """`run 7  answering 500,500,200`, the answer coloured by what it does to the sender."""
+    badge = Text()
+    if run is not None:
+        badge.append(f" run {run} ", style="bold reverse")
+    badge.append(f" answering {spec.text} ", style=f"bold {spec_style(spec)}")
+    return badge
 
 
 def _outcome_style(capture: Capture) -> str:

@@ -26,13 +26,14 @@ KEYS: list[tuple[str, str, str]] = [
     ("Answer", "d", "answer after a delay (asks how long; 65s outlasts most senders)"),
     ("Answer", "f", "cycle connection faults: close, reset, slow drip"),
     ("Answer", "s", "type any response spec, e.g. 500,500,200"),
+    ("Answer", "n", "new run: the same answer, attempt numbers and sequences start over"),
     ("Navigate", "↑ ↓  j k", "move in the list (moving up pauses following)"),
     ("Navigate", "enter", "open the selected request's details"),
     ("Navigate", "tab / shift+tab", "move between the list, the tabs and the detail"),
     ("Navigate", "1 … 6", "Summary, Headers, Body, Query, Response, Raw tab"),
-    ("Navigate", "/", "filter: text, method:POST, path:/seg*, status:5xx, sig:invalid (esc clears)"),
+    ("Navigate", "/", "filter: text, method:POST, path:/seg*, status:5xx, sig:invalid, run:3 (esc clears)"),
     ("Navigate", "7", "Delivery tab: every attempt of the selected request's delivery"),
-    ("Navigate", "D", "deliveries: one row per delivery; enter shows its attempts in the list"),
+    ("Navigate", "D", "this run's deliveries, one row each; enter shows its attempts in the list"),
     ("Act", "c", "copy the request as curl (clipboard and a file)"),
     ("Act", "y", "copy a text body (control characters escaped)"),
     ("Act", "r", "replay the request to your receiver (asks where the first time) and show its answer"),
@@ -142,7 +143,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "\nResponse specs: 200 · 503 · 429 retry-after=30 · 200 delay=65s · close · reset · "
-                    "200 drip=30s · 500,500,200 (per delivery) · global: 503,200 · 30% 503",
+                    "200 drip=30s · 500,500,200 (per delivery) · global: 503,200 · 30% 503 "
+                    "(every word: hookbin help specs)",
                     style="dim",
                 )
             )
@@ -152,7 +154,7 @@ class HelpScreen(ModalScreen[None]):
 
 
 class DeliveriesScreen(ModalScreen[str | None]):
-    """One row per delivery (newest last); enter returns its key so the list can show its attempts.
+    """One row per delivery of one run (newest last); enter returns its key so the list can show its attempts.
 
     `load` reads and groups them in a worker thread (a store query and a diff of each retry's
     body: too slow for the loop the catcher answers from); the screen says "loading…" meanwhile.
@@ -167,10 +169,11 @@ class DeliveriesScreen(ModalScreen[str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close")]
 
-    def __init__(self, load: Callable[[], list[Delivery]]) -> None:
+    def __init__(self, load: Callable[[], list[Delivery]], *, run: int | None = None) -> None:
         super().__init__()
         self._load = load
-        self._title = Label(Text("Deliveries: loading…", style="bold"))
+        self._name = f"Deliveries in run {run}" if run is not None else "Deliveries"
+        self._title = Label(Text(f"{self._name}: loading…", style="bold"))
         self._table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
 
     def compose(self) -> ComposeResult:
@@ -200,7 +203,7 @@ class DeliveriesScreen(ModalScreen[str | None]):
             self._title.update(Text(message.error, style="bold red"))
             return
         rows = message.rows
-        self._title.update(Text(f"Deliveries ({len(rows)}): enter shows one's attempts, esc closes", style="bold"))
+        self._title.update(Text(f"{self._name} ({len(rows)}): enter shows one's attempts, esc closes", style="bold"))
         for key, cells in rows:
             self._table.add_row(*cells, key=key)
         if rows:
