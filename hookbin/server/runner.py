@@ -181,7 +181,7 @@ class HookbinServer:
 
     async def start(self) -> None:
         # The answer given at start is set now: a new run, after every run the store has seen.
-        self._unsubscribe = self.responder.subscribe(self._record_run)
+        # It is recorded once both listeners are bound, so a start that fails leaves no run.
         self.responder.new_run(self.store.last_run() + 1)
         refusals = self.refusals
         self.limits = enough_descriptors(self.limits, self._say)
@@ -207,6 +207,9 @@ class HookbinServer:
         except BaseException:
             await self.stop()
             raise
+        # No await since the last bind: no change of answer can slip in between these two.
+        self._record_run()
+        self._unsubscribe = self.responder.subscribe(self._record_run)
 
     async def _start_admin(self) -> None:
         runner = web.AppRunner(

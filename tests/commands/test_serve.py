@@ -109,6 +109,8 @@ def test_port_in_use_is_one_line(tmp_path, hookbin):
         result = hookbin("serve", "--no-tui", "--port", str(port), "--db", str(tmp_path / "c.db"))
     assert result.returncode != 0
     assert result.stderr.strip() == f"hookbin: error: catcher port {port} on 127.0.0.1 is already in use (try --port 0)"
+    with open_store(tmp_path / "c.db") as store:
+        assert store.last_run() == 0  # a start that failed is not a run
 
 
 def test_unwritable_db_is_one_line(tmp_path, invoke):
