@@ -13,6 +13,7 @@ from yarl import URL
 from hookbin.config import DEFAULT_MAX_BODY, DEFAULT_MAX_BODY_BYTES
 from hookbin.durations import parse_size
 from hookbin.model import ID_LENGTH
+from hookbin.server.runner import route_parser_errors
 from hookbin.store import Filter
 
 
@@ -231,3 +232,32 @@ async def test_client_that_disconnects_mid_body_is_still_recorded(start_hookbin)
         await asyncio.sleep(0.02)
     capture = server.store.list_captures(limit=1)[0]
     assert capture.path == "/cut" and capture.body == b"partial" and capture.truncated
+
+
+# Requests aiohttp's parser answers 400 itself: hookbin cannot keep them, but must say so.
+UNPARSABLE = [
+    ("lowercase-method", b"post /segmanta HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", "b'post /segmanta"),
+    ("unknown-method", b"WEBHOOK /segmanta HTTP/1.1\r\nHost: x\r\n\r\n", "b'WEBHOOK /segmanta"),
+    ("tls-to-plain-port", bytes.fromhex("16030100f5010000f10303") + bytes(32), "HTTPS traffic on an HTTP port"),
+    ("raw-esc-in-path", b"POST /a\x1b[2Jb HTTP/1.1\r\nHost: x\r\n\r\n", "b'POST /a\\x1b[2Jb"),
+]
+
+
+@pytest.mark.parametrize(("raw", "says"), [case[1:] for case in UNPARSABLE], ids=[case[0] for case in UNPARSABLE])
+async def test_a_request_the_parser_refuses_is_said_in_one_line_not_lost_silently(start_hookbin, http, raw, says):
+    server = await start_hookbin()
+    lines: list[str] = []
+    undo = route_parser_errors(lines.append)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(raw)
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    finally:
+        undo()
+    assert answer.startswith(b"HTTP/1.0 400 Bad Request")
+    (line,) = lines
+    assert line.startswith("refused a request from 127.0.0.1 that is not valid HTTP: ") and says in line, line
+    assert "\x1b" not in line and server.store.count() == 0
+    async with http.post(server.url + "/after", data=b"{}") as r:
+        assert r.status == 200

@@ -62,20 +62,31 @@ async def _bind(runner: web.BaseRunner, host: str, port: int, what: str) -> int:
     return runner.addresses[-1][1]
 
 
+_REFUSED = "Error handling request"
+"""How aiohttp's log record for a request it answered 400 itself begins."""
+
+
 class _RefusedRequests(logging.Handler):
     """Turns aiohttp's traceback for a request its HTTP parser refused into one short line."""
 
     def __init__(self, notify: Callable[[str], None]) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.DEBUG)
         self.notify = notify
 
     def emit(self, record: logging.LogRecord) -> None:
+        # A bad method on a connection's first request (a lowercase `post`, `WEBHOOK`, TLS sent
+        # to the plain port) is logged only at DEBUG, as internet noise; here it is a sender.
+        if record.levelno < logging.WARNING and not str(record.msg).startswith(_REFUSED):
+            return
         exc = record.exc_info[1] if record.exc_info else None
         detail = getattr(exc, "message", None) or str(exc or record.getMessage())
-        first = next((line.strip() for line in str(detail).splitlines() if line.strip()), "")
+        # The parser's reason, then the offending line as a bytes literal (its caret line dropped).
+        lines = [line.strip() for line in str(detail).splitlines() if line.strip() and line.strip() != "^"]
         where = record.getMessage().rpartition(" from ")[2] if " from " in record.getMessage() else "?"
         try:
-            self.notify(f"refused a request from {where} that is not valid HTTP: {safe(first, limit=200)}")
+            self.notify(
+                f"refused a request from {where} that is not valid HTTP: {safe(' '.join(lines[:2]), limit=200)}"
+            )
         except Exception:  # a notice must never break the server
             pass
 
@@ -90,12 +101,15 @@ def route_parser_errors(notify: Callable[[str], None]) -> Callable[[], None]:
     logger = logging.getLogger("aiohttp.server")
     handler = _RefusedRequests(notify)
     logger.addHandler(handler)
-    previous = logger.propagate
+    previous = logger.propagate, logger.level
     logger.propagate = False
+    # aiohttp's other debug lines on this logger are written only in asyncio debug mode.
+    logger.setLevel(logging.DEBUG)
 
     def undo() -> None:
         logger.removeHandler(handler)
-        logger.propagate = previous
+        logger.propagate = previous[0]
+        logger.setLevel(previous[1])
 
     return undo
 
