@@ -172,7 +172,6 @@ class HookbinServer:
         """The catcher's connection counts, once started."""
         self._runners: list[web.BaseRunner] = []
         self._undo: list[Callable[[], None]] = []
-        self._unsubscribe: Callable[[], None] | None = None
         self.url = ""
         self.admin_url: str | None = None
         self.credential = credential or new_credential()
@@ -223,7 +222,7 @@ class HookbinServer:
             raise
         # No await since the last bind: no change of answer can slip in between these two.
         self._record_run()
-        self._unsubscribe = self.responder.subscribe(self._record_run)
+        self._undo.append(self.responder.subscribe(self._record_run))
 
     async def _start_admin(self) -> None:
         runner = web.AppRunner(
@@ -266,6 +265,3 @@ class HookbinServer:
         self.refusals.flush()  # say what the last second held back
         while self._undo:
             self._undo.pop()()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
