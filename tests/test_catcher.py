@@ -13,7 +13,6 @@ from yarl import URL
 from hookbin.config import DEFAULT_MAX_BODY, DEFAULT_MAX_BODY_BYTES
 from hookbin.durations import parse_size
 from hookbin.model import ID_LENGTH
-from hookbin.server.runner import route_parser_errors
 from hookbin.store import Filter
 
 
@@ -244,20 +243,17 @@ UNPARSABLE = [
 
 
 @pytest.mark.parametrize(("raw", "says"), [case[1:] for case in UNPARSABLE], ids=[case[0] for case in UNPARSABLE])
-async def test_a_request_the_parser_refuses_is_said_in_one_line_not_lost_silently(start_hookbin, http, raw, says):
-    server = await start_hookbin()
+async def test_a_request_the_parser_refuses_is_said_and_counted_not_lost_silently(start_hookbin, http, raw, says):
     lines: list[str] = []
-    undo = route_parser_errors(lines.append)
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(raw)
-        answer = await asyncio.wait_for(reader.read(), 10)
-        writer.close()
-    finally:
-        undo()
+    server = await start_hookbin(notify=lines.append)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(raw)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
     assert answer.startswith(b"HTTP/1.0 400 Bad Request")
     (line,) = lines
     assert line.startswith("refused a request from 127.0.0.1 that is not valid HTTP: ") and says in line, line
     assert "\x1b" not in line and server.store.count() == 0
+    assert server.refusals.refused == 1
     async with http.post(server.url + "/after", data=b"{}") as r:
         assert r.status == 200

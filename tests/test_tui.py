@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import json
@@ -626,6 +627,27 @@ async def test_the_header_counts_rejected_probes_and_shows_the_url_with_the_toke
             assert said()[1] == "2 more turned away in the last second: 2 no token"
             status = plain(app.query_one("#status").content)
             assert "received 1" in status and "rejected 3" in status
+    finally:
+        await server.stop()
+        store.close()
+
+
+async def test_the_header_counts_requests_the_parser_refused(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    server = HookbinServer(store, Responder("200"), port=0, admin_port=0)
+    await server.start()
+    app = make_app(store, tmp_path, refusals=server.refusals)
+    server.refusals.emit = app.notice  # as `hookbin serve` wires it
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for raw in (b"post / HTTP/1.1\r\n\r\n", b"WEBHOOK / HTTP/1.1\r\n\r\n", bytes.fromhex("1603010200")):
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.write(raw)
+                assert (await reader.read()).startswith(b"HTTP/1.0 400")
+                writer.close()
+            await wait_for(pilot, lambda: "refused 3" in plain(app.query_one("#status").content))
+            notices = [notification.message for notification in app._notifications]
+            assert notices[0].startswith("refused a request from 127.0.0.1 that is not valid HTTP: Invalid method")
     finally:
         await server.stop()
         store.close()

@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 from hookbin.commands.common import ExitStatus
+from hookbin.instances import running
 from hookbin.store import open_store
 
 
@@ -75,6 +76,29 @@ def test_malformed_http_is_refused_with_one_line_not_a_traceback(tmp_path, serve
     assert "Traceback" not in err and "\x1b" not in err
     refused = [line for line in err.splitlines() if "refused" in line]
     assert len(refused) == 1 and refused[0].startswith("hookbin: refused a request from 127.0.0.1")
+
+
+def test_requests_the_parser_refuses_are_counted_and_said_at_most_once_a_second(serve):
+    served = serve("--no-tui", "--db", ":memory:")
+    unparsable = [
+        b"post /segmanta HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",  # a lowercase method
+        b"WEBHOOK /segmanta HTTP/1.1\r\nHost: x\r\n\r\n",  # a made-up one
+        bytes.fromhex("16030100f5010000f10303") + bytes(32),  # TLS to the plain port
+        b"POST /a\x1b[2Jb HTTP/1.1\r\nHost: x\r\n\r\n",  # ESC in the path
+    ]
+    for raw in unparsable:
+        assert served.send_raw(raw).startswith(b"HTTP/1.0 400")
+    (instance,) = running()  # the control API's credential, from the instance file
+    status = urllib.request.Request(served.admin + "/api/status", headers={"Authorization": instance.authorization()})
+    with urllib.request.urlopen(status, timeout=10) as response:
+        assert json.load(response)["refused"] == 4
+    code, _, err = served.stop()
+    assert code == 0 and "Traceback" not in err and "\x1b" not in err
+    said = [line for line in err.splitlines() if line.startswith("hookbin: refused a request from 127.0.0.1 ")]
+    summed = [re.fullmatch(r"hookbin: (\d+) more turned away in the last second: \1 not valid HTTP", line)
+              for line in err.splitlines() if "more turned away" in line]  # fmt: skip
+    # One line in full per second at most; the rest counted, none lost.
+    assert said and all(summed) and len(said) + sum(int(m.group(1)) for m in summed) == 4, err
 
 
 def test_hostile_header_is_escaped_in_show(tmp_path, serve, invoke):
