@@ -26,9 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hookbin.model import Capture, Headers, ResponseGiven, Run
+from hookbin.model import Capture, ResponseGiven, Run
 from hookbin.private import private_dir, private_file
-from hookbin.signatures.check import SignatureCheck
 from hookbin.store.errors import StoreError, cause, read_only
 from hookbin.store.events import (
     CapturesAdded,
@@ -43,6 +42,7 @@ from hookbin.store.events import (
 from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
+from hookbin.store.rows import COLUMNS, INSERT, OUTCOME, capture_from_row, capture_row, headers_column, text_column
 
 log = logging.getLogger(__name__)
 
@@ -55,90 +55,6 @@ _PAGE = 256  # ids read at a time when streaming captures; each capture is then 
 _IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
 _SQLITE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database, private like it."""
-
-_COLUMNS = (
-    "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
-    "remote, status, response, delivery_key, delivery_source, attempt, "
-    "signature_scheme, signature_valid, signature_reason, run"
-)
-# Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
-# they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
-_INSERT = (
-    f"INSERT INTO captures ({_COLUMNS}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_OUTCOME = "UPDATE captures SET response = ? WHERE id = ?"
-
-
-def _raw(text: str) -> bytes:
-    return text.encode("utf-8", "surrogateescape")
-
-
-def _row(capture: Capture) -> tuple[Any, ...]:
-    response = capture.response
-    return (
-        capture.id,
-        capture.received_at.isoformat(timespec="microseconds"),
-        _raw(capture.method),
-        _raw(capture.path),
-        _raw(capture.query_string),
-        json.dumps(capture.headers),  # ensure_ascii keeps surrogate escapes intact
-        capture.body,
-        capture.body_size,
-        int(capture.truncated),
-        capture.remote,
-        response.status if response else None,
-        json.dumps(response.to_dict()) if response else None,
-        capture.delivery_key,
-        capture.delivery_source,
-        capture.attempt,
-        *_signature_row(capture.signature),
-        capture.run,
-    )
-
-
-def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:
-    """The three signature columns: all NULL when no signature was checked."""
-    if check is None:
-        return None, None, None
-    return check.scheme, int(check.valid), check.reason
-
-
-def _signature(row: sqlite3.Row) -> SignatureCheck | None:
-    if row["signature_valid"] is None:
-        return None
-    return SignatureCheck(row["signature_scheme"] or "", bool(row["signature_valid"]), row["signature_reason"] or "")
-
-
-def _text(stored: bytes) -> str:
-    """A stored text column as the model holds it: bytes that are not UTF-8 as surrogate escapes."""
-    return stored.decode("utf-8", "surrogateescape")
-
-
-def _headers(stored: str) -> Headers:
-    """The headers column (JSON pairs) back as the model's pairs."""
-    return tuple((name, value) for name, value in json.loads(stored))
-
-
-def _capture(row: sqlite3.Row) -> Capture:
-    return Capture(
-        id=row["id"],
-        received_at=datetime.fromisoformat(row["received_at"]),
-        method=row["method"],
-        path=row["path"],
-        query_string=row["query_string"],
-        headers=_headers(row["headers"]),
-        body=bytes(row["body"]),
-        body_size=row["body_size"],
-        truncated=bool(row["truncated"]),
-        remote=row["remote"],
-        response=ResponseGiven.from_dict(json.loads(row["response"])) if row["response"] else None,
-        delivery_key=row["delivery_key"],
-        delivery_source=row["delivery_source"],
-        attempt=row["attempt"],
-        signature=_signature(row),
-        run=row["run"],
-    )
 
 
 def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Done]:
@@ -205,9 +121,9 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {cause(exc, self.path)}") from None
         conn.row_factory = sqlite3.Row
-        conn.text_factory = _text
+        conn.text_factory = text_column
         # The filters' SQL form calls these (see hookbin.store.filters).
-        for name, function in sql_functions(_text, _headers).items():
+        for name, function in sql_functions(text_column, headers_column).items():
             conn.create_function(name, 2, function, deterministic=True)
         try:
             if self.path != MEMORY:
@@ -329,16 +245,16 @@ class SQLiteStore:
         pruned: tuple[str, ...] = ()
         reason: str | None = None
         try:
-            rows = [_row(capture) for capture in captures]
+            rows = [capture_row(capture) for capture in captures]
             with self._lock:
                 self._conn.execute("BEGIN")
                 try:
-                    self._conn.executemany(_INSERT, rows)
+                    self._conn.executemany(INSERT, rows)
                     pruned = self._prune(len(rows))
                     for outcome in outcomes:
                         response = outcome.capture.response
                         assert response is not None
-                        changed = self._conn.execute(_OUTCOME, (json.dumps(response.to_dict()), outcome.capture.id))
+                        changed = self._conn.execute(OUTCOME, (json.dumps(response.to_dict()), outcome.capture.id))
                         if changed.rowcount:  # not deleted meanwhile
                             recorded.append(outcome)
                     self._conn.execute("COMMIT")
@@ -456,7 +372,7 @@ class SQLiteStore:
                 if capture.id not in seen:
                     seen.add(capture.id)
                     fresh.append(capture)
-            self._conn.executemany(_INSERT, [_row(capture) for capture in fresh])
+            self._conn.executemany(INSERT, [capture_row(capture) for capture in fresh])
             return fresh
 
         with self._lock:
@@ -517,15 +433,15 @@ class SQLiteStore:
         Raises:
             StoreError: when a partial id matches several captures.
         """
-        rows = self._query(f"SELECT {_COLUMNS} FROM captures WHERE id = ?", (capture_id,))
+        rows = self._query(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (capture_id,))
         if not rows and len(capture_id) >= 3 and capture_id.isalnum():
             rows = self._query(
-                f"SELECT {_COLUMNS} FROM captures WHERE id LIKE ? OR id LIKE ? LIMIT 2",
+                f"SELECT {COLUMNS} FROM captures WHERE id LIKE ? OR id LIKE ? LIMIT 2",
                 (capture_id.lower() + "%", "%" + capture_id.lower()),
             )
             if len(rows) > 1:
                 raise StoreError(f"id {capture_id!r} matches several captures; give more of it")
-        return _capture(rows[0]) if rows else None
+        return capture_from_row(rows[0]) if rows else None
 
     def list_captures(self, limit: int = 50, offset: int = 0, flt: Filter | None = None) -> list[Capture]:
         """Captures newest first.
@@ -535,18 +451,18 @@ class SQLiteStore:
         """
         compiled = compile_filter(flt)
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM captures{compiled.where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            f"SELECT {COLUMNS} FROM captures{compiled.where} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*compiled.args, limit, offset],
         )
-        return [_capture(row) for row in rows]
+        return [capture_from_row(row) for row in rows]
 
     def list_oldest_first(self, flt: Filter | None = None, limit: int = -1) -> list[Capture]:
         """Captures oldest first (for reports and exports)."""
         compiled = compile_filter(flt)
         rows = self._query(
-            f"SELECT {_COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
+            f"SELECT {COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
         )
-        return [_capture(row) for row in rows]
+        return [capture_from_row(row) for row in rows]
 
     def iter_oldest_first(self, flt: Filter | None = None) -> Iterator[Capture]:
         """Captures oldest first, read one at a time: memory stays flat however many there are.
@@ -565,9 +481,9 @@ class SQLiteStore:
                 )
             ]
             for capture_id in page:
-                rows = self._query(f"SELECT {_COLUMNS} FROM captures WHERE id = ?", (capture_id,))
+                rows = self._query(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (capture_id,))
                 if rows:  # deleted meanwhile otherwise
-                    yield _capture(rows[0])
+                    yield capture_from_row(rows[0])
             if len(page) < _PAGE:
                 return
             last = page[-1]

@@ -1,0 +1,100 @@
+"""How a capture maps to a row of the `captures` table, and back.
+
+Method, path and query may hold bytes that are not UTF-8 (kept in the model as surrogate
+escapes): they are stored as the exact bytes, typed TEXT, and read back with a
+surrogateescape text factory (see `SQLiteStore._connect`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from hookbin.model import Capture, Headers, ResponseGiven
+from hookbin.signatures.check import SignatureCheck
+
+COLUMNS = (
+    "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
+    "remote, status, response, delivery_key, delivery_source, attempt, "
+    "signature_scheme, signature_valid, signature_reason, run"
+)
+# Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
+# they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
+INSERT = (
+    f"INSERT INTO captures ({COLUMNS}) VALUES "
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+OUTCOME = "UPDATE captures SET response = ? WHERE id = ?"
+
+
+def _raw(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def capture_row(capture: Capture) -> tuple[Any, ...]:
+    response = capture.response
+    return (
+        capture.id,
+        capture.received_at.isoformat(timespec="microseconds"),
+        _raw(capture.method),
+        _raw(capture.path),
+        _raw(capture.query_string),
+        json.dumps(capture.headers),  # ensure_ascii keeps surrogate escapes intact
+        capture.body,
+        capture.body_size,
+        int(capture.truncated),
+        capture.remote,
+        response.status if response else None,
+        json.dumps(response.to_dict()) if response else None,
+        capture.delivery_key,
+        capture.delivery_source,
+        capture.attempt,
+        *_signature_row(capture.signature),
+        capture.run,
+    )
+
+
+def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:
+    """The three signature columns: all NULL when no signature was checked."""
+    if check is None:
+        return None, None, None
+    return check.scheme, int(check.valid), check.reason
+
+
+def _signature(row: sqlite3.Row) -> SignatureCheck | None:
+    if row["signature_valid"] is None:
+        return None
+    return SignatureCheck(row["signature_scheme"] or "", bool(row["signature_valid"]), row["signature_reason"] or "")
+
+
+def text_column(stored: bytes) -> str:
+    """A stored text column as the model holds it: bytes that are not UTF-8 as surrogate escapes."""
+    return stored.decode("utf-8", "surrogateescape")
+
+
+def headers_column(stored: str) -> Headers:
+    """The headers column (JSON pairs) back as the model's pairs."""
+    return tuple((name, value) for name, value in json.loads(stored))
+
+
+def capture_from_row(row: sqlite3.Row) -> Capture:
+    return Capture(
+        id=row["id"],
+        received_at=datetime.fromisoformat(row["received_at"]),
+        method=row["method"],
+        path=row["path"],
+        query_string=row["query_string"],
+        headers=headers_column(row["headers"]),
+        body=bytes(row["body"]),
+        body_size=row["body_size"],
+        truncated=bool(row["truncated"]),
+        remote=row["remote"],
+        response=ResponseGiven.from_dict(json.loads(row["response"])) if row["response"] else None,
+        delivery_key=row["delivery_key"],
+        delivery_source=row["delivery_source"],
+        attempt=row["attempt"],
+        signature=_signature(row),
+        run=row["run"],
+    )
