@@ -5,8 +5,9 @@ captured; anything else is answered a plain 404, is not stored and never reaches
 responder, so a probe cannot use up an answer sequence meant for the real sender. With
 credentials, a request without the right `Authorization: Basic …` is answered 401.
 
-The stored path stays the one the sender used, token included (you see what arrived, and a
-replay goes to the same place); rules, the responder and delivery keys see the path after it.
+Everything after the check sees the path after the token: rules, the responder, delivery keys,
+and the capture itself. The token is never stored, so no replay, export or copy as curl of a
+capture can carry it.
 
 Pure: comparisons are constant-time (`hmac.compare_digest`), nothing here knows HTTP libraries.
 """

@@ -47,16 +47,18 @@ async def test_probes_without_the_token_get_a_plain_404_are_not_stored_and_use_u
     assert lines[0].startswith("rejected POST / from 127.0.0.1:") and lines[0].endswith(": no token (404)")
 
 
-async def test_the_stored_path_is_the_one_sent_and_rules_match_the_path_after_the_token(start_hookbin, http):
+async def test_the_stored_path_and_the_rules_are_the_path_after_the_token(start_hookbin, http):
     server = await start_hookbin("200", ["POST /segmanta/* => 202"], access=Access(token=TOKEN))
     async with http.post(f"{server.url}/{TOKEN}/segmanta/csat?x=1", data=b"{}") as response:
         assert response.status == 202
         capture_id = response.headers["X-Hookbin-Id"]
     async with http.get(f"{server.url}/{TOKEN}") as response:  # the bare token is the root
         assert response.status == 200
+        root_id = response.headers["X-Hookbin-Id"]
     capture = server.store.get(capture_id)
-    assert (capture.path, capture.query_string) == (f"/{TOKEN}/segmanta/csat", "x=1")
+    assert (capture.path, capture.query_string) == ("/segmanta/csat", "x=1")  # the token is never stored
     assert capture.response.rule == "POST /segmanta/* => 202"
+    assert server.store.get(root_id).path == "/"
 
 
 async def test_basic_auth_missing_or_wrong_gets_401_and_is_not_stored(start_hookbin, http):

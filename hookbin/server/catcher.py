@@ -279,7 +279,8 @@ class Catcher:
         )
         # The TCP peer: X-Forwarded-For is kept with the headers but trusted for nothing.
         remote = peer_of(request.transport, unknown="")
-        # Rules and delivery keys see the path after the token; the capture keeps the one sent.
+        # Everything sees the path after the token, the capture too: the token is never stored,
+        # so a replay, an export or a copy as curl cannot carry it anywhere.
         routed = self.access.route_path(path)
         key, source = delivery_key(request.method, routed, headers, body, self.key_spec)
         signature = None if truncated else await self._check_signature(headers, body, received_at.timestamp())
@@ -314,7 +315,7 @@ class Catcher:
             id=capture_id,
             received_at=received_at,
             method=request.method,
-            path=path,
+            path=routed,
             query_string=query_string,
             headers=headers,
             body=body,

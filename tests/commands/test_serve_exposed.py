@@ -4,6 +4,7 @@ and basic auth on the command line, the warning for a non-loopback --host."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import socket
@@ -100,7 +101,31 @@ def test_token_gives_the_url_to_paste_and_probes_are_rejected_in_one_line(tmp_pa
     assert rejected[0].startswith("hookbin: rejected POST /segmanta from 127.0.0.1:")
     assert sum(int(n) for n in re.findall(r"(\d+) more turned away", err)) == 2
     listed = invoke("ls", "--db", str(db), "--json").stdout
-    assert f'"path": "/{token}/segmanta"' in listed and listed.count("\n") == 1
+    assert '"path": "/segmanta"' in listed and listed.count("\n") == 1
+
+
+def test_the_token_is_never_stored_so_no_listing_export_or_replay_carries_it(tmp_path, serve, hookbin, recorder):
+    db, token = str(tmp_path / "c.db"), "tok3n-n0t-t0-leak"
+    served = serve("--no-tui", "--db", db, "--token", token)
+    assert served.post(f"/{token}/segmanta/csat?x=1", b'{"a": 1}', {"Content-Type": "application/json"})[0] == 200
+    code, log, _ = served.stop()
+    assert code == 0 and "/segmanta/csat?x=1" in log and token not in log
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("c.db*"))
+    assert b"/segmanta/csat" in stored and token.encode() not in stored
+    capture_id = json.loads(hookbin("ls", "--db", db, "--json").stdout)["id"]
+    outputs = {
+        "ls": hookbin("ls", "--db", db),
+        "ls --json": hookbin("ls", "--db", db, "--json"),
+        "show": hookbin("show", capture_id, "--db", db),
+        "show --json": hookbin("show", capture_id, "--db", db, "--json"),
+        **{f"export {name}": hookbin("export", "--db", db, "-f", name) for name in ("har", "ndjson", "curl", "pytest")},
+        "replay": hookbin("replay", capture_id, "--db", db, "--to", recorder.url),
+    }
+    for what, result in outputs.items():
+        assert result.returncode == 0 and "/segmanta/csat" in result.stdout, (what, result.stderr)
+        assert token not in result.stdout + result.stderr, what
+    received = recorder.requests.get(timeout=10)
+    assert received.target == b"/segmanta/csat?x=1" and token.encode() not in repr(received).encode()
 
 
 def test_basic_auth_from_the_command_line(tmp_path, serve):
