@@ -262,6 +262,45 @@ def counter_of(response: ResponseGiven | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Forwarded:
+    """What became of sending a capture on to the developer's app (`serve --forward URL`)."""
+
+    url: str
+    """Where the request went: the forward URL with the captured path and query appended."""
+    status: int | None = None
+    """The app's status, or None when no answer came (see `error`)."""
+    latency_ms: float = 0.0
+    """Milliseconds from sending until the app's answer was read, or the forward failed."""
+    error: str | None = None
+    """Why no usable answer came, e.g. `connection refused` or `timeout after 30s`."""
+    size: int | None = None
+    """Bytes in the app's answer body; None when no answer came."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 3),
+            "error": self.error,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Forwarded | None:
+        """The result `to_dict` made (read back by `hookbin import`), or None for anything else."""
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return None
+        status, latency, error, size = (data.get(key) for key in ("status", "latency_ms", "error", "size"))
+        return cls(
+            url=data["url"],
+            status=status if isinstance(status, int) and not isinstance(status, bool) else None,
+            latency_ms=float(latency) if isinstance(latency, (int, float)) and not isinstance(latency, bool) else 0.0,
+            error=error if isinstance(error, str) else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Capture:
     """One request as hookbin received it, and the answer it gave."""
 
@@ -294,6 +333,8 @@ class Capture:
     """The `--verify` verdict on this request; None when hookbin checked no signature."""
     run: int | None = None
     """The run (experiment) the request arrived in: see `Run`; None for captures made before runs."""
+    forward: Forwarded | None = None
+    """What the app said when this request was forwarded (`serve --forward`); None if it was not."""
 
     @property
     def query(self) -> list[tuple[str, str]]:
@@ -334,6 +375,7 @@ class Capture:
             "attempt": self.attempt,
             "signature": self.signature.to_dict() if self.signature else None,
             "run": self.run,
+            "forward": self.forward.to_dict() if self.forward else None,
         }
 
     @classmethod
@@ -370,6 +412,7 @@ class Capture:
             attempt=int(data["attempt"]) if data.get("attempt") is not None else None,
             signature=SignatureCheck.from_dict(data.get("signature")),
             run=int(data["run"]) if data.get("run") is not None else None,
+            forward=Forwarded.from_dict(data.get("forward")),
         )
 
 

@@ -23,7 +23,7 @@ from hookbin.bodies import (
     sniff_json,
 )
 from hookbin.durations import format_size
-from hookbin.model import Capture, Run, header_get_all
+from hookbin.model import Capture, Forwarded, Run, header_get_all
 from hookbin.outgoing import Answer, OutgoingRequest
 from hookbin.segmanta import summarize, summary_lines, survey_label
 from hookbin.textsafe import safe, safe_bytes
@@ -79,14 +79,15 @@ def _note(capture: Capture) -> str:
 
 @guarded(str)
 def capture_line(capture: Capture, *, date: bool = False) -> str:
-    """One line: time, method, path, status answered, size, attempt, id, and whether the
-    sender got the answer when there is something to say."""
+    """One line: time, method, path, status answered, size, attempt, id, whether the sender got
+    the answer when there is something to say, and what the app answered when forwarded."""
     size = format_size(capture.body_size) + ("!" if capture.truncated else "")
     attempt = f"#{capture.attempt}" if capture.attempt else ""
+    forward = f"  forward {forward_summary(capture.forward)}" if capture.forward else ""
     return (
         f"{local_time(capture.received_at, date=date)}  {safe(capture.method, limit=10):<7} "
         f"{_fit(safe(capture.url_path), PATH_WIDTH):<{PATH_WIDTH}} {capture.outcome:>5}  "
-        f"{size:>9} {attempt:>4}  {capture.id}{_note(capture)}"
+        f"{size:>9} {attempt:>4}  {capture.id}{_note(capture)}{forward}"
     )
 
 
@@ -131,14 +132,46 @@ def signature_text(capture: Capture) -> str:
     return safe(capture.signature.summary)
 
 
+def forward_word(capture: Capture) -> str:
+    """The `ls` forward column: the app's status; `refused`, `timeout` or `error` when it gave no
+    usable answer; `-` when the capture was not forwarded (or, in mirror mode, not yet)."""
+    forward = capture.forward
+    if forward is None:
+        return "-"
+    if forward.status is not None and forward.error is None:
+        return str(forward.status)
+    error = forward.error or ""
+    if error == "connection refused":
+        return "refused"
+    return "timeout" if error.startswith("timeout") else "error"
+
+
+def forward_summary(forward: Forwarded) -> str:
+    """`201  12 ms  15 B`, or `connection refused  3 ms`: the app's answer to a forward, safe to print."""
+    millis = f"{forward.latency_ms:.0f} ms"
+    error = safe(forward.error or "no answer", limit=200)
+    if forward.status is None:
+        return f"{error}  {millis}"
+    line = f"{forward.status}  {millis}  {format_size(forward.size or 0)}"
+    return f"{line}  ({error})" if forward.error else line
+
+
+def forward_text(capture: Capture) -> str:
+    """The forward result and where it went: `201  12 ms  15 B  from http://127.0.0.1:3000/hook`."""
+    if capture.forward is None:
+        return "not forwarded"
+    return f"{forward_summary(capture.forward)}  from {safe(capture.forward.url, limit=200)}"
+
+
 @guarded(str)
 def list_row(capture: Capture) -> str:
-    """An `ls` row: date and time, method, path, status, signature, size, attempt, delivery, survey,
-    id, and whether the sender got the answer when there is something to say."""
+    """An `ls` row: date and time, method, path, status, signature, forward, size, attempt, delivery,
+    survey, id, and whether the sender got the answer when there is something to say."""
     survey = survey_label(json_document(capture)) or ""
     return (
         f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
         f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  {signature_word(capture):<7} "
+        f"{forward_word(capture):<7} "
         f"{format_size(capture.body_size) + ('!' if capture.truncated else ''):>9} "
         f"{('#' + str(capture.attempt)) if capture.attempt else '':>4}  {short_key(capture.delivery_key):<14} "
         f"{_fit(safe(survey), 28):<28}  {capture.id}{_note(capture)}"
@@ -165,6 +198,7 @@ def capture_page(capture: Capture) -> str:
         f"delivery  {safe(capture.delivery_key or '-')} ({safe(capture.delivery_source or '-')}), "
         f"attempt {capture.attempt or '-'}" + (f" in run {capture.run}" if capture.run is not None else ""),
         f"signature {signature_text(capture)}",
+        *([f"forward   {forward_text(capture)}"] if capture.forward else []),
         "",
         "Headers",
     ]

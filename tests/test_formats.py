@@ -24,7 +24,7 @@ from hookbin.formats.har import HarWriter, entry, request_url
 from hookbin.formats.ndjson import NdjsonWriter
 from hookbin.formats.reading import read_captures
 from hookbin.formats.redact import CREDENTIAL_HEADERS, MASK, redact
-from hookbin.model import Capture, ResponseGiven
+from hookbin.model import Capture, Forwarded, ResponseGiven
 from hookbin.signatures.check import SignatureCheck
 from tests.factories import tcapture
 from tests.har_schema import HAR_1_2
@@ -70,6 +70,15 @@ CAPTURE_FIELDS = {
     "run": st.none() | st.integers(1, 10**6),
     "signature": st.none()
     | st.builds(SignatureCheck, scheme=st.sampled_from(["standard", "github"]), valid=st.booleans(), reason=ANY_TEXT),
+    "forward": st.none()
+    | st.builds(
+        Forwarded,
+        url=ANY_TEXT,
+        status=st.none() | st.integers(100, 599),
+        latency_ms=MILLIS,
+        error=MAYBE_TEXT,
+        size=st.none() | st.integers(0, 2**40),
+    ),
 }
 FULL_CAPTURE = st.builds(Capture, **CAPTURE_FIELDS)
 

@@ -6,7 +6,7 @@ import pytest
 
 from hookbin.commands.report import delivery_block
 from hookbin.deliveries import group_deliveries
-from hookbin.model import ID_LENGTH, IdGenerator, ResponseGiven, counter_of, outcome_text
+from hookbin.model import ID_LENGTH, Capture, Forwarded, IdGenerator, ResponseGiven, counter_of, outcome_text
 from hookbin.textout import capture_line, capture_page, list_row
 from hookbin.tui.render import attempt_status, response_view, row_line
 from tests.factories import tcapture
@@ -85,6 +85,16 @@ def test_capture_json_form_fields():
     data = capture.to_dict()
     assert data["query"] == [["a", "1"], ["a", ""], ["b", "2"]]
     assert (data["body"], data["body_encoding"]) == ("/w==", "base64")
+
+
+def test_a_forward_result_survives_the_json_form_and_a_bad_one_reads_as_none():
+    refused = Forwarded(url="http://127.0.0.1:3000/hook", error="connection refused", latency_ms=1.25)
+    answered = Forwarded(url="http://127.0.0.1:3000/hook", status=201, latency_ms=12.5, size=15)
+    for forward in (refused, answered):
+        assert Capture.from_dict(tcapture(forward=forward).to_dict()).forward == forward
+    assert Capture.from_dict(tcapture().to_dict()).forward is None
+    assert Forwarded.from_dict({"url": 3, "status": 201}) is None
+    assert Forwarded.from_dict({"url": "http://a/", "status": "201", "size": True}) == Forwarded(url="http://a/")
 
 
 OUTCOMES = [

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from hookbin.model import ResponseGiven, Run
+from hookbin.model import Forwarded, ResponseGiven, Run
 from hookbin.store import (
     CapturesAdded,
     CapturesDeleted,
@@ -132,6 +132,22 @@ def test_an_outcome_is_a_second_write_with_its_own_event(tmp_path):
         assert store.get(held.id).response.delivered is None  # the re-added capture, as first stored
 
 
+def test_a_forward_result_arriving_later_keeps_the_outcome_recorded_before_it(tmp_path):
+    path = tmp_path / "captures.db"
+    seen = []
+    with open_store(path) as store:
+        store.subscribe(seen.append)
+        held = tcapture(response=ResponseGiven(status=200, delay_ms=5000))
+        store.add(held)
+        gone = replace(held.response, delivered=False, sender_gone_ms=2000.0)
+        settled = store.record_outcome(held, gone).result(5)
+        answered = Forwarded(url="http://127.0.0.1:3000/hook", status=201, latency_ms=12.5, size=2)
+        assert store.record_outcome(settled, forward=answered).result(5) == replace(settled, forward=answered)
+        assert seen[-1] == OutcomeRecorded(replace(settled, forward=answered), gone)
+    with open_store(path) as store:
+        assert (store.get(held.id).response, store.get(held.id).forward) == (gone, answered)
+
+
 def test_data_survives_reopen_and_schema_is_versioned(tmp_path):
     path = tmp_path / "captures.db"
     with open_store(path) as first:
@@ -204,6 +220,7 @@ def test_a_database_made_by_hookbin_0_1_opens_and_keeps_working(tmp_path):
         assert [c.id for c in found] == [old.id]
         # Captures from before --verify read as unchecked, and filter so.
         assert old.signature is None and store.count(Filter(signature="none")) == 2
+        assert old.forward is None  # nor was anything forwarded before serve --forward
     with open_store(path) as again:
         assert again.count() == 2
     conn = sqlite3.connect(path)

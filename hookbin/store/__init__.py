@@ -6,8 +6,9 @@ returns a `concurrent.futures.Future` resolved once the capture is committed, or
 so a sender that saw an answer has its request on disk. Subscribers are plain callables that
 receive `CapturesAdded` (one per committed batch), `OutcomeRecorded`, `StoreCleared`,
 `CapturesDeleted`, `StoreFailed` and `StoreRecovered` events. What became of an answer
-(delivered, or the sender hung up first) is known only after the capture is committed, so it is
-a second write: `record_outcome()`.
+(delivered, or the sender hung up first) and, in `serve --forward-mode mirror`, what the app
+answered its copy are known only after the capture is committed, so they are a second write:
+`record_outcome()`.
 
 This package only gathers the public names: `events`, `filters`, `errors`, `migrations`,
 `lock` (one writer per store) and `sqlite` hold the code.

@@ -1,7 +1,7 @@
 """The store's change events and the shape of a subscriber.
 
 Subscribers are plain callables that receive `CapturesAdded` (one per committed batch),
-`OutcomeRecorded` (what became of an answer, once known), `StoreCleared` and `CapturesDeleted`
+`OutcomeRecorded` (what became of an answer, or of a forward, once known), `StoreCleared` and `CapturesDeleted`
 events, and `StoreFailed`/`StoreRecovered` when writing stops and starts working again (a full
 disk, a read-only or locked file); a UI turns them into its own messages. The two trouble events
 carry the one line to show, so the log and the TUI say the same.
@@ -24,7 +24,8 @@ class CapturesAdded:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeRecorded:
-    """What became of a stored capture's answer was recorded: delivered, or when the sender hung up."""
+    """What became of a stored capture was recorded: whether its answer was delivered or when the
+    sender hung up, and what the app answered its forwarded copy (`serve --forward-mode mirror`)."""
 
     capture: Capture
     """The capture as it is now stored."""

@@ -113,6 +113,21 @@ def m004_runs(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO runs (run, started_at) SELECT 1, min(received_at) FROM captures HAVING count(*) > 0")
 
 
+@migration
+def m005_forward(conn: sqlite3.Connection) -> None:
+    # What the app said when the capture was forwarded (`serve --forward`): all NULL for
+    # captures that were not. In mirror mode they are filled in by a later UPDATE (see
+    # `SQLiteStore.record_outcome`), since the app answers after hookbin has stored the capture.
+    for column in (
+        "forward_url TEXT",
+        "forward_status INTEGER",
+        "forward_ms REAL",
+        "forward_error TEXT",
+        "forward_size INTEGER",
+    ):
+        conn.execute(f"ALTER TABLE captures ADD COLUMN {column}")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
 """The version a database has once every migration ran."""
 

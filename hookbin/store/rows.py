@@ -12,21 +12,24 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from hookbin.model import Capture, Headers, ResponseGiven
+from hookbin.model import Capture, Forwarded, Headers, ResponseGiven
 from hookbin.signatures.check import SignatureCheck
 
 COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
     "remote, status, response, delivery_key, delivery_source, attempt, "
-    "signature_scheme, signature_valid, signature_reason, run"
+    "signature_scheme, signature_valid, signature_reason, run, "
+    "forward_url, forward_status, forward_ms, forward_error, forward_size"
 )
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
 INSERT = (
     f"INSERT INTO captures ({COLUMNS}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-OUTCOME = "UPDATE captures SET response = ? WHERE id = ?"
+_FORWARD_COLUMNS = ("forward_url", "forward_status", "forward_ms", "forward_error", "forward_size")
+OUTCOME = f"UPDATE captures SET response = ?, {', '.join(f'{c} = ?' for c in _FORWARD_COLUMNS)} WHERE id = ?"
+"""What a capture may learn after it is stored: what became of its answer, and its forward result."""
 
 
 def _raw(text: str) -> bytes:
@@ -53,6 +56,7 @@ def capture_row(capture: Capture) -> tuple[Any, ...]:
         capture.attempt,
         *_signature_row(capture.signature),
         capture.run,
+        *forward_row(capture.forward),
     )
 
 
@@ -67,6 +71,25 @@ def _signature(row: sqlite3.Row) -> SignatureCheck | None:
     if row["signature_valid"] is None:
         return None
     return SignatureCheck(row["signature_scheme"] or "", bool(row["signature_valid"]), row["signature_reason"] or "")
+
+
+def forward_row(forward: Forwarded | None) -> tuple[Any, ...]:
+    """The five forward columns: all NULL when the capture was not forwarded."""
+    if forward is None:
+        return (None,) * len(_FORWARD_COLUMNS)
+    return forward.url, forward.status, forward.latency_ms, forward.error, forward.size
+
+
+def _forward(row: sqlite3.Row) -> Forwarded | None:
+    if row["forward_url"] is None:
+        return None
+    return Forwarded(
+        url=row["forward_url"],
+        status=row["forward_status"],
+        latency_ms=row["forward_ms"] or 0.0,
+        error=row["forward_error"],
+        size=row["forward_size"],
+    )
 
 
 def text_column(stored: bytes) -> str:
@@ -97,4 +120,5 @@ def capture_from_row(row: sqlite3.Row) -> Capture:
         attempt=row["attempt"],
         signature=_signature(row),
         run=row["run"],
+        forward=_forward(row),
     )

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hookbin.model import Capture, ResponseGiven, Run
+from hookbin.model import Capture, Forwarded, ResponseGiven, Run
 from hookbin.private import private_dir, private_file
 from hookbin.store.errors import StoreError, cause, read_only
 from hookbin.store.events import (
@@ -42,7 +42,16 @@ from hookbin.store.events import (
 from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
-from hookbin.store.rows import COLUMNS, INSERT, OUTCOME, capture_from_row, capture_row, headers_column, text_column
+from hookbin.store.rows import (
+    COLUMNS,
+    INSERT,
+    OUTCOME,
+    capture_from_row,
+    capture_row,
+    forward_row,
+    headers_column,
+    text_column,
+)
 
 log = logging.getLogger(__name__)
 
@@ -197,16 +206,23 @@ class SQLiteStore:
         self.submit_many((capture,), done)
         return future
 
-    def record_outcome(self, capture: Capture, response: ResponseGiven) -> concurrent.futures.Future[Capture]:
-        """Store `response` as `capture`'s answer: the same answer, now saying what became of it
-        (`delivered`, `sender_gone_ms`, `bytes_sent`). The future resolves to the capture as now stored.
+    def record_outcome(
+        self, capture: Capture, response: ResponseGiven | None = None, *, forward: Forwarded | None = None
+    ) -> concurrent.futures.Future[Capture]:
+        """Store what became of `capture` since it was stored: its answer, now saying whether it
+        reached the sender (`delivered`, `sender_gone_ms`, `bytes_sent`), and its forward result
+        once the app answered a copy (`serve --forward-mode mirror`). Either left None stays as
+        `capture` has it, so `capture` must be the latest one handed to the store. The future
+        resolves to the capture as now stored.
 
         The one change a stored capture gets, and only through the writer thread, after the
         capture's own commit: subscribers then receive `OutcomeRecorded`.
         """
         if self._closed:
             raise StoreError("the store is closed")
-        updated = dataclasses.replace(capture, response=response)
+        updated = dataclasses.replace(
+            capture, response=response or capture.response, forward=forward or capture.forward
+        )
         future, done = _resolving(updated)
         self._queue.put(((), (OutcomeRecorded(updated, capture.response),), done))
         return future
@@ -252,9 +268,9 @@ class SQLiteStore:
                     self._conn.executemany(INSERT, rows)
                     pruned = self._prune(len(rows))
                     for outcome in outcomes:
-                        response = outcome.capture.response
-                        assert response is not None
-                        changed = self._conn.execute(OUTCOME, (json.dumps(response.to_dict()), outcome.capture.id))
+                        capture = outcome.capture
+                        answer = json.dumps(capture.response.to_dict()) if capture.response else None
+                        changed = self._conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id))
                         if changed.rowcount:  # not deleted meanwhile
                             recorded.append(outcome)
                     self._conn.execute("COMMIT")
