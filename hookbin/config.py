@@ -29,6 +29,8 @@ DEFAULT_BODY_TIMEOUT = "10s"
 """How long a body may pause between two pieces before the request is cut off."""
 DEFAULT_MAX_CONNECTIONS = 500
 """Open catcher connections at once; more get 503."""
+DEFAULT_FORWARD_TIMEOUT = "30s"
+"""How long the app may take to answer a forwarded request (`serve --forward`), connecting included."""
 MAX_HEADER_LINES = 1000
 """Header lines in one request; more get 431 (a fixed backstop: the byte budget is the real limit)."""
 

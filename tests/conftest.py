@@ -1,5 +1,6 @@
 """Shared fixtures: a real hookbin (catcher + control API) on loopback port 0, an HTTP client,
-`invoke` to run a hookbin command in-process, and the Retry-After cases every reader runs.
+`invoke` to run a hookbin command in-process, the Retry-After cases every reader runs, and an
+app for `serve --forward` to send to (`start_app`).
 
 Every test gets its own runtime and data directories (XDG_RUNTIME_DIR, XDG_DATA_HOME), so the
 instance files of the hookbins it starts are its alone, and nothing touches the user's own.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 
@@ -18,6 +19,7 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 import aiohttp
 import pytest
+from aiohttp import web
 from click.testing import CliRunner, Result
 
 from hookbin.cli import cli
@@ -172,3 +174,37 @@ async def raw_receiver():
     receiver = await RawReceiver().start()
     yield receiver
     await receiver.stop()
+
+
+class App:
+    """The developer's receiver, an aiohttp server: what reached it, one (method, target,
+    headers, body) per request, headers as raw pairs in arrival order."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+        self.url = ""
+
+
+@pytest.fixture
+async def start_app():
+    """Start an app on 127.0.0.1:0 answering with the handler given; returns its `App`."""
+    runners: list[web.BaseRunner] = []
+
+    async def start(answer: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]) -> App:
+        app = App()
+
+        async def handle(request: web.BaseRequest) -> web.StreamResponse:
+            headers = [(name.decode(), value.decode()) for name, value in request.raw_headers]
+            app.seen.append((request.method, request.raw_path, headers, await request.read()))
+            return await answer(request)
+
+        runner = web.ServerRunner(web.Server(handle), shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        app.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        return app
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()

@@ -25,6 +25,7 @@ import click
 from hookbin import __version__
 from hookbin.access import Access, AccessError, check_token, is_loopback, new_token, parse_credentials, url_with_token
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db, positive_duration, url_param
+from hookbin.commands.forwarding import forward_options, forwarding_line, make_forwarder
 from hookbin.config import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
@@ -279,6 +280,7 @@ def _build_responder(
     metavar="URL",
     help="Your receiver, where the TUI's r key replays the selected request (else r asks once).",
 )
+@forward_options
 @click.option("--no-tui", is_flag=True, envvar="HOOKBIN_NO_TUI", help="Run headless: one log line per request.")
 @click.option("--json", "as_json", is_flag=True, help="Headless, one JSON object per request on stdout.")
 def serve_command(
@@ -306,6 +308,9 @@ def serve_command(
     max_connections: int,
     max_captures: int | None,
     replay_to: str | None,
+    forward: str | None,
+    forward_mode: str,
+    forward_timeout: float,
     no_tui: bool,
     as_json: bool,
 ) -> None:
@@ -325,6 +330,7 @@ def serve_command(
       hookbin serve --verify github:"$GITHUB_WEBHOOK_SECRET" --require-signature
       hookbin serve --token --public-url https://abc.ngrok.app/segmanta
                                                    catch only under a secret path
+      hookbin serve --forward http://127.0.0.1:3000  your app answers; hookbin records it
     """
     responder = _build_responder(respond, rules, body, body_file, content_type, headers, seed)
     access = _build_access(token, auth)
@@ -353,6 +359,7 @@ def serve_command(
         require_signature=require_signature,
         limits=limits,
         access=access,
+        forwarder=make_forwarder(forward, forward_mode, forward_timeout, max_body),
     )
     warning = exposure_warning(host, access)
     if warning:
@@ -467,6 +474,8 @@ async def _serve_headless(
             paste = paste_url(server.url, public_url, server.access)
             if paste:
                 click.echo(f"paste into the sender: {paste}", err=True)
+            for line in filter(None, [forwarding_line(server.catcher.forwarder)]):
+                click.echo(line, err=True)
             # Later runs (hookbin respond, the control API) are announced as they start.
             unsubscribe_runs = responder.subscribe(lambda: click.echo(f"hookbin: {_answering(responder)}", err=True))
             try:
@@ -496,6 +505,7 @@ async def _serve_tui(
     # Lines said before the screen exists (the --host warning, a lowered connection cap) are
     # shown once it does.
     early = [line for line in [exposure_warning(options["host"], options["access"])] if line]
+    early += filter(None, [forwarding_line(options["forwarder"])])
     # Bind before the TUI takes the terminal, so a taken port stays one line.
     async with _listening(store, responder, notify=early.append, **options) as server:
         app = HookbinApp(

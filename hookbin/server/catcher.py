@@ -1,8 +1,9 @@
 """The catcher: an aiohttp handler that accepts any method on any path, stores, then answers.
 
-Order matters: the body is read (up to the size limit), the responder decides the answer,
-the capture with that answer is committed to the store, and only then is anything sent.
-A sender that saw hookbin's answer therefore has its request on disk.
+Order matters: the body is read (up to the size limit), the responder decides the answer (or,
+under `serve --forward`, the app gives it: see `forward`), the capture with that answer is
+committed to the store, and only then is anything sent. A sender that saw hookbin's answer
+therefore has its request on disk.
 
 What became of the answer is known only afterwards: whether it was written whole, or the
 sender hung up first (during a delay, a drip, or before the first byte). `CatcherServer`
@@ -29,9 +30,10 @@ from multidict import CIMultiDict
 from hookbin.access import Access
 from hookbin.config import DEFAULT_MAX_BODY_BYTES
 from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
-from hookbin.model import DROPS, Capture, Headers, ResponseGiven, counter_of, new_id, utcnow
+from hookbin.model import DROPS, Capture, Forwarded, Headers, ResponseGiven, counter_of, new_id, utcnow
 from hookbin.notices import Refusals
 from hookbin.responder import Decision, Responder
+from hookbin.server.forward import Forwarder
 from hookbin.server.guard import BodyStalled, GuardedServer, peer_of
 from hookbin.signatures import SignatureCheck, Verifier, check_all
 from hookbin.store import SQLiteStore, StoreError
@@ -160,6 +162,7 @@ class Catcher:
         require_signature: bool = False,
         access: Access | None = None,
         refusals: Refusals | None = None,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.store = store
         self.responder = responder
@@ -170,6 +173,8 @@ class Catcher:
         """`--verify` verifiers; none means no request's signature is checked."""
         self.require_signature = require_signature
         """`--require-signature`: answer 401 to a request whose signature is not valid."""
+        self.forwarder = forwarder
+        """`--forward`: where each request the responder would answer goes too; None when nowhere."""
         self.stats = CatcherStats()
         self.access = access or Access()
         self.refusals = refusals or Refusals(None, lambda delay, callback: None)
@@ -180,8 +185,10 @@ class Catcher:
         self._in_flight: dict[object, _InFlight] = {}
 
     def stop_waiting(self) -> None:
-        """Cut delays short: called on shutdown so in-flight requests finish promptly."""
+        """Cut delays and forwards short: called on shutdown so in-flight requests finish promptly."""
         self._stopping = True
+        if self.forwarder is not None:
+            self.forwarder.stop()
         for flight in self._in_flight.values():
             if flight.wake is not None:
                 flight.wake.set()
@@ -287,6 +294,7 @@ class Catcher:
         unsigned = self._signature_refusal(signature, capture_id, start)
 
         run = self.responder.run
+        forward: Forwarded | None = None
         if read_error:
             status, reason = read_error
             response = ResponseGiven(status=status, reason=reason, duration_ms=_since(start))
@@ -304,6 +312,17 @@ class Catcher:
             )
         elif unsigned is not None:
             response = unsigned  # the responder is not asked, so its sequences are not used up
+        elif self.forwarder is not None and not self.forwarder.mirror:
+            sent = Capture(
+                id=capture_id,
+                received_at=received_at,
+                method=request.method,
+                path=routed,
+                query_string=query_string,
+                headers=headers,
+                body=body,
+            )
+            response, forward = await self.forwarder.answer(sent, start)
         else:
             decision = self.responder.decide(request.method, routed, key)
             # The run comes with the decision (under the responder's lock), so a change of answer
@@ -328,6 +347,7 @@ class Catcher:
             attempt=attempt,
             signature=signature,
             run=run,
+            forward=forward,
         )
         self.stats.received += 1
         try:
@@ -336,8 +356,17 @@ class Catcher:
             # Tell the sender to retry: we could not keep its request.
             self.stats.answered_error += 1
             return web.json_response({"ok": False, "error": str(exc)}, status=500)
-        out, bytes_sent = await self._answer(request, response, flight)
-        self._record_outcome(capture, flight, bytes_sent)
+        # Mirror mode: the app gets a copy of what the responder answered (not of a 400, 401, 413).
+        forwarder = self.forwarder
+        mirrored = (
+            forwarder.send_copy(capture, self.store) if forwarder and forwarder.mirror and response.spec else None
+        )
+        try:
+            out, bytes_sent = await self._answer(request, response, flight)
+            capture = self._record_outcome(capture, flight, bytes_sent)
+        finally:
+            if mirrored is not None:
+                mirrored.set_result(capture)
         return out
 
     async def _check_signature(self, headers: Headers, body: bytes, now: float) -> SignatureCheck | None:
@@ -393,8 +422,9 @@ class Catcher:
             delivered=_foreseen(decision.fault, decision.delay > 0),
         )
 
-    def _record_outcome(self, capture: Capture, flight: _InFlight, bytes_sent: int | None) -> None:
-        """Count the answer, and store what became of it unless the stored capture says so already."""
+    def _record_outcome(self, capture: Capture, flight: _InFlight, bytes_sent: int | None) -> Capture:
+        """Count the answer, and store what became of it unless the stored capture says so already;
+        returns the capture as now handed to the store."""
         stored = capture.response
         assert stored is not None
         gone_ms = flight.gone_ms
@@ -403,13 +433,14 @@ class Catcher:
         # common case (nothing new to record) more than everything else here.
         if (stored.delivered, stored.sender_gone_ms, stored.bytes_sent) == (delivered, gone_ms, bytes_sent):
             self.stats.count(stored)
-            return
+            return capture
         response = replace(stored, delivered=delivered, sender_gone_ms=gone_ms, bytes_sent=bytes_sent)
         self.stats.count(response)
         try:
             self.store.record_outcome(capture, response)
         except StoreError as exc:  # stopping: the capture itself is stored
             log.warning("could not record what became of the answer to %s: %s", capture.id, exc)
+        return replace(capture, response=response)
 
     async def _hold(self, seconds: float, flight: _InFlight) -> None:
         """Wait `seconds`, or less if the sender hangs up or hookbin stops."""

@@ -25,6 +25,7 @@ from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
 from hookbin.server.catcher import Catcher, CatcherServer
+from hookbin.server.forward import Forwarder
 from hookbin.server.guard import Guard, enough_descriptors, report_accept_failures
 from hookbin.signatures import Verifier
 from hookbin.store import SQLiteStore, StoreError
@@ -130,6 +131,7 @@ class HookbinServer:
         credential: what the control API requires (`Authorization: Bearer …`); a new random
             one when None.
         instances: the directory for the instance file; None for the user's runtime directory.
+        forwarder: where `serve --forward` sends each request; None forwards nothing.
     """
 
     def __init__(
@@ -149,6 +151,7 @@ class HookbinServer:
         notify: Callable[[str], None] | None = None,
         credential: str | None = None,
         instances: Path | None = None,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.store = store
         self.responder = responder
@@ -167,6 +170,7 @@ class HookbinServer:
             require_signature=require_signature,
             access=self.access,
             refusals=self.refusals,
+            forwarder=forwarder,
         )
         self.guard: Guard | None = None
         """The catcher's connection counts, once started."""
@@ -197,6 +201,7 @@ class HookbinServer:
         # It is recorded once both listeners are bound, so a start that fails leaves no run.
         self.responder.new_run(self.store.last_run() + 1)
         refusals = self.refusals
+        forwarder = self.catcher.forwarder
         self.limits = enough_descriptors(self.limits, self._say)
         self._undo.append(route_parser_errors(lambda line: refusals.refuse("not valid HTTP", line)))
         self._undo.append(report_accept_failures(asyncio.get_running_loop(), refusals))
@@ -214,6 +219,8 @@ class HookbinServer:
         try:
             self.port = await _bind(runner, self.host, self.port, "catcher")
             self.url = _url(self.host, self.port)
+            if forwarder is not None and forwarder.points_at(self.host, self.port):
+                raise StartError(f"--forward {forwarder.url} is this hookbin itself: each request would loop")
             if self.admin_port != 0:
                 await self._start_admin()
             self.store.announce(url=self.url, admin_url=self.admin_url)
@@ -263,5 +270,7 @@ class HookbinServer:
             await runner.cleanup()
         self._runners.clear()
         self.refusals.flush()  # say what the last second held back
+        if self.catcher.forwarder is not None:
+            await self.catcher.forwarder.close()
         while self._undo:
             self._undo.pop()()

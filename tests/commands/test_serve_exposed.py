@@ -106,6 +106,7 @@ def test_token_gives_the_url_to_paste_and_probes_are_rejected_in_one_line(tmp_pa
 
 def test_the_token_is_never_stored_so_no_listing_export_or_replay_carries_it(tmp_path, serve, hookbin, recorder):
     db, token = str(tmp_path / "c.db"), "tok3n-n0t-t0-leak"
+    recorder.forget()
     served = serve("--no-tui", "--db", db, "--token", token)
     assert served.post(f"/{token}/segmanta/csat?x=1", b'{"a": 1}', {"Content-Type": "application/json"})[0] == 200
     code, log, _ = served.stop()
