@@ -292,6 +292,8 @@ class HookbinApp(App[None]):
         """Redraw the rows, and the detail, of captures whose answers' outcomes are now known."""
         for capture in captures:
             self._list.replace(capture)
+            if self._detail_pending is not None and self._detail_pending.id == capture.id:
+                self._detail_pending = capture  # still waiting to be drawn: drawn as now stored
             shown = self._detail.capture
             if shown is not None and shown.id == capture.id:
                 self._show_detail(capture)

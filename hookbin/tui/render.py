@@ -21,7 +21,7 @@ from hookbin.jsonlines import generic_lines
 from hookbin.model import Capture, outcome_text
 from hookbin.segmanta import summarize, summary_rows
 from hookbin.spec import Spec
-from hookbin.textout import body_problems, body_text, guarded, local_time, signature_text
+from hookbin.textout import body_problems, body_text, forward_text, guarded, local_time, signature_text
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_LIMIT = 200
@@ -79,7 +79,19 @@ def _row_marker(capture: Capture) -> Text:
         marks.append("⚠", style="red")
     if capture.signature is not None:
         marks.append_text(signature_badge(capture))
+    marks.append_text(forward_badge(capture))
     return marks
+
+
+def forward_badge(capture: Capture) -> Text:
+    """↪ for a forwarded capture: dim green when the app answered below 500, bold red when it
+    answered 5xx or gave no usable answer; nothing when not forwarded (or, mirrored, not yet)."""
+    forward = capture.forward
+    if forward is None:
+        return Text()
+    if forward.status is not None and forward.status < 500 and forward.error is None:
+        return Text("↪", style="dim green")
+    return Text("↪", style="bold red")
 
 
 def signature_badge(capture: Capture) -> Text:
@@ -264,6 +276,8 @@ def response_view(capture: Capture) -> RenderableType:
         ("signature", signature_text(capture)),
         ("decided in", f"{response.duration_ms:.1f} ms"),
     ]
+    if capture.forward is not None:
+        why.append(("forward", forward_text(capture)))
     if response.reason:
         why.insert(0, ("reason", response.reason))
     for label, value in why:
