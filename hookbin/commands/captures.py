@@ -51,9 +51,10 @@ def ls_command(
     as_json: bool,
 ) -> None:
     """List captures of the latest run, newest first: time, method, path, status answered,
-    signature (valid, invalid, or - when not checked), size, attempt, delivery (a short key;
-    attempts of one delivery share it), Segmanta survey (its name, or `survey id N` without
-    one), id.
+    signature (valid, invalid, or - when not checked), forward (your app's status under serve
+    --forward; refused, timeout, error, or - when not forwarded), size, attempt, delivery (a
+    short key; attempts of one delivery share it), Segmanta survey (its name, or `survey id N`
+    without one), id.
 
     \b
     Examples:
