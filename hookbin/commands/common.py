@@ -87,6 +87,16 @@ def run_options(command: F) -> F:
     )(command)
 
 
+run_filter_option = click.option(
+    "--run",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Only captures of run N (`hookbin ls --all-runs` shows the runs) [default: every run].",
+)
+"""`--run N` for the commands that act on captures (replay, export, clear): every run unless given."""
+
+
 def chosen_run(store: SQLiteStore, run: int | None, all_runs: bool) -> int | None:
     """The run `--run`/`--all-runs` choose: N, None for every run, else the latest (None when none was started)."""
     if run is not None and all_runs:

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, filter_options, open_db
+from hookbin.commands.common import (
+    CONTEXT,
+    ExitStatus,
+    Failure,
+    db_option,
+    filter_options,
+    open_db,
+    run_filter_option,
+)
 from hookbin.commands.report import moment_callback, since_option
 from hookbin.config import DEFAULT_HOST, DEFAULT_PORT
 
@@ -75,6 +83,7 @@ def _bodies_dir(output: str | None) -> Path:
     "pytest (a test module that replays the requests against your app).",
 )
 @filter_options
+@run_filter_option
 @since_option
 @click.option("--output", "-o", default=None, metavar="FILE", help="Write to FILE (0600) instead of standard output.")
 @click.option(
@@ -99,6 +108,7 @@ def export_command(
     status: str | None,
     text: str | None,
     signature: str | None,
+    run: int | None,
     since: datetime | None,
     output: str | None,
     redact: bool,
@@ -116,11 +126,12 @@ def export_command(
       hookbin export -f curl --to http://127.0.0.1:3000 -o replay.sh && bash replay.sh
       hookbin export -f pytest --path '/segmanta/*' -o tests/test_segmanta_webhooks.py
       hookbin export --redact -o for-the-ticket.har
+      hookbin export -f ndjson --run 3 -o run3.ndjson     one experiment
     """
     from hookbin.formats import make_writer, write_all
     from hookbin.store import Filter
 
-    flt = Filter(method=method, path=path, status=status, text=text, signature=signature, since=since)
+    flt = Filter(method=method, path=path, status=status, text=text, signature=signature, run=run, since=since)
     with open_db(db) as store, _output(output) as out:
         writer = make_writer(name, out, base_url=base_url, bodies=_bodies_dir(output))
         try:
@@ -198,9 +209,11 @@ def _report_import(store: SQLiteStore, added: int, skipped: int) -> None:
     metavar="10m|ISO-TIME",
     help="Only captures older than this (2h: received over two hours ago) or received before this time.",
 )
+@run_filter_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def clear_command(db: str, before: datetime | None, yes: bool) -> None:
-    """Delete captures: every one, or those received before a time. Asks first on a terminal.
+def clear_command(db: str, before: datetime | None, run: int | None, yes: bool) -> None:
+    """Delete captures: every one, those received before a time, or those of one run. Asks
+    first on a terminal.
 
     Without a terminal to ask on, --yes is required.
 
@@ -208,15 +221,18 @@ def clear_command(db: str, before: datetime | None, yes: bool) -> None:
     Examples:
       hookbin clear --before 7d --yes
       hookbin clear --before 2026-03-01T00:00
+      hookbin clear --run 3                  forget one experiment
     """
     from hookbin.store import Filter
 
-    flt = Filter(before=before)
+    flt = Filter(before=before, run=run)
     with open_db(db) as store:
         count = store.count(flt)
         if count and not yes:
-            what = f"{count} capture(s)" + (
-                f" received before {before.astimezone():%Y-%m-%d %H:%M:%S}" if before else ""
+            what = (
+                f"{count} capture(s)"
+                + (f" of run {run}" if run is not None else "")
+                + (f" received before {before.astimezone():%Y-%m-%d %H:%M:%S}" if before else "")
             )
             if not sys.stdin.isatty():
                 raise Failure(f"this would delete {what}: add --yes to confirm", ExitStatus.USAGE)

@@ -27,6 +27,7 @@ from hookbin.commands.common import (
     find_capture,
     open_db,
     positive_duration,
+    run_filter_option,
     url_param,
 )
 from hookbin.durations import format_duration
@@ -151,6 +152,7 @@ def _print(
     "--all", "select_all", is_flag=True, help="Replay every capture (oldest first), or every one the filters pass."
 )
 @filter_options
+@run_filter_option
 @db_option
 @click.option(
     "--timeout",
@@ -175,6 +177,7 @@ def replay_command(
     status: str | None,
     text: str | None,
     signature: str | None,
+    run: int | None,
     db: str,
     timeout: float,
     verbose: bool,
@@ -195,9 +198,10 @@ def replay_command(
       hookbin replay 2q0b --to http://127.0.0.1:3000/webhooks/segmanta --exact-url --edit
       hookbin replay --all --status 5xx --path '/segmanta/*' --to http://127.0.0.1:3000
       hookbin replay --sig invalid --to http://127.0.0.1:3000
+      hookbin replay --run 3 --to http://127.0.0.1:3000          every request of run 3
       HOOKBIN_REPLAY_TO=http://127.0.0.1:3000 hookbin replay 2q0b 7k1m --json
     """
-    filtered = any(value is not None for value in (method, path, status, text, signature))
+    filtered = any(value is not None for value in (method, path, status, text, signature, run))
     if capture_ids and (select_all or filtered):
         raise click.UsageError("give capture IDs, or --all and filters, not both")
     if not capture_ids and not (select_all or filtered):
@@ -208,7 +212,7 @@ def replay_command(
             chosen = [find_capture(store, capture_id, db) for capture_id in capture_ids]
             total, captures = len(chosen), iter(chosen)
         else:
-            flt = Filter(method=method, path=path, status=status, text=text, signature=signature)
+            flt = Filter(method=method, path=path, status=status, text=text, signature=signature, run=run)
             total = store.count(flt)
             captures = _selected(store, flt, total)
             if total == 0:

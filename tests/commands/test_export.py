@@ -1,4 +1,4 @@
-"""`hookbin export`, `import` and `clear`, and `serve --max-captures`, over real SQLite.
+"""`hookbin export`, `import` and `clear` (and `replay --run`), and `serve --max-captures`, over real SQLite.
 
 Captures come from a real catcher (raw HTTP over loopback) or are imported; the exports are
 checked as their users would: HAR against the HAR 1.2 schema and back through import, the curl
@@ -379,6 +379,23 @@ def test_clear_asks_on_a_terminal(tmp_path, answer, left):
     assert (process.returncode, out) == (
         (ExitStatus.OK, b"deleted 2 capture(s)\n") if left == 0 else (ExitStatus.ERROR, b"")
     )
+
+
+def test_run_n_chooses_one_experiment_to_export_replay_or_clear(invoke, tmp_path, recorder):
+    db = tmp_path / "c.db"
+    fill(db, [tcapture(seq=n, run=1 + n % 2, path=f"/run{1 + n % 2}/{n}") for n in range(5)])
+    exported = invoke("export", "--db", str(db), "-f", "ndjson", "--run", "2")
+    assert [json.loads(line)["path"] for line in exported.stdout.splitlines()] == ["/run2/1", "/run2/3"]
+    recorder.forget()
+    replayed = invoke("replay", "--db", str(db), "--run", "2", "--to", recorder.url, "--json")
+    assert replayed.exit_code == ExitStatus.OK, replayed.stderr
+    assert [recorder.next().target for _ in range(2)] == [b"/run2/1", b"/run2/3"]
+    assert json.loads(replayed.stdout.splitlines()[-1])["replayed"] == 2
+    refused = invoke("clear", "--db", str(db), "--run", "1")
+    assert refused.stderr == "hookbin: error: this would delete 3 capture(s) of run 1: add --yes to confirm\n"
+    cleared = invoke("clear", "--db", str(db), "--run", "1", "--yes")
+    assert cleared.stdout == "deleted 3 capture(s)\n"
+    assert [c.path for c in everything_in(db)] == ["/run2/1", "/run2/3"]
 
 
 def test_a_bad_before_is_a_usage_error(invoke, tmp_path):
