@@ -23,7 +23,7 @@ from hookbin.server.forward import Forwarder
 from hookbin.store import OutcomeRecorded, open_store
 from hookbin.textout import capture_line, capture_page, forward_word, list_row
 from tests.commands.conftest import serve
-from tests.test_replay import unused_port
+from tests.test_replay import EXACT, host, unused_port
 
 __all__ = ["serve"]  # the fixture, for the headless test
 BODY = b'{"survey_id": 1234, "results": [{"id": 5012, "value": 4}]}'
@@ -79,6 +79,18 @@ async def test_app_up_the_sender_gets_the_apps_answer_and_the_app_the_request(st
     )
     assert " 201  -       201 " in list_row(capture)  # status, signature, forward
     assert capture_line(capture).endswith(f"  forward 201  {capture.forward.latency_ms:.0f} ms  19 B")
+
+
+@pytest.mark.parametrize("raw", EXACT.values(), ids=EXACT.keys())
+async def test_the_app_gets_exactly_what_the_sender_sent_as_replay_would_send_it(start_hookbin, raw_receiver, raw):
+    server = await start_hookbin(forwarder=forwarding(raw_receiver.url))
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(raw.replace(b"{host}", b"hookbin.example"))
+    await writer.drain()
+    answer = await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 201 Created\r\n")  # the raw receiver's answer
+    assert raw_receiver.requests == [raw.replace(b"{host}", host(raw_receiver))]
 
 
 @pytest.mark.skipif(not shutil.which("curl"), reason="needs curl, a real client that retries on its own")
