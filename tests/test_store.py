@@ -112,7 +112,7 @@ def test_events_follow_commits_and_clear(store):
     assert len(seen) == 2
 
 
-def test_an_outcome_is_a_second_write_with_its_own_event(tmp_path):
+def test_an_outcome_or_a_forward_result_is_a_second_write_with_its_own_event(tmp_path):
     path = tmp_path / "captures.db"
     seen = []
     with open_store(path) as store:
@@ -123,6 +123,12 @@ def test_an_outcome_is_a_second_write_with_its_own_event(tmp_path):
         assert store.record_outcome(held, gone).result(5) == replace(held, response=gone)
         assert store.get(held.id).response == gone
         assert seen[-1] == OutcomeRecorded(replace(held, response=gone), held.response)
+        # What the app answered a mirrored copy comes later, the same way, and keeps the outcome.
+        answered = Forwarded(url="http://127.0.0.1:3000/hook", status=201, latency_ms=12.5, size=2)
+        settled = replace(held, response=gone)
+        assert store.record_outcome(settled, forward=answered).result(5) == replace(settled, forward=answered)
+        assert (store.get(held.id).response, store.get(held.id).forward) == (gone, answered)
+        assert seen[-1] == OutcomeRecorded(replace(settled, forward=answered), gone)
         # An outcome for a capture deleted meanwhile changes nothing and tells nobody.
         store.clear()
         store.record_outcome(held, gone).result(5)
@@ -130,22 +136,6 @@ def test_an_outcome_is_a_second_write_with_its_own_event(tmp_path):
         store.add(held)
     with open_store(path) as store:
         assert store.get(held.id).response.delivered is None  # the re-added capture, as first stored
-
-
-def test_a_forward_result_arriving_later_keeps_the_outcome_recorded_before_it(tmp_path):
-    path = tmp_path / "captures.db"
-    seen = []
-    with open_store(path) as store:
-        store.subscribe(seen.append)
-        held = tcapture(response=ResponseGiven(status=200, delay_ms=5000))
-        store.add(held)
-        gone = replace(held.response, delivered=False, sender_gone_ms=2000.0)
-        settled = store.record_outcome(held, gone).result(5)
-        answered = Forwarded(url="http://127.0.0.1:3000/hook", status=201, latency_ms=12.5, size=2)
-        assert store.record_outcome(settled, forward=answered).result(5) == replace(settled, forward=answered)
-        assert seen[-1] == OutcomeRecorded(replace(settled, forward=answered), gone)
-    with open_store(path) as store:
-        assert (store.get(held.id).response, store.get(held.id).forward) == (gone, answered)
 
 
 def test_data_survives_reopen_and_schema_is_versioned(tmp_path):

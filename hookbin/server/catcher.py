@@ -313,15 +313,8 @@ class Catcher:
         elif unsigned is not None:
             response = unsigned  # the responder is not asked, so its sequences are not used up
         elif self.forwarder is not None and not self.forwarder.mirror:
-            sent = Capture(
-                id=capture_id,
-                received_at=received_at,
-                method=request.method,
-                path=routed,
-                query_string=query_string,
-                headers=headers,
-                body=body,
-            )
+            # Only what the app is sent: id, time, method, path, query, headers, body.
+            sent = Capture(capture_id, received_at, request.method, routed, query_string, headers, body)
             response, forward = await self.forwarder.answer(sent, start)
         else:
             decision = self.responder.decide(request.method, routed, key)
