@@ -300,6 +300,15 @@ def test_headless_mirror_mode_logs_each_request_then_again_with_what_the_app_sai
     assert second.startswith(first) and second[len(first) :].startswith("  forward 200  ")
 
 
+def test_the_start_line_says_the_app_answers_not_the_simulated_answer(tmp_path, serve, recorder):
+    app = serve("--no-tui", "--db", str(tmp_path / "a.db"), "--respond", "503", "--forward", recorder.url)
+    mirror = serve("--no-tui", "--db", str(tmp_path / "m.db"), "--respond", "503", "--forward", recorder.url,
+                   "--forward-mode", "mirror")  # fmt: skip
+    assert f"(run 1, the app at {recorder.url} answers)" in app.banner and "503" not in app.banner
+    assert "(run 1, answering 503)" in mirror.banner
+    assert app.stop()[0] == 0 and mirror.stop()[0] == 0
+
+
 def test_ls_and_show_and_their_json_carry_the_forward(tmp_path, invoke):
     db = str(tmp_path / "f.db")
     with open_store(db) as store:

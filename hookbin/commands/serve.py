@@ -18,7 +18,7 @@ import threading
 import traceback
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -43,6 +43,9 @@ from hookbin.signatures import SignatureError, Verifier, parse_verifier
 from hookbin.spec import SpecError, parse_header_line, parse_rule, parse_spec
 from hookbin.store import CapturesAdded, OutcomeRecorded, SQLiteStore, StoreEvent, StoreFailed, StoreRecovered
 from hookbin.textout import answering_text, capture_line
+
+if TYPE_CHECKING:
+    from hookbin.server.forward import Forwarder
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -463,8 +466,9 @@ async def _serve_headless(
                     continue  # started under nohup: keep running when the terminal closes
                 loop.add_signal_handler(sig, stop.set)
             admin = f", control API {server.admin_url}" if server.admin_url else ""
+            forwarder = server.catcher.forwarder
             click.echo(
-                f"hookbin {__version__} listening on {server.url}/ ({_answering(responder)}){admin}\n"
+                f"hookbin {__version__} listening on {server.url}/ ({_answering(responder, forwarder)}){admin}\n"
                 f"storing in {store.path}; Ctrl+C to stop",
                 err=True,
             )
@@ -474,10 +478,12 @@ async def _serve_headless(
             paste = paste_url(server.url, public_url, server.access)
             if paste:
                 click.echo(f"paste into the sender: {paste}", err=True)
-            for line in filter(None, [forwarding_line(server.catcher.forwarder)]):
+            for line in filter(None, [forwarding_line(forwarder)]):
                 click.echo(line, err=True)
             # Later runs (hookbin respond, the control API) are announced as they start.
-            unsubscribe_runs = responder.subscribe(lambda: click.echo(f"hookbin: {_answering(responder)}", err=True))
+            unsubscribe_runs = responder.subscribe(
+                lambda: click.echo(f"hookbin: {_answering(responder, forwarder)}", err=True)
+            )
             try:
                 await stop.wait()
             finally:
@@ -487,9 +493,15 @@ async def _serve_headless(
         unsubscribe()
 
 
-def _answering(responder: Responder) -> str:
-    """`run 7, answering 500,500,200`: the headless log's word on the run and its answer."""
+def _answering(responder: Responder, forwarder: Forwarder | None) -> str:
+    """`run 7, answering 500,500,200`: the headless log's word on the run and its answer.
+
+    With `--forward` in app mode the app answers, not the responder: saying "answering 200"
+    there would be untrue.
+    """
     snapshot = responder.snapshot()
+    if forwarder is not None and not forwarder.mirror:
+        return f"run {snapshot['run']}, the app at {forwarder.url} answers"
     return f"run {snapshot['run']}, {answering_text(snapshot['spec'], snapshot['rules'])}"
 
 

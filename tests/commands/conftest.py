@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
 
@@ -38,11 +40,28 @@ class Served:
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         line = self.proc.stderr.readline()
+        self.banner = line
+        """The start line: the URL, the run and what answers."""
         match = re.search(r"listening on (http://\S+?)/ ", line)
         assert match, line + self.proc.stderr.read()
         self.url = match.group(1)
         admin = re.search(r"control API (http://\S+)", line)
         self.admin = admin.group(1) if admin else None
+        # The rest of stderr is read as it comes: `communicate()` would read the pipe itself
+        # and miss what `readline()` had already buffered, so lines would go missing at random.
+        self._err = [line]
+        self._err_lines: queue.Queue[str] = queue.Queue()
+        self._err_reader = threading.Thread(target=self._read_err, daemon=True)
+        self._err_reader.start()
+
+    def _read_err(self) -> None:
+        for line in self.proc.stderr:
+            self._err.append(line)
+            self._err_lines.put(line)
+
+    def err_line(self, timeout: float = 10) -> str:
+        """The next line serve writes to stderr after the start line."""
+        return self._err_lines.get(timeout=timeout)
 
     def post(self, path: str, body: bytes, headers: dict | None = None) -> tuple[int, bytes]:
         request = urllib.request.Request(self.url + path, data=body, headers=headers or {}, method="POST")
@@ -60,8 +79,13 @@ class Served:
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
-        out, err = self.proc.communicate(timeout=20)
-        return self.proc.returncode, out, err
+        out: list[str] = []
+        out_reader = threading.Thread(target=lambda: out.append(self.proc.stdout.read()), daemon=True)
+        out_reader.start()
+        self.proc.wait(timeout=20)
+        out_reader.join(timeout=20)
+        self._err_reader.join(timeout=20)
+        return self.proc.returncode, "".join(out), "".join(self._err)
 
 
 def pty_output(primary: int) -> bytes:

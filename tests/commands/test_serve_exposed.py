@@ -84,7 +84,7 @@ def test_token_gives_the_url_to_paste_and_probes_are_rejected_in_one_line(tmp_pa
         "--public-url",
         "https://abc.ngrok.app/segmanta",
     )
-    line = served.proc.stderr.readline() + served.proc.stderr.readline()
+    line = served.err_line() + served.err_line()
     paste = re.search(r"paste into the sender: https://abc\.ngrok\.app/([A-Za-z0-9_-]{22})/segmanta\n", line)
     assert paste, line
     token = paste.group(1)

@@ -16,8 +16,8 @@ GITHUB_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f43
 
 def verify_banner(served) -> str:
     """The startup line after "storing in …": what serve says about --verify."""
-    served.proc.stderr.readline()  # storing in …
-    return served.proc.stderr.readline().strip()
+    served.err_line()  # storing in …
+    return served.err_line().strip()
 
 
 def test_send_sign_round_trips_through_serve_verify(tmp_path, serve, hookbin):
