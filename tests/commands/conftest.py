@@ -29,12 +29,16 @@ def _run(*args: str, env: dict | None = None, timeout: float = 30) -> subprocess
 
 
 class Served:
-    """A `hookbin serve` subprocess and the URLs it printed."""
+    """A `hookbin serve` subprocess and the URLs it printed.
 
-    def __init__(self, *args: str, env: dict | None = None) -> None:
+    `quiet=True` sends its stdout (a line per request) to /dev/null: under a burst nobody reads
+    the pipe until `stop`, and a full pipe would stall hookbin's log and with it its store.
+    """
+
+    def __init__(self, *args: str, env: dict | None = None, quiet: bool = False) -> None:
         self.proc = subprocess.Popen(
             [*HOOKBIN, "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL if quiet else subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
@@ -80,7 +84,8 @@ class Served:
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
         out: list[str] = []
-        out_reader = threading.Thread(target=lambda: out.append(self.proc.stdout.read()), daemon=True)
+        stdout = self.proc.stdout  # None when quiet
+        out_reader = threading.Thread(target=lambda: out.append(stdout.read() if stdout else ""), daemon=True)
         out_reader.start()
         self.proc.wait(timeout=20)
         out_reader.join(timeout=20)
@@ -112,8 +117,8 @@ def serve():
     """Start `hookbin serve --port 0 ARGS` as a process (a `Served`); any left running are killed."""
     started: list[Served] = []
 
-    def start(*args: str, env: dict | None = None) -> Served:
-        served = Served(*args, env=env)
+    def start(*args: str, env: dict | None = None, quiet: bool = False) -> Served:
+        served = Served(*args, env=env, quiet=quiet)
         started.append(served)
         return served
 

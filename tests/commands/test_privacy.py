@@ -1,6 +1,6 @@
 """What `hookbin serve` leaves on disk is its user's alone, and its store's trouble is named:
-real processes, umask 022, a real full disk (a small tmpfs, when this test may mount one) and
-a real read-only file."""
+real processes, umask 022, a real read-only file and file system (a full disk under load is
+tests/reliability/test_disk_full.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import pytest
 
 from hookbin.commands.common import ExitStatus
 from hookbin.store import open_store
+from tests.disks import small_disk
 
 
 def mode(path: Path) -> int:
@@ -27,38 +28,6 @@ def umask_022():
     old = os.umask(0o022)  # inherited by the hookbin processes the test starts
     yield
     os.umask(old)
-
-
-@contextlib.contextmanager
-def small_disk(where: Path, size: str):
-    """A tmpfs of `size` mounted at `where` (skips unless this process may mount one)."""
-    where.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small disk needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def fill(path: Path) -> None:
-    """Write to `path` until the disk holding it is full."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError:
-        for size in (4096, 512, 1):  # the last scraps, so nothing is left
-            try:
-                while True:
-                    os.write(fd, b"\0" * size)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
 
 
 def test_serve_keeps_the_data_dir_database_wal_and_instance_file_private(serve, own_user_dirs, umask_022):
@@ -92,33 +61,6 @@ def test_a_directory_made_for_db_is_private_and_a_chosen_one_is_left_alone(serve
     served.stop()
     assert (mode(tmp_path), mode(tmp_path / "new"), mode(tmp_path / "new" / "sub")) == (0o755, 0o700, 0o700)
     assert mode(tmp_path / "new" / "sub" / "c.db") == 0o600
-
-
-def test_a_full_disk_answers_500_says_why_once_and_storing_resumes_when_space_returns(serve, hookbin, tmp_path):
-    with small_disk(tmp_path / "small", "4m") as disk:
-        served = serve("--no-tui", "--db", str(disk / "c.db"))
-        try:
-            assert served.post("/before", b"{}")[0] == 200
-            fill(disk / "filler")
-            big = b'{"padding": "' + b"x" * 200_000 + b'"}'
-            answers = [served.post(f"/full/{n}", big) for n in range(3)]
-            (disk / "filler").unlink()
-            assert served.post("/after", big)[0] == 200
-        finally:
-            code, _, err = served.stop()
-        listed = hookbin("ls", "--json", "--db", str(disk / "c.db"))
-    assert [(status, json.loads(body)["error"]) for status, body in answers] == [
-        (500, "could not store the capture: the disk is full (database or disk is full)")
-    ] * 3
-    assert code == 0
-    trouble = [line for line in err.splitlines() if "store" in line]
-    assert trouble == [
-        "hookbin: could not store 1 request(s): the disk is full (database or disk is full); senders get 500 "
-        "until it is fixed, and hookbin keeps trying",
-        "hookbin: storing again; 3 request(s) could not be stored meanwhile and were answered 500",
-    ]
-    assert "rollback" not in err and "Traceback" not in err
-    assert [json.loads(line)["path"] for line in listed.stdout.splitlines()] == ["/after", "/before"]
 
 
 @contextlib.contextmanager
