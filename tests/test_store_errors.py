@@ -2,8 +2,8 @@
 cause, the log and the TUI hear it once, and storing resumes by itself when the cause goes.
 
 A full database is made with SQLite's page limit (`PRAGMA max_page_count`), which fails a
-write exactly as a full disk does (SQLITE_FULL); tests/commands/test_privacy.py fills a real
-disk (a small tmpfs) where it can mount one.
+write exactly as a full disk does (SQLITE_FULL); tests/reliability/test_disk_full.py fills a
+real disk (a small tmpfs, where it can mount one) and a file size limit under a real `serve`.
 """
 
 from __future__ import annotations
