@@ -18,9 +18,9 @@ PADDING = "x" * 1100
 """Brings a body to about 1.2 KB, the size of a Segmanta answer."""
 
 
-def marked_body(marker: str) -> bytes:
-    """A JSON body, about 1.2 KB, that names its request by `marker`."""
-    return json.dumps({"survey_id": 1234, "marker": marker, "padding": PADDING}).encode()
+def marked_body(marker: str, padding: str = PADDING) -> bytes:
+    """A JSON body that names its request by `marker` (about 1.2 KB with the default padding)."""
+    return json.dumps({"survey_id": 1234, "marker": marker, "padding": padding}).encode()
 
 
 def stored_by(db: Path, key: Callable[[Capture], str]) -> dict[str, list[Capture]]:
