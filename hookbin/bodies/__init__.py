@@ -268,19 +268,23 @@ def sniff_json(body: bytes, headers: Headers = (), *, limit: int | None = JSON_S
             (kind none); None reads any size.
     """
     budget = MAX_DECODED_SIZE if limit is None else limit
-    too_large = JsonRead("none", error=f"not read: larger than {format_size(budget)}")
     if limit is not None and len(body) > limit:
-        return too_large
+        return _too_large(budget)
     mtype, params = media_type(headers)
     if mtype == _FORM_TYPE or mtype.startswith("multipart/"):
         return JsonRead("none", error=f"not read: the body is {mtype}")
     data, _, cut = undo_codings(body, codings_of(headers), budget, False)
     if cut:
-        return too_large
+        return _too_large(budget)
     found = _read_json(data, mtype, _charset(params), None)
     if found is None:
         return JsonRead("none", error="not JSON")
     return found[0]
+
+
+def _too_large(budget: int) -> JsonRead:
+    # Worded only when needed: sniff_json is on the catcher's path for every request.
+    return JsonRead("none", error=f"not read: larger than {format_size(budget)}")
 
 
 def decode_capture(capture: Capture) -> BodyView:
