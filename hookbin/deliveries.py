@@ -14,14 +14,19 @@ import difflib
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from hookbin.bodies import SHOWN_CHARS, decode_capture, sniff_json
+from hookbin.bodies import JSON_SNIFF_LIMIT, SHOWN_CHARS, decode_capture, sniff_json
 from hookbin.durations import parse_retry_after
 from hookbin.model import DROPS, Capture, Headers, header_get, outcome_text, reached_sender
+
+try:  # the `fast` extra: keys are read from a JSON body several times faster
+    import orjson
+except ImportError:  # pragma: no cover - without it, every body is read the exact way only
+    orjson = None  # type: ignore[assignment]
 
 ID_HEADERS = (
     "webhook-id",  # Standard Webhooks
@@ -79,9 +84,16 @@ def _json_at(document: Any, path: str) -> Any:
     return node
 
 
-def _scalar(value: Any) -> str | None:
+def _scalar(value: Any, exact: bool = True) -> str | None:
+    """A JSON value as a key: a non-empty string or a number, as text; None for anything else.
+
+    Raises:
+        _Approximate: for a number read inexactly (see `_quick_json`).
+    """
     if isinstance(value, bool) or value is None:
         return None
+    if not exact and isinstance(value, (int, float)):
+        raise _Approximate
     if isinstance(value, (str, int, float)) and str(value):
         return str(value)[:_MAX_KEY]
     return None
@@ -93,27 +105,68 @@ def delivery_key(method: str, path: str, headers: Headers, body: bytes, spec: Ke
     Returns:
         `(key, source)`, source being e.g. `header:webhook-id`, `json:event_id` or `hash`.
     """
+    try:
+        return _delivery_key(method, path, headers, body, spec, _quick_json)
+    except _Approximate:
+        return _delivery_key(method, path, headers, body, spec, _exact_json)
+
+
+class _Approximate(Exception):
+    """The key would come from a number that `_quick_json` may have read otherwise than `sniff_json`."""
+
+
+def _exact_json(body: bytes) -> tuple[Any, bool]:
+    """The body as the views read it (`sniff_json`), and True: every value in it is exact."""
+    return sniff_json(body).value, True
+
+
+def _quick_json(body: bytes) -> tuple[Any, bool]:
+    """The body read as `sniff_json` would, but by orjson where it can: (document, numbers exact).
+
+    orjson's strings, objects (the last of duplicate keys wins), arrays, booleans and nulls are
+    json's; its numbers may not be (integers over 64 bits become floats), so they are marked
+    inexact. It refuses all that json accepts beyond RFC 8259 (NaN, lone surrogates, overflow),
+    and only a body starting with `{` (no BOM, no blank) is tried: anything else is read exactly.
+    """
+    if orjson is not None and body[:1] == b"{" and len(body) <= JSON_SNIFF_LIMIT:
+        try:
+            return orjson.loads(body), False
+        except orjson.JSONDecodeError:
+            pass
+    return _exact_json(body)
+
+
+def _delivery_key(
+    method: str,
+    path: str,
+    headers: Headers,
+    body: bytes,
+    spec: KeySpec | None,
+    read_json: Callable[[bytes], tuple[Any, bool]],
+) -> tuple[str, str]:
     document: Any = None
-    parsed = False
+    exact = parsed = False
     if spec is not None:
         if spec.kind == "header":
             value = header_get(headers, spec.name)
             if value:
                 return value[:_MAX_KEY], str(spec)
         else:
-            document, parsed = sniff_json(body).value, True
-            value = _scalar(_json_at(document, spec.name))
+            (document, exact), parsed = read_json(body), True
+            value = _scalar(_json_at(document, spec.name), exact)
             if value is not None:
                 return value, str(spec)
+    # Each name lower-cased once, rather than once per known header; the first of a name wins.
+    first = {name.lower(): value for name, value in reversed(headers)}
     for name in ID_HEADERS:
-        value = header_get(headers, name)
+        value = first.get(name)
         if value:
             return value[:_MAX_KEY], f"header:{name}"
     if not parsed:
-        document = sniff_json(body).value
+        document, exact = read_json(body)
     if isinstance(document, dict):
         for name in ID_FIELDS:
-            value = _scalar(document.get(name))
+            value = _scalar(document.get(name), exact)
             if value is not None:
                 return value, f"json:{name}"
     digest = hashlib.sha256()
