@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from hookbin.bodies import (
@@ -62,9 +62,27 @@ def guarded(fallback: Callable[[str], _F]) -> Callable[[Callable[_P, _R]], Calla
 
 def local_time(moment: datetime, *, date: bool = False) -> str:
     """A capture time in the machine's local zone, to the millisecond."""
-    local = moment.astimezone()
-    text = local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
-    return (local.strftime("%Y-%m-%d ") + text) if date else text
+    if moment.tzinfo is UTC:
+        local = moment + _local_offset(moment)  # still marked UTC: only its fields are used
+    else:
+        local = moment.astimezone()
+    text = local.isoformat(" ", "milliseconds")
+    return text[:23] if date else text[11:23]
+
+
+_offsets: tuple[datetime, datetime, timedelta] | None = None
+"""The local zone's offset from UTC for one minute: (start, end, offset)."""
+
+
+def _local_offset(moment: datetime) -> timedelta:
+    """The local zone's offset at `moment` (UTC), looked up once a minute: zones change offset
+    on whole minutes, and the headless log shows a time for every request."""
+    global _offsets
+    known = _offsets
+    if known is None or not known[0] <= moment < known[1]:
+        start = moment.replace(second=0, microsecond=0)
+        known = _offsets = (start, start + timedelta(minutes=1), moment.astimezone().utcoffset() or timedelta())
+    return known[2]
 
 
 def _fit(text: str, width: int) -> str:
