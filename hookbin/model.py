@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
+import random
 import re
 import threading
 import time
@@ -38,6 +38,10 @@ def _b32(value: int, width: int) -> str:
     return "".join(reversed(chars))
 
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+"""Every two-character run, by the 10 bits it encodes: the first two of the `_RAND_CHARS` (3)."""
+
+
 class IdGenerator:
     """Makes short ids that sort in creation order (ULID-like, 12 characters).
 
@@ -47,8 +51,12 @@ class IdGenerator:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Seeded from os.urandom once: a system call for every millisecond costs the catcher.
+        self._random = random.Random()
         self._last_ms = -1
         self._last_rand = 0
+        self._prefix = ""
+        """The time characters of `_last_ms`: the catcher makes several ids a millisecond."""
 
     def new(self, now_ms: int | None = None) -> str:
         ms = int(time.time() * 1000) if now_ms is None else now_ms
@@ -58,11 +66,14 @@ class IdGenerator:
                 self._last_rand += 1
                 if self._last_rand >= 32**_RAND_CHARS:
                     ms += 1
-                    self._last_rand = int.from_bytes(os.urandom(2), "big") >> 2
+                    self._last_rand = self._random.getrandbits(14)
             else:
-                self._last_rand = int.from_bytes(os.urandom(2), "big") >> 2
-            self._last_ms = ms
-            return _b32(ms, _TIME_CHARS) + _b32(self._last_rand, _RAND_CHARS)
+                self._last_rand = self._random.getrandbits(14)
+            if ms != self._last_ms:
+                self._last_ms = ms
+                self._prefix = _b32(ms, _TIME_CHARS)
+            rand = self._last_rand
+            return self._prefix + _PAIRS[rand >> 5] + _ALPHABET[rand & 31]
 
 
 new_id = IdGenerator().new
