@@ -8,7 +8,8 @@ therefore has its request on disk.
 What became of the answer is known only afterwards: whether it was written whole, or the
 sender hung up first (during a delay, a drip, or before the first byte). `CatcherServer`
 tells the catcher about every connection that closes, and the catcher records the outcome
-with a second write (`SQLiteStore.record_outcome`) when it differs from what was stored.
+with a second write when it differs from what was stored (with the next batch of captures:
+see `StoreBatcher`).
 """
 
 from __future__ import annotations
@@ -107,34 +108,87 @@ def _default_body(capture_id: str, status: int) -> bytes:
 
 
 class StoreBatcher:
-    """Hands captures to the store once per event-loop turn; one wake-up per committed batch.
+    """Hands captures and outcomes to the store in batches: one commit, and one wake-up of each
+    thread, per batch.
 
-    Every handler that stored a capture in the same loop turn waits on one commit, and the
-    writer thread wakes the loop once for all of them rather than once per request.
+    One batch is with the store at a time. What arrives while it is being committed waits for
+    the next batch, which goes to the store as soon as the one before is committed: under load
+    batches grow by themselves, so the writer thread is woken (and wakes the loop) once for
+    many requests rather than once for a few. When it is idle, a capture is handed on in the
+    loop turn after it was made. Outcomes (what became of an answer, known after the capture's
+    own commit) ride with the next batch.
     """
 
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
         self._pending: list[tuple[Capture, asyncio.Future[None]]] = []
+        self._outcomes: list[tuple[Capture, ResponseGiven]] = []
+        self._busy = False
+        """A batch is with the store and not yet committed."""
+        self._scheduled = False
+        self._drained: list[asyncio.Future[None]] = []
 
     def write(self, capture: Capture) -> asyncio.Future[None]:
         """A future that completes once `capture` is committed (or fails with StoreError)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush, loop)
         self._pending.append((capture, future))
+        self._schedule(loop)
         return future
 
+    def record_outcome(self, capture: Capture, response: ResponseGiven) -> None:
+        """Store `response` as the committed `capture`'s answer, with the next batch."""
+        self._outcomes.append((capture, response))
+        self._schedule(asyncio.get_running_loop())
+
+    async def drain(self) -> None:
+        """Wait until everything handed over so far is committed (or has failed)."""
+        loop = asyncio.get_running_loop()
+        while self._busy or self._pending or self._outcomes:
+            if self._busy:
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._drained.append(waiter)
+                await waiter
+            else:
+                self._flush(loop)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not (self._busy or self._scheduled):
+            self._scheduled = True
+            loop.call_soon(self._flush, loop)
+
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scheduled = False
+        if self._busy or not (self._pending or self._outcomes):
+            return
         pending, self._pending = self._pending, []
+        outcomes, self._outcomes = self._outcomes, []
+        self._busy = True
         try:
             self.store.submit_many(
                 [capture for capture, _ in pending],
-                lambda error: loop.call_soon_threadsafe(self._resolve, pending, error),
+                lambda error: loop.call_soon_threadsafe(self._committed, loop, pending, error),
+                outcomes,
             )
         except StoreError as exc:
+            self._busy = False
+            if outcomes:  # stopping: the captures themselves are stored
+                log.warning("could not record what became of %d answer(s): %s", len(outcomes), exc)
             self._resolve(pending, exc)
+
+    def _committed(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        pending: list[tuple[Capture, asyncio.Future[None]]],
+        error: BaseException | None,
+    ) -> None:
+        self._busy = False
+        self._flush(loop)  # the next batch first, so the writer is not idle while these are answered
+        self._resolve(pending, error)
+        waiters, self._drained = self._drained, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     @staticmethod
     def _resolve(pending: list[tuple[Capture, asyncio.Future[None]]], error: BaseException | None) -> None:
@@ -192,6 +246,11 @@ class Catcher:
         for flight in self._in_flight.values():
             if flight.wake is not None:
                 flight.wake.set()
+
+    async def drain(self) -> None:
+        """Wait until every capture and outcome so far is with the store: on shutdown, once no
+        request is in flight."""
+        await self._batcher.drain()
 
     def connection_lost(self, connection: object) -> None:
         """A connection closed: if a request on it is still being answered, its sender hung up."""
@@ -429,10 +488,15 @@ class Catcher:
             return capture
         response = replace(stored, delivered=delivered, sender_gone_ms=gone_ms, bytes_sent=bytes_sent)
         self.stats.count(response)
-        try:
-            self.store.record_outcome(capture, response)
-        except StoreError as exc:  # stopping: the capture itself is stored
-            log.warning("could not record what became of the answer to %s: %s", capture.id, exc)
+        if self.forwarder is not None and self.forwarder.mirror:
+            # The app's copy records its result after this outcome, from the capture as it is
+            # now: this one must reach the store first, so it does not wait for a batch.
+            try:
+                self.store.record_outcome(capture, response)
+            except StoreError as exc:  # stopping: the capture itself is stored
+                log.warning("could not record what became of the answer to %s: %s", capture.id, exc)
+        else:
+            self._batcher.record_outcome(capture, response)
         return replace(capture, response=response)
 
     async def _hold(self, seconds: float, flight: _InFlight) -> None:

@@ -269,6 +269,7 @@ class HookbinServer:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        await self.catcher.drain()  # what became of the last answers
         self.refusals.flush()  # say what the last second held back
         if self.catcher.forwarder is not None:
             await self.catcher.forwarder.close()

@@ -79,6 +79,12 @@ def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Do
     return future, done
 
 
+def _outcome(capture: Capture, response: ResponseGiven | None, forward: Forwarded | None = None) -> OutcomeRecorded:
+    """The event for what became of `capture` (see `SQLiteStore.record_outcome`), which the writer stores."""
+    updated = dataclasses.replace(capture, response=response or capture.response, forward=forward or capture.forward)
+    return OutcomeRecorded(updated, capture.response)
+
+
 class SQLiteStore:
     """Captures kept in one SQLite file (or in memory with `:memory:`).
 
@@ -189,16 +195,19 @@ class SQLiteStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def submit_many(self, captures: Sequence[Capture], done: Done) -> None:
+    def submit_many(
+        self, captures: Sequence[Capture], done: Done, outcomes: Sequence[tuple[Capture, ResponseGiven]] = ()
+    ) -> None:
         """Queue `captures` for writing; `done(None)` is called once they are committed.
 
         `done(error)` is called instead if they could not be written. Either way it runs on
         the writer thread, once per call: a caller on an event loop wakes its loop once per
-        batch instead of once per capture.
+        batch instead of once per capture. `outcomes` are recorded in the same commit, as
+        `record_outcome` records one: (an already committed capture, its answer as now known).
         """
         if self._closed:
             raise StoreError("the store is closed")
-        self._queue.put((tuple(captures), (), done))
+        self._queue.put((tuple(captures), tuple(_outcome(capture, response) for capture, response in outcomes), done))
 
     def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
         """Queue `capture` for writing; the future resolves once it is committed."""
@@ -220,11 +229,9 @@ class SQLiteStore:
         """
         if self._closed:
             raise StoreError("the store is closed")
-        updated = dataclasses.replace(
-            capture, response=response or capture.response, forward=forward or capture.forward
-        )
-        future, done = _resolving(updated)
-        self._queue.put(((), (OutcomeRecorded(updated, capture.response),), done))
+        outcome = _outcome(capture, response, forward)
+        future, done = _resolving(outcome.capture)
+        self._queue.put(((), (outcome,), done))
         return future
 
     def add(self, capture: Capture) -> Capture:
