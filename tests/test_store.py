@@ -22,6 +22,7 @@ from hookbin.store import (
     open_store,
 )
 from hookbin.store.migrations import SCHEMA_VERSION
+from hookbin.store.rows import rows_per_insert
 from tests.factories import BASE_TIME, tcapture
 
 
@@ -281,6 +282,29 @@ def test_a_batch_is_one_commit_one_callback_one_event(store):
     assert calls == [None]
     assert [e.captures for e in events] == [tuple(captures)]
     assert store.count() == 3
+
+
+@pytest.mark.parametrize("parameters", [250_000, 999])  # SQLite's limit since 3.32, and before
+def test_a_large_batch_is_stored_whole_and_in_order(tmp_path, parameters):
+    """A batch goes in as a few multi-row INSERTs."""
+    with open_store(tmp_path / "c.db") as store:
+        store._conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, parameters)
+        store._chunk = rows_per_insert(store._conn)
+        captures = [tcapture(seq=n, body=b"%d" % n, headers=(("X-N", str(n)),)) for n in range(1, 204)]
+        failed = threading.Event()
+        store.submit_many(captures, lambda error: failed.set() if error else None)
+        store.flush()
+        assert not failed.is_set()
+        assert store.list_oldest_first() == captures
+
+
+def test_a_duplicate_in_a_batch_fails_the_whole_batch_and_keeps_none_of_it(store):
+    captures = [tcapture(seq=n) for n in range(5)]
+    errors = []
+    store.submit_many([*captures, captures[2]], errors.append)
+    store.flush()
+    assert len(errors) == 1 and isinstance(errors[0], StoreError)
+    assert store.count() == 0
 
 
 def test_a_failed_commit_reaches_every_waiter(tmp_path):

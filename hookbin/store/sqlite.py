@@ -50,6 +50,8 @@ from hookbin.store.rows import (
     capture_row,
     forward_row,
     headers_column,
+    insert_rows,
+    rows_per_insert,
     text_column,
 )
 
@@ -123,6 +125,7 @@ class SQLiteStore:
             if self._writer_lock is not None:
                 self._writer_lock.release()
             raise
+        self._chunk = rows_per_insert(self._conn)
         self._writer = threading.Thread(target=self._write_loop, name="hookbin-store", daemon=True)
         self._writer.start()
 
@@ -264,27 +267,17 @@ class SQLiteStore:
         captures = tuple(capture for captures, _, _ in batch for capture in captures)
         outcomes = [outcome for _, outcomes, _ in batch for outcome in outcomes]
         recorded: list[OutcomeRecorded] = []
-        error: StoreError | None = None
         pruned: tuple[str, ...] = ()
-        reason: str | None = None
+        error, reason = None, None
         try:
             rows = [capture_row(capture) for capture in captures]
             with self._lock:
-                self._conn.execute("BEGIN")
-                try:
-                    self._conn.executemany(INSERT, rows)
-                    pruned = self._prune(len(rows))
-                    for outcome in outcomes:
-                        capture = outcome.capture
-                        answer = json.dumps(capture.response.to_dict()) if capture.response else None
-                        changed = self._conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id))
-                        if changed.rowcount:  # not deleted meanwhile
-                            recorded.append(outcome)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._known_count = None
-                    self._rollback()
-                    raise
+                if len(rows) <= self._chunk and not outcomes and self._max_captures is None:
+                    # One INSERT is a transaction of its own: one step of SQLite, not three (each
+                    # step gives up the GIL, and taking it back can wait on the loop's thread).
+                    insert_rows(self._conn, rows, self._chunk)
+                else:
+                    pruned, recorded = self._transaction(rows, outcomes)
         except Exception as exc:  # disk full, read-only, locked...: each writer hears about it
             reason = cause(exc, self.path)
             error = StoreError(f"could not store the capture: {reason}")
@@ -302,6 +295,27 @@ class SQLiteStore:
         if error is None:
             for outcome in recorded:
                 self._emit(outcome)
+
+    def _transaction(self, rows: list[Any], outcomes: list[OutcomeRecorded]) -> tuple[tuple[str, ...], list[Any]]:
+        """Insert `rows`, prune, record `outcomes`, in one transaction (the lock held): the ids
+        pruned, and the outcomes recorded (not those of captures deleted meanwhile)."""
+        recorded: list[OutcomeRecorded] = []
+        self._conn.execute("BEGIN")
+        try:
+            insert_rows(self._conn, rows, self._chunk)
+            pruned = self._prune(len(rows))
+            for outcome in outcomes:
+                capture = outcome.capture
+                answer = json.dumps(capture.response.to_dict()) if capture.response else None
+                changed = self._conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id))
+                if changed.rowcount:  # not deleted meanwhile
+                    recorded.append(outcome)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._known_count = None
+            self._rollback()
+            raise
+        return pruned, recorded
 
     def _note_outcome(self, reason: str | None, count: int) -> None:
         """Tell subscribers once when writing starts failing (again for a new cause), and once
