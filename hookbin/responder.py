@@ -157,6 +157,10 @@ class Responder:
         self._global: dict[int | None, int] = {}
         self._run = run
         self._subscribers: list[Callable[[], None]] = []
+        self._settled: Decision | None = None
+        """The one answer every request gets in this run, when there is one (see `decide`)."""
+        self._generation = 0
+        """Counts the changes (each starts a run), so a decision made meanwhile is not kept."""
 
     # -- state
 
@@ -268,6 +272,8 @@ class Responder:
         """Reset every counter and move to run `number` (call with the lock held)."""
         self._deliveries.clear()
         self._global.clear()
+        self._settled = None
+        self._generation += 1
         self._run = self._run + 1 if number is None else number
         return self._run
 
@@ -280,6 +286,8 @@ class Responder:
         request as a delivery of its own (it gets step 1 of a per-delivery sequence).
         """
         with self._lock:
+            if self._settled is not None:
+                return self._settled
             index: int | None = None
             rule: Rule | None = None
             spec = self._spec
@@ -294,10 +302,14 @@ class Responder:
                 number = self._count(index, spec, delivery_key)
                 step = spec.steps[number - 1]
             headers, body, content_type, run = self._headers, self._body, self._content_type, self._run
+            # No rules and one step, no chance: every request of this run gets this answer,
+            # made once (the catcher asks for every request).
+            settles = not self._rules and spec.chance is None and len(spec.steps) == 1
+            generation = self._generation
         if step.retry_after is not None:
             headers = tuple(pair for pair in headers if pair[0].lower() != "retry-after")
             headers += (("Retry-After", step.retry_after),)
-        return Decision(
+        decision = Decision(
             status=step.status,
             headers=headers,
             body=body,
@@ -310,6 +322,11 @@ class Responder:
             step=number,
             run=run,
         )
+        if settles:
+            with self._lock:
+                if self._generation == generation:
+                    self._settled = decision
+        return decision
 
     def _count(self, index: int | None, spec: Spec, delivery_key: Hashable | None) -> int:
         """The 1-based step for this request, counting it (call with the lock held)."""

@@ -330,3 +330,16 @@ def test_snapshot_is_json_able():
 def test_rules_must_be_a_sequence_not_one_string():
     with pytest.raises(TypeError):
         Responder("200", "/x => 500")
+
+
+def test_an_answer_every_request_gets_is_made_once_and_changes_with_the_settings():
+    responder = Responder("201")
+    first = responder.decide("POST", "/a", "k1")
+    assert responder.decide("GET", "/b", None) is first  # one answer for the whole run
+    responder.set_headers(["X-Test: 1"])
+    changed = responder.decide("POST", "/a", "k1")
+    assert changed.headers == (("X-Test", "1"),) and changed.run == first.run + 1
+    responder.new_run(changed.run)  # the same number again: still a new start
+    responder.set_rules(["POST /a => 503"])
+    assert responder.decide("POST", "/a", "k1").status == 503
+    assert responder.decide("POST", "/b", "k1").status == 201
