@@ -36,7 +36,7 @@ from hookbin.notices import Refusals
 from hookbin.responder import Decision, Responder
 from hookbin.server.batching import StoreBatcher
 from hookbin.server.forward import Forwarder
-from hookbin.server.guard import BodyStalled, GuardedServer, peer_of
+from hookbin.server.guard import BodyStalled, GuardedHandler, GuardedServer, peer_of
 from hookbin.signatures import SignatureCheck, Verifier, check_all
 from hookbin.store import SQLiteStore, StoreError
 from hookbin.textsafe import safe
@@ -214,7 +214,10 @@ class Catcher:
     def _turned_away(self, request: web.BaseRequest, path: str) -> web.StreamResponse | None:
         """A plain 404/401 for a request without the token or credentials (never stored or
         shown to the responder), else None."""
-        refusal = self.access.check(path, request.headers.getall("Authorization", []))
+        access = self.access
+        if access.token is None and access.credentials is None:
+            return None  # everyone is admitted: no need to look at the headers
+        refusal = access.check(path, request.headers.getall("Authorization", []))
         if refusal is None:
             return None
         self.refusals.reject(
@@ -251,7 +254,8 @@ class Catcher:
             for name, value in request.raw_headers
         )
         # The TCP peer: X-Forwarded-For is kept with the headers but trusted for nothing.
-        remote = peer_of(request.transport, unknown="")
+        connection = request.protocol
+        remote = connection.remote if isinstance(connection, GuardedHandler) else peer_of(request.transport, unknown="")
         # Everything sees the path after the token, the capture too: the token is never stored,
         # so a replay, an export or a copy as curl cannot carry it anywhere.
         routed = self.access.route_path(path)

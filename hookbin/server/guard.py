@@ -95,12 +95,15 @@ class GuardedHandler(web_protocol.RequestHandler):
         self._refusing = False
         self._lingering = False
         self._peer = "?"
+        self.remote = ""
+        """The peer's `host:port` (empty when unknown), found once for all of the connection's requests."""
 
     # -- connection ----------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._peer = peer_of(transport)
+        self.remote = peer_of(transport, unknown="")
+        self._peer = self.remote or "?"
         guard = self._guard
         if guard.open >= guard.limits.max_connections:
             self._refuse(503, "over the connection cap", f"{guard.open} connections already open")
