@@ -14,6 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from hookbin.model import Capture, Forwarded, Headers, ResponseGiven
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the fast extra is not installed
+    orjson = None  # type: ignore[assignment]
 from hookbin.signatures.check import SignatureCheck
 
 COLUMNS = (
@@ -78,7 +83,7 @@ def capture_row(capture: Capture) -> tuple[Any, ...]:
         int(capture.truncated),
         capture.remote,
         response.status if response else None,
-        json.dumps(response.to_dict()) if response else None,
+        response_column(response) if response else None,
         capture.delivery_key,
         capture.delivery_source,
         capture.attempt,
@@ -86,6 +91,22 @@ def capture_row(capture: Capture) -> tuple[Any, ...]:
         capture.run,
         *forward_row(capture.forward),
     )
+
+
+def response_column(response: ResponseGiven) -> str:
+    """The response column: the answer's JSON form (`ResponseGiven.to_dict`).
+
+    Written by orjson when it is installed (the `fast` extra), a few microseconds less per
+    capture on the writer thread; by json where orjson refuses (a lone surrogate in a header
+    set by the user). Readers parse either the same.
+    """
+    data = response.to_dict()
+    if orjson is not None:
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            pass
+    return json.dumps(data)
 
 
 def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:

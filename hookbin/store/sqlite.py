@@ -44,13 +44,13 @@ from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
 from hookbin.store.rows import (
     COLUMNS,
-    INSERT,
     OUTCOME,
     capture_from_row,
     capture_row,
     forward_row,
     headers_column,
     insert_rows,
+    response_column,
     rows_per_insert,
     text_column,
 )
@@ -306,7 +306,7 @@ class SQLiteStore:
             pruned = self._prune(len(rows))
             for outcome in outcomes:
                 capture = outcome.capture
-                answer = json.dumps(capture.response.to_dict()) if capture.response else None
+                answer = response_column(capture.response) if capture.response else None
                 changed = self._conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id))
                 if changed.rowcount:  # not deleted meanwhile
                     recorded.append(outcome)
@@ -409,7 +409,7 @@ class SQLiteStore:
                 if capture.id not in seen:
                     seen.add(capture.id)
                     fresh.append(capture)
-            self._conn.executemany(INSERT, [capture_row(capture) for capture in fresh])
+            insert_rows(self._conn, [capture_row(capture) for capture in fresh], self._chunk)
             return fresh
 
         with self._lock:
