@@ -260,7 +260,9 @@ class Catcher:
         # so a replay, an export or a copy as curl cannot carry it anywhere.
         routed = self.access.route_path(path)
         key, source = delivery_key(request.method, routed, headers, body, self.key_spec)
-        signature = None if truncated else await self._check_signature(headers, body, received_at.timestamp())
+        signature = None
+        if self.verifiers and not truncated:
+            signature = await self._check_signature(headers, body, received_at.timestamp())
         unsigned = self._signature_refusal(signature, capture_id, start)
 
         run = self.responder.run
@@ -333,12 +335,10 @@ class Catcher:
         return out
 
     async def _check_signature(self, headers: Headers, body: bytes, now: float) -> SignatureCheck | None:
-        """The `--verify` verdict on a whole body; None without `--verify`.
+        """The `--verify` verdict on a whole body (`--verify` given).
 
         A large body is hashed in a worker thread, so the loop keeps answering meanwhile.
         """
-        if not self.verifiers:
-            return None
         if len(body) <= VERIFY_ON_LOOP_BYTES:
             return check_all(self.verifiers, headers, body, now)
         return await asyncio.to_thread(check_all, self.verifiers, headers, body, now)
