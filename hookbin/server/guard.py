@@ -90,6 +90,8 @@ class GuardedHandler(web_protocol.RequestHandler):
         self._body_reader: StreamReader | None = None
         """The body being received, while it is not complete."""
         self._header_timer: asyncio.TimerHandle | None = None
+        self._header_due: float | None = None
+        """When the current request's headers are due (loop time); None while none are awaited."""
         self._body_timer: asyncio.TimerHandle | None = None
         self._admitted = False
         self._refusing = False
@@ -184,11 +186,24 @@ class GuardedHandler(web_protocol.RequestHandler):
         return None
 
     def _arm_header_timer(self) -> None:
-        self._cancel_header_timer()
-        self._header_timer = self._loop.call_later(self._guard.limits.header_timeout, self._headers_timed_out)
+        # Each answer moves the deadline; the one timer is only moved when it goes off early
+        # (see `_header_check`), rather than cancelled and made again for every request.
+        self._header_due = self._loop.time() + self._guard.limits.header_timeout
+        if self._header_timer is None:
+            self._header_timer = self._loop.call_at(self._header_due, self._header_check)
+
+    def _header_check(self) -> None:
+        self._header_timer = None
+        due = self._header_due
+        if due is None:
+            return  # headers arrived meanwhile; the next answer arms the timer again
+        if self._loop.time() < due:
+            self._header_timer = self._loop.call_at(due, self._header_check)
+            return
+        self._header_due = None
+        self._headers_timed_out()
 
     def _headers_timed_out(self) -> None:
-        self._header_timer = None
         if self._refusing or self.transport is None:
             return
         if self._messages or self._request_in_progress:
@@ -252,12 +267,13 @@ class GuardedHandler(web_protocol.RequestHandler):
         self._loop.call_later(LINGER_SECONDS, transport.close)
 
     def _cancel_header_timer(self) -> None:
+        self._header_due = None
+
+    def _cancel_timers(self) -> None:
+        self._header_due = None
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
-
-    def _cancel_timers(self) -> None:
-        self._cancel_header_timer()
         if self._body_timer is not None:
             self._body_timer.cancel()
             self._body_timer = None
