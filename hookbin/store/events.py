@@ -10,9 +10,9 @@ carry the one line to show, so the log and the TUI say the same.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from hookbin.model import Capture, ResponseGiven
+from hookbin.model import Capture, Forwarded, ResponseGiven
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,13 @@ class OutcomeRecorded:
     """The capture as it is now stored."""
     previous: ResponseGiven | None
     """Its answer as stored before (so that running counts can move it from one counter to another)."""
+
+    @classmethod
+    def of(cls, capture: Capture, response: ResponseGiven | None, forward: Forwarded | None = None) -> OutcomeRecorded:
+        """`capture` (the latest handed to the store) now with `response` and `forward`; either
+        left None stays as `capture` has it."""
+        updated = replace(capture, response=response or capture.response, forward=forward or capture.forward)
+        return cls(updated, capture.response)
 
 
 @dataclass(frozen=True, slots=True)

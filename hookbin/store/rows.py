@@ -122,6 +122,13 @@ def _signature(row: sqlite3.Row) -> SignatureCheck | None:
     return SignatureCheck(row["signature_scheme"] or "", bool(row["signature_valid"]), row["signature_reason"] or "")
 
 
+def update_outcome(conn: sqlite3.Connection, capture: Capture) -> bool:
+    """Store what `capture` learnt after it was stored (its answer, its forward result); False
+    when it is no longer in the store."""
+    answer = response_column(capture.response) if capture.response else None
+    return bool(conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id)).rowcount)
+
+
 def forward_row(forward: Forwarded | None) -> tuple[Any, ...]:
     """The five forward columns: all NULL when the capture was not forwarded."""
     if forward is None:

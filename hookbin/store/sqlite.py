@@ -14,7 +14,6 @@ again: once space returns, storing resumes (`StoreRecovered`).
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import json
 import logging
 import os
@@ -44,15 +43,13 @@ from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
 from hookbin.store.rows import (
     COLUMNS,
-    OUTCOME,
     capture_from_row,
     capture_row,
-    forward_row,
     headers_column,
     insert_rows,
-    response_column,
     rows_per_insert,
     text_column,
+    update_outcome,
 )
 
 log = logging.getLogger(__name__)
@@ -79,12 +76,6 @@ def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Do
             future.set_exception(error)
 
     return future, done
-
-
-def _outcome(capture: Capture, response: ResponseGiven | None, forward: Forwarded | None = None) -> OutcomeRecorded:
-    """The event for what became of `capture` (see `SQLiteStore.record_outcome`), which the writer stores."""
-    updated = dataclasses.replace(capture, response=response or capture.response, forward=forward or capture.forward)
-    return OutcomeRecorded(updated, capture.response)
 
 
 class SQLiteStore:
@@ -210,7 +201,9 @@ class SQLiteStore:
         """
         if self._closed:
             raise StoreError("the store is closed")
-        self._queue.put((tuple(captures), tuple(_outcome(capture, response) for capture, response in outcomes), done))
+        self._queue.put(
+            (tuple(captures), tuple(OutcomeRecorded.of(capture, response) for capture, response in outcomes), done)
+        )
 
     def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
         """Queue `capture` for writing; the future resolves once it is committed."""
@@ -232,7 +225,7 @@ class SQLiteStore:
         """
         if self._closed:
             raise StoreError("the store is closed")
-        outcome = _outcome(capture, response, forward)
+        outcome = OutcomeRecorded.of(capture, response, forward)
         future, done = _resolving(outcome.capture)
         self._queue.put(((), (outcome,), done))
         return future
@@ -299,17 +292,11 @@ class SQLiteStore:
     def _transaction(self, rows: list[Any], outcomes: list[OutcomeRecorded]) -> tuple[tuple[str, ...], list[Any]]:
         """Insert `rows`, prune, record `outcomes`, in one transaction (the lock held): the ids
         pruned, and the outcomes recorded (not those of captures deleted meanwhile)."""
-        recorded: list[OutcomeRecorded] = []
         self._conn.execute("BEGIN")
         try:
             insert_rows(self._conn, rows, self._chunk)
             pruned = self._prune(len(rows))
-            for outcome in outcomes:
-                capture = outcome.capture
-                answer = response_column(capture.response) if capture.response else None
-                changed = self._conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id))
-                if changed.rowcount:  # not deleted meanwhile
-                    recorded.append(outcome)
+            recorded = [outcome for outcome in outcomes if update_outcome(self._conn, outcome.capture)]
             self._conn.execute("COMMIT")
         except BaseException:
             self._known_count = None
