@@ -1,607 +1,263 @@
-"""How close hookbin comes to bare aiohttp: requests per second under the same load, in one run.
+"""How close hookbin comes to bare aiohttp under the same load, headless and with its TUI live,
+in one run: requests/s, p50/p99 latency, ratios, start-up time and peak memory.
 
-Starts two servers, each in a subprocess of its own:
+Contenders, each a process of its own, all up for the whole run:
 
-* the baseline, `benchmarks/bare_server.py`: a catch-all aiohttp server that reads each body and
-  answers 200 with a small JSON body, storing nothing;
-* hookbin, started exactly as a user does:
-  `python -m hookbin serve --no-tui --port 0 --db <tmp>/bench.db --admin-port 0`.
+* the baseline, `bare_server.py`: a catch-all aiohttp server that reads each body and answers
+  200, storing nothing; on asyncio, and on uvloop too when uvloop is installed. hookbin is held
+  against the faster of the two;
+* hookbin headless as a user starts it: `python -m hookbin serve --no-tui --db <tmp>/headless.db`;
+* hookbin with its TUI live in tmux (`tmux_tui.py`): `python -m hookbin serve --db <tmp>/tui.db`.
 
-Then drives both with the same load: N POSTs of a ~1.2 KB Segmanta-like survey payload at
-concurrency C, from a third process: `benchmarks/loadgen.py`, an aiohttp client (the default),
-or `wrk` with `--tool wrk` when it is on PATH (wrk runs each round for `--duration` seconds
-instead of N requests). After one warm-up each, rounds alternate (baseline, hookbin, baseline,
-hookbin, ...) and the median requests/s of each and their ratio are reported.
+The load comes from a process of its own (`load.py`): wrk `-t2 -c50` with `post.lua`, or with
+`--tool aiohttp` the aiohttp client, whose figures are client-bound. After a warm-up of each,
+rounds of `--duration` seconds go round the contenders (the first contender of each round moves
+on by one), and the medians are reported. Before all that, headless hookbin is launched
+`--startups` times and timed from launch to its first answered request.
 
-Finally hookbin is stopped with SIGTERM (it must exit 0) and its database is opened with the
-stdlib `sqlite3`: `captures` must hold one row per request hookbin was sent, warm-up included.
-(wrk stops with requests in flight, whose connections it closes: there the rows must number
-at least the requests answered and at most those sent.)
+Checks: every answer is a 200; each hookbin's `captures` holds a row per request it answered
+(and at most one more per connection of each turn: wrk stops with requests in flight); the
+baselines and headless hookbin exit 0 on SIGTERM; the TUI's list followed the load, it opens its
+help on `?` after the load and exits 0 on `q`.
 
-    python benchmarks/throughput.py [--requests 5000] [--concurrency 32] [--rounds 3] [--json]
+    python benchmarks/throughput.py [--duration 5] [--rounds 5] [--tool wrk|aiohttp] [--json]
 
-Exit status: 0 for a complete measurement, whatever the ratio (it is a measurement, not a
-test); 1 if a request failed, a request was not stored, or a server misbehaved.
+Exit status: 0 for a complete measurement, whatever the ratios (it is a measurement, not a
+test); 1 if something broke: a request failed or was not stored, a server misbehaved, a tool
+was missing and could not be installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import importlib.util
 import json
-import os
-import re
-import shutil
 import signal
-import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import ExitStack, closing
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # for `loadgen` when run as `python benchmarks/throughput.py`
+sys.path.insert(0, str(HERE))  # for the modules beside it when run as `python benchmarks/throughput.py`
 
-import loadgen  # noqa: E402
+from figures import Report, Stored, TuiFigures  # noqa: E402
+from harness import (  # noqa: E402
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    BenchmarkError,
+    Server,
+    baseline_command,
+    clean_env,
+    count_rows,
+    ensure_tool,
+    free_port,
+    hookbin_command,
+    log,
+    memory_mib,
+)
+from load import Load, drive_aiohttp, drive_wrk  # noqa: E402
+from tmux_tui import TmuxHookbin  # noqa: E402
 
-TARGET = 0.6
-"""The hookbin/baseline ratio hookbin aims for."""
-
-LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)/")
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 30.0
-LOAD_TIMEOUT = 600.0
-
-
-class BenchmarkError(Exception):
-    """Something that makes the measurement meaningless; one line for the user."""
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------------------------ servers
-
-
-def _clean_env() -> dict[str, str]:
-    """This environment without HOOKBIN_* settings, so every run serves the defaults."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("HOOKBIN_")}
+SETTLE = 0.3
+"""Seconds given to the TUI after its turn before its list's state is read."""
+STARTUP_POLL = 0.005
 
 
-class Server:
-    """A server subprocess whose stderr names its port; stdout and stderr go to files.
+# ----------------------------------------------------------------------------------- start-up
 
-    Files, not pipes: hookbin writes a line per request, and a pipe nobody reads would fill
-    and block it.
+
+def startup_seconds(db: Path, workdir: Path) -> float:
+    """Launch headless hookbin on a free port; seconds until it first answers a request.
+
+    The clock starts before the process is created, so interpreter start, imports, opening the
+    store and binding all count, as they do for a user who types the command.
     """
-
-    def __init__(self, name: str, command: list[str], workdir: Path) -> None:
-        self.name = name
-        self.command = command
-        self.stdout_path = workdir / f"{name}.out"
-        self.stderr_path = workdir / f"{name}.err"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=_clean_env()
-            )
-        try:
-            self.port = self._wait_for_port()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def _wait_for_port(self) -> int:
-        assert self.process is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            match = LISTENING.search(self.stderr_path.read_text(errors="replace"))
-            if match:
-                return int(match.group(1))
-            if self.process.poll() is not None:
-                raise BenchmarkError(
-                    f"{self.name} exited with {self.process.returncode} before listening: {self.stderr_tail()}"
-                )
-            time.sleep(0.05)
-        raise BenchmarkError(f"{self.name} did not print its port within {START_TIMEOUT:.0f} s")
-
-    def stderr_tail(self, lines: int = 5) -> str:
-        return " | ".join(self.stderr_path.read_text(errors="replace").strip().splitlines()[-lines:])
-
-    def stop(self) -> int:
-        """SIGTERM, then wait for the exit status."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+    port = free_port()
+    with open(workdir / "startup.err", "wb") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            hookbin_command(db, port), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=clean_env()
+        )
+    try:
+        while True:
+            if process.poll() is not None:
+                raise BenchmarkError(f"hookbin exited with {process.returncode} at start-up")
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=START_TIMEOUT)
             try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise BenchmarkError(f"{self.name} did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM") from None
-        return self.process.returncode
+                connection.request("GET", "/bench/startup")
+                connection.getresponse().read()
+                return time.perf_counter() - started
+            except (OSError, http.client.HTTPException):  # refused until it listens
+                if time.perf_counter() - started > START_TIMEOUT:
+                    raise BenchmarkError(f"hookbin did not answer within {START_TIMEOUT:.0f} s of launch") from None
+                time.sleep(STARTUP_POLL)
+            finally:
+                connection.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            code = None
+        if code != 0:
+            raise BenchmarkError(f"hookbin did not exit 0 on SIGTERM after its start-up (exit {code})")
 
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
-
-def baseline_command() -> list[str]:
-    return [sys.executable, str(HERE / "bare_server.py"), "--port", "0"]
-
-
-def hookbin_command(db: Path) -> list[str]:
-    return [sys.executable, "-m", "hookbin", "serve", "--no-tui", "--port", "0", "--db", str(db), "--admin-port", "0"]
+def startups(args: argparse.Namespace, workdir: Path) -> list[float]:
+    """`--startups` launches of headless hookbin, the first on a new database, then on the same."""
+    times = []
+    for number in range(1, args.startups + 1):
+        seconds = startup_seconds(workdir / "startup.db", workdir)
+        log(f"  start-up {number}: first answer {seconds:.3f} s after launch")
+        times.append(seconds)
+    return times
 
 
 # --------------------------------------------------------------------------------------- load
 
 
-@dataclass
-class Load:
-    """One batch of requests against one server, as the load generator reports it."""
-
-    server: str
-    label: str
-    sent: int
-    answered: int
-    ok: int
-    failed: int
-    """Answers other than 200, plus requests that got no answer (connection errors, timeouts)."""
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    errors: list[str] = field(default_factory=list)
-    client_busy: float | None = None
-    """Share of one core the load generator used while timed (aiohttp client only)."""
-
-    @property
-    def rps(self) -> float:
-        return self.answered / self.seconds if self.seconds > 0 else 0.0
-
-
-def _run_json(command: list[str], what: str) -> dict[str, Any]:
-    try:
-        done = subprocess.run(
-            command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LOAD_TIMEOUT, env=_clean_env()
-        )
-    except subprocess.TimeoutExpired:
-        raise BenchmarkError(f"{what} took more than {LOAD_TIMEOUT:.0f} s") from None
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        raise BenchmarkError(f"{what} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
-    return json.loads(lines[-1])
-
-
-def drive_aiohttp(url: str, requests: int, concurrency: int, first_id: int) -> dict[str, Any]:
-    """Run `loadgen.py` in its own process; its summary, with `answered` added."""
-    command = [
-        sys.executable,
-        str(HERE / "loadgen.py"),
-        url,
-        "--requests",
-        str(requests),
-        "--concurrency",
-        str(concurrency),
-        "--first-id",
-        str(first_id),
-    ]
-    result = _run_json(command, "the load generator")
-    result["answered"] = sum(result["statuses"].values())
-    return result
-
-
-WRK_SCRIPT = r"""
--- Written by benchmarks/throughput.py: POST survey bodies with distinct respondents, count 200s.
-local template = [==[%(template)s]==]
-local headers = {["Content-Type"] = "application/json", ["User-Agent"] = "%(agent)s"}
-local first = 0
-sent, answered, ok = 0, 0, 0
-
-function init(args)
-  first = tonumber(args[1])
-end
-
-function request()
-  local id = first + sent
-  sent = sent + 1
-  return wrk.format("POST", "%(path)s", headers, string.format(template, 100000 + id, id))
-end
-
-function response(status)
-  answered = answered + 1
-  if status == 200 then ok = ok + 1 end
-end
-
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-
-function done(summary, latency)
-  local t = threads[1]
-  local e = summary.errors
-  io.write(string.format(
-    '{"sent": %%d, "answered": %%d, "ok": %%d, "seconds": %%f, "p50_ms": %%f, "p99_ms": %%f, ' ..
-    '"socket_errors": %%d}\n',
-    t:get("sent"), t:get("answered"), t:get("ok"), summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    e.connect + e.read + e.write + e.timeout))
-end
-"""
-WRK_WARMUP_SECONDS = 1
-
-
-def wrk_template() -> str:
-    """The survey payload as a Lua format string: respondent id and CRM id vary."""
-    body = loadgen.survey_payload(0).decode("utf-8").replace("%", "%%")
-    return body.replace("CUST-100000", "CUST-%d").replace("r-00000000", "r-%08d")
-
-
-def drive_wrk(url: str, seconds: int, concurrency: int, first_id: int, workdir: Path) -> dict[str, Any]:
-    """Run wrk (one thread, C connections) for `seconds`; the same summary as loadgen's.
-
-    wrk runs for a duration, not a count. `sent` counts every request written, including those
-    in flight when wrk stops and closes its connections: the server may or may not get to read
-    them, and nobody reads their answers.
-    """
-    script = workdir / "survey.lua"
-    script.write_text(
-        WRK_SCRIPT
-        % {
-            "template": wrk_template(),
-            "path": loadgen.PATH,
-            "agent": loadgen.HEADERS["User-Agent"],
-        }
-    )
-    command = [
-        "wrk",
-        "-t1",
-        f"-c{concurrency}",
-        f"-d{seconds}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(script),
-        url + loadgen.PATH,
-        "--",
-        str(first_id),
-    ]
-    result = _run_json(command, "wrk")
-    errors = result["socket_errors"]
-    result["failed"] = result["answered"] - result["ok"] + errors
-    result["errors"] = [f"{errors} socket error(s) or timeout(s)"] if errors else []
-    return result
-
-
-def drive(server: Server, label: str, args: argparse.Namespace, first_id: int, workdir: Path) -> Load:
-    """One warm-up or round against `server`, with the tool chosen."""
-    warmup = label == "warm-up"
+def drive(server: Any, label: str, args: argparse.Namespace, seconds: int) -> Load:
+    """One turn of load against `server` with the tool chosen, logged."""
     if args.tool == "wrk":
-        seconds = WRK_WARMUP_SECONDS if warmup else args.duration
-        result = drive_wrk(server.url, seconds, args.concurrency, first_id, workdir)
+        load = drive_wrk(server.name, label, server.url, seconds, args.threads, args.connections)
     else:
-        requests = args.warmup if warmup else args.requests
-        result = drive_aiohttp(server.url, requests, args.concurrency, first_id)
-    busy = result["cpu_seconds"] / result["seconds"] if "cpu_seconds" in result and result["seconds"] else None
-    load = Load(
-        server.name,
-        label,
-        result["sent"],
-        result["answered"],
-        result["ok"],
-        result["failed"],
-        result["seconds"],
-        result["p50_ms"],
-        result["p99_ms"],
-        result["errors"],
-        busy,
-    )
+        load = drive_aiohttp(server.name, label, server.url, seconds, args.connections)
     problems = f", {load.failed} NOT 200: {'; '.join(load.errors)}" if load.failed else ""
     log(
-        f"  {server.name:<8} {label:<8} {load.answered:>6} answers in {load.seconds:6.2f} s = "
-        f"{load.rps:8.0f} req/s{problems}"
+        f"  {server.name:<12} {label:<8} {load.answered:>7} answers in {load.seconds:5.2f} s = "
+        f"{load.rps:7.0f} req/s, p99 {load.p99_ms:6.1f} ms{problems}"
     )
     return load
 
 
-def alternate(baseline: Server, hookbin: Server, args: argparse.Namespace, workdir: Path) -> list[Load]:
-    """A warm-up on each, then R rounds of baseline-then-hookbin."""
+def take_turns(
+    contenders: list[Any], tui: TmuxHookbin | None, args: argparse.Namespace
+) -> tuple[list[Load], dict[str, str]]:
+    """A warm-up of each contender, then `--rounds` rounds; the TUI's list state after each of its turns.
+
+    Each round starts one contender further on, so that none always follows the same one (a
+    TUI still drawing the last burst, say) and a spell of other work on the machine falls on
+    different contenders in different rounds.
+    """
     loads: list[Load] = []
-    first_id = 0  # respondent numbers never repeat, so every body in the run is different
-    labels = (["warm-up"] if args.warmup > 0 else []) + [f"round {n}" for n in range(1, args.rounds + 1)]
-    for label in labels:
-        for server in (baseline, hookbin):
-            load = drive(server, label, args, first_id, workdir)
-            loads.append(load)
-            first_id += load.sent
-    return loads
-
-
-# ------------------------------------------------------------------------------------- checks
-
-
-def count_rows(db: Path) -> int:
-    """Rows in `captures`, read with the stdlib after hookbin has stopped."""
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            return conn.execute("SELECT count(*) FROM captures").fetchone()[0]
-    except sqlite3.Error as exc:
-        raise BenchmarkError(f"cannot count the captures in {db}: {exc}") from None
-
-
-CLIENT_BOUND = 0.9
-"""A load generator this busy (share of a core) is what limits the rate, not the server."""
-
-
-@dataclass
-class Stored:
-    """Rows in one hookbin's store against what it was sent."""
-
-    rows: int
-    answered: int
-    sent: int
-
-    @classmethod
-    def of(cls, server: str, loads: list[Load], rows: int, extra_sent: int = 0, extra_answered: int = 0) -> Stored:
-        """The rows counted for `server`, against every load (warm-up included) sent to it."""
-        mine = [load for load in loads if load.server == server]
-        return cls(
-            rows, sum(load.answered for load in mine) + extra_answered, sum(load.sent for load in mine) + extra_sent
-        )
-
-    @property
-    def all(self) -> bool:
-        """Every request hookbin answered is stored, and nothing it was not sent.
-
-        With the aiohttp client every request is answered, so this is rows == requests sent.
-        wrk stops with requests in flight: those may be stored or not (a connection closed
-        before hookbin read the request is no request), hence a range there.
-        """
-        return self.answered <= self.rows <= self.sent
-
-    def text(self) -> str:
-        if self.answered == self.sent:
-            return f"{self.rows}/{self.sent}"
-        return f"{self.rows} rows for {self.answered} answered of {self.sent} sent"
-
-    def as_json(self) -> dict[str, Any]:
-        return {"rows": self.rows, "answered": self.answered, "sent": self.sent, "all": self.all}
-
-
-class LoadSummary:
-    """Figures over the measured rounds, shared by the benchmarks' reports (which hold `args`, `loads`)."""
-
-    args: argparse.Namespace
-    loads: list[Load]
-
-    def measured(self, server: str) -> list[Load]:
-        return [load for load in self.loads if load.server == server and load.label != "warm-up"]
-
-    def median_rps(self, server: str) -> float:
-        return statistics.median(load.rps for load in self.measured(server))
-
-    def client_busy(self, server: str) -> float | None:
-        shares = [load.client_busy for load in self.measured(server) if load.client_busy is not None]
-        return statistics.median(shares) if shares else None
-
-    @property
-    def failed(self) -> int:
-        return sum(load.failed for load in self.loads)
-
-    def round_size(self) -> str:
-        return f"{self.args.duration} s" if self.args.tool == "wrk" else f"{self.args.requests} requests"
-
-    def table_head(self) -> str:
-        head = f"{'':<10}" + "".join(f"{f'round {n}':>10}" for n in range(1, self.args.rounds + 1))
-        return head + f"{'median':>10}{'p50 ms':>9}{'p99 ms':>9}"
-
-    def server_row(self, server: str) -> str:
-        loads = self.measured(server)
-        return (
-            f"{server:<10}"
-            + "".join(f"{load.rps:>10.0f}" for load in loads)
-            + f"{self.median_rps(server):>10.0f}"
-            + f"{statistics.median(load.p50_ms for load in loads):>9.1f}"
-            + f"{statistics.median(load.p99_ms for load in loads):>9.1f}"
-        )
-
-    def server_json(self, server: str) -> dict[str, Any]:
-        loads = self.measured(server)
-        busy = self.client_busy(server)
-        return {
-            "rps_median": round(self.median_rps(server), 1),
-            "rps_rounds": [round(load.rps, 1) for load in loads],
-            "p50_ms_median": round(statistics.median(load.p50_ms for load in loads), 2),
-            "p99_ms_median": round(statistics.median(load.p99_ms for load in loads), 2),
-            "client_busy_median": None if busy is None else round(busy, 3),
-        }
-
-    def client_bound_note(self, ratio_words: str) -> str | None:
-        """A warning when the load generator, not aiohttp, set the baseline's pace."""
-        busy = self.client_busy("baseline")
-        if busy is None or busy < CLIENT_BOUND:
-            return None
-        return (
-            f"note: the load generator used {busy:.0%} of a core in the baseline rounds: the client,\n"
-            f"      not aiohttp, set the baseline's pace, so {ratio_words} (try --tool wrk)"
-        )
-
-    def load_json(self) -> dict[str, Any]:
-        """The load settings, as both reports' JSON starts."""
-        return {
-            "tool": self.args.tool,
-            "requests": self.args.requests if self.args.tool == "aiohttp" else None,
-            "duration": self.args.duration if self.args.tool == "wrk" else None,
-            "concurrency": self.args.concurrency,
-            "rounds": self.args.rounds,
-            "warmup": self.args.warmup,
-        }
-
-
-@dataclass
-class Report(LoadSummary):
-    """The loads run, hookbin's exit and row count, and what they add up to."""
-
-    args: argparse.Namespace
-    loads: list[Load]
-    hookbin_exit: int
-    baseline_exit: int
-    stored: int
-
-    @property
-    def ratio(self) -> float:
-        baseline = self.median_rps("baseline")
-        return self.median_rps("hookbin") / baseline if baseline else 0.0
-
-    @property
-    def hookbin_stored(self) -> Stored:
-        return Stored.of("hookbin", self.loads, self.stored)
-
-    @property
-    def ok(self) -> bool:
-        return self.failed == 0 and self.hookbin_stored.all and self.hookbin_exit == 0 and self.baseline_exit == 0
-
-    def summary_line(self) -> str:
-        stored = self.hookbin_stored
-        return (
-            f"hookbin/baseline = {self.ratio:.2f} (target >= {TARGET}), every request stored: "
-            f"{'yes' if stored.all else 'NO'} ({stored.text()})"
-        )
-
-    def table(self) -> str:
-        rows = [
-            f"req/s at concurrency {self.args.concurrency}, {self.round_size()} a round, load from {self.args.tool}",
-            self.table_head(),
-        ]
-        rows += [self.server_row(server) for server in ("baseline", "hookbin")]
-        note = self.client_bound_note("the ratio reads high")
-        if note:
-            rows.append(note)
-        if self.failed:
-            rows.append(f"FAILED: {self.failed} request(s) did not get a 200")
-        if self.hookbin_exit != 0:
-            rows.append(f"FAILED: hookbin exited with {self.hookbin_exit} on SIGTERM (expected 0)")
-        if self.baseline_exit != 0:
-            rows.append(f"FAILED: the baseline exited with {self.baseline_exit} on SIGTERM")
-        rows.append(self.summary_line())
-        return "\n".join(rows)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            **self.load_json(),
-            "baseline": self.server_json("baseline"),
-            "hookbin": self.server_json("hookbin"),
-            "ratio": round(self.ratio, 3),
-            "target": TARGET,
-            "failed_requests": self.failed,
-            "stored": self.hookbin_stored.as_json(),
-            "hookbin_exit": self.hookbin_exit,
-            "baseline_exit": self.baseline_exit,
-            "ok": self.ok,
-        }
+    states: dict[str, str] = {}
+    turns = [("warm-up", contenders, args.warmup)] if args.warmup else []
+    for number in range(1, args.rounds + 1):
+        shift = (number - 1) % len(contenders)
+        turns.append((f"round {number}", contenders[shift:] + contenders[:shift], args.duration))
+    for label, order, seconds in turns:
+        for server in order:
+            loads.append(drive(server, label, args, seconds))
+            if server is tui:
+                time.sleep(SETTLE)
+                states[label] = tui.list_state()
+                if states[label] != "following":
+                    log(f"  tui          the list is {states[label]} after {label} (no key was pressed)")
+    return loads, states
 
 
 # --------------------------------------------------------------------------------------- main
 
 
-def load_parser(description: str, requests: int) -> argparse.ArgumentParser:
-    """The options every benchmark here shares: load size, rounds, tool, output."""
-    tools = ["aiohttp"] + (["wrk"] if shutil.which("wrk") else [])
-    parser = argparse.ArgumentParser(description=description, epilog=f"Load tools available here: {', '.join(tools)}.")
-    parser.add_argument("--requests", "-n", type=int, default=requests, help=f"requests per round ({requests})")
-    parser.add_argument("--concurrency", "-c", type=int, default=32, help="requests in flight (32)")
-    parser.add_argument("--rounds", "-r", type=int, default=3, help="measured rounds per server (3)")
-    parser.add_argument(
-        "--warmup",
-        type=int,
-        default=1000,
-        help=f"warm-up requests per server (1000; wrk warms up {WRK_WARMUP_SECONDS} s); 0: none",
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="hookbin (headless and with its TUI) against bare aiohttp under the same load, in one run.",
+        epilog="wrk is installed with apt-get when missing (as root), else the error says how.",
     )
     parser.add_argument(
         "--tool",
-        choices=["aiohttp", "wrk"],
-        default="aiohttp",
-        help="load generator: the aiohttp client (default) or wrk, if on PATH",
+        choices=["wrk", "aiohttp"],
+        default="wrk",
+        help="load generator: wrk (default) or the aiohttp client (client-bound: its ratios read high)",
     )
+    parser.add_argument("--threads", "-t", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--connections", "-c", type=int, default=50, help="connections, requests in flight (50)")
+    parser.add_argument("--duration", "-d", type=int, default=5, help="seconds per round and server (5)")
+    parser.add_argument("--rounds", "-r", type=int, default=5, help="measured rounds per server (5); medians")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server (2); 0: none")
+    parser.add_argument("--startups", type=int, default=5, help="launches timed to the first answer (5); 0: none")
+    parser.add_argument("--no-tui", dest="tui", action="store_false", help="leave out hookbin with its TUI (tmux)")
     parser.add_argument(
-        "--duration",
-        type=int,
-        default=5,
-        help="with --tool wrk: seconds per round (5); wrk runs for a time, not a count",
+        "--no-uvloop", dest="uvloop", action="store_false", help="no uvloop baseline even when uvloop is installed"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    return parser
-
-
-def check_tool(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if args.tool == "wrk" and not shutil.which("wrk"):
-        parser.error("--tool wrk needs `wrk` on PATH (e.g. apt-get install wrk)")
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = load_parser("Requests/s of hookbin against a bare aiohttp server under the same load.", 5000)
     args = parser.parse_args(argv)
-    check_tool(parser, args)
-    if min(args.requests, args.concurrency, args.rounds, args.duration) < 1 or args.warmup < 0:
-        parser.error("--requests, --concurrency, --rounds and --duration must be at least 1, --warmup at least 0")
+    if min(args.threads, args.connections, args.duration, args.rounds) < 1 or min(args.warmup, args.startups) < 0:
+        parser.error("--threads, --connections, --duration, --rounds: at least 1; --warmup, --startups: 0 or more")
+    if args.tool == "wrk" and args.threads > args.connections:
+        parser.error("wrk needs at least one connection per thread")
     return args
 
 
 def measure(args: argparse.Namespace) -> Report:
-    with tempfile.TemporaryDirectory(prefix="hookbin-bench-") as tmp, ExitStack() as servers:
+    if args.tool == "wrk":
+        ensure_tool("wrk", "or run with --tool aiohttp (client-bound)")
+    if args.tui:
+        ensure_tool("tmux", "or run with --no-tui")
+    loops = ["asyncio"] + (["uvloop"] if args.uvloop and importlib.util.find_spec("uvloop") else [])
+    if args.uvloop and len(loops) == 1:
+        log("uvloop is not installed: the baseline runs on asyncio only (pip install uvloop for both)")
+    with tempfile.TemporaryDirectory(prefix="hookbin-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        db = workdir / "bench.db"
-        baseline = servers.enter_context(Server("baseline", baseline_command(), workdir))
-        hookbin = servers.enter_context(Server("hookbin", hookbin_command(db), workdir))
-        log(f"baseline on {baseline.url}, hookbin on {hookbin.url} (db {db}); load from {args.tool}")
-        loads = alternate(baseline, hookbin, args, workdir)
-        hookbin_exit = hookbin.stop()
-        if hookbin_exit != 0:
-            log(f"hookbin exited with {hookbin_exit}: {hookbin.stderr_tail()}")
-        stored = count_rows(db)
-        baseline_exit = baseline.stop()
-    return Report(args, loads, hookbin_exit, baseline_exit, stored)
+        startup = startups(args, workdir)
+        bares = [stack.enter_context(Server(f"bare {loop}", baseline_command(loop), workdir)) for loop in loops]
+        headless = stack.enter_context(Server("headless", hookbin_command(workdir / "headless.db"), workdir))
+        tui = stack.enter_context(TmuxHookbin("tui", workdir / "tui.db", workdir)) if args.tui else None
+        contenders: list[Any] = [*bares, headless] + ([tui] if tui else [])
+        log("; ".join(f"{server.name} on {server.url}" for server in contenders) + f"; load from {args.tool}")
+        loads, states = take_turns(contenders, tui, args)
 
-
-def run(
-    name: str,
-    parse: Callable[[list[str] | None], argparse.Namespace],
-    measure_with: Callable[[argparse.Namespace], Any],
-    argv: list[str] | None = None,
-) -> int:
-    """Parse, measure, print the table (or JSON); the exit status every benchmark here uses."""
-    args = parse(argv)
-    try:
-        report = measure_with(args)
-    except BenchmarkError as exc:
-        log(f"{name}: error: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        log(f"{name}: interrupted")
-        return 130
-    if args.json:
-        print(json.dumps(report.as_json()))
-    else:
-        print(report.table())
-    return 0 if report.ok else 1
+        memory = {"headless": memory_mib(headless.pid)}
+        tui_figures = None
+        if tui is not None:
+            memory["tui"] = memory_mib(tui.pid)
+            help_seconds = tui.help_opens()
+            exit_status, quit_seconds = tui.quit()
+            shown = "never" if help_seconds is None else f"{help_seconds:.2f} s"
+            log(f"  tui          after the load: help shown {shown} after `?`, exit {exit_status} on `q`")
+            tui_figures = TuiFigures(
+                states,
+                help_seconds,
+                exit_status,
+                quit_seconds,
+                Stored.of("tui", loads, count_rows(tui.db), tui.probes_answered, tui.probes_sent),
+            )
+        exits = {"headless": headless.stop()}
+        if exits["headless"] != 0:
+            log(f"headless hookbin exited with {exits['headless']}: {headless.stderr_tail()}")
+        stored = Stored.of("headless", loads, count_rows(workdir / "headless.db"))
+        exits.update({bare.name: bare.stop() for bare in bares})
+    return Report(
+        args=args,
+        names=[server.name for server in contenders],
+        loads=loads,
+        startup=startup,
+        memory={name: figures[0] for name, figures in memory.items() if figures is not None},
+        headless_stored=stored,
+        tui=tui_figures,
+        exits=exits,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run("throughput", parse_args, measure, argv)
+    args = parse_args(argv)
+    try:
+        report = measure(args)
+    except BenchmarkError as exc:
+        log(f"throughput: error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        log("throughput: interrupted")
+        return 130
+    print(json.dumps(report.as_json()) if args.json else report.table())
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":
