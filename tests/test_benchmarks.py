@@ -77,3 +77,18 @@ def test_throughput_reports_every_contender_of_one_run(tool: str) -> None:
         assert set(report["tui"]["list_states"]) == {"round 1"}
     else:
         assert report["tui"] is None and report["ratio_tui"] is None
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not (HAVE_TMUX and ON_LINUX), reason="needs tmux (.ci/run installs it) and Linux's /proc")
+def test_memory_reports_the_tui_with_large_and_with_many_captures() -> None:
+    report = run_benchmark("memory.py", "--big", "2", "--big-size", "64k", "--small", "2000")
+
+    assert report["ok"] is True
+    cases = report["cases"]
+    assert set(cases) == {"live", "reopened", "many"}
+    assert cases["live"]["captures"] == 2 and cases["many"]["captures"] == 2000
+    assert cases["live"]["body_bytes"] > 60_000 and 900 < cases["many"]["body_bytes"] < 1100
+    for case in cases.values():
+        assert case["peak_mib"] >= case["resident_mib"] > 0
+        assert case["exit"] == 0 and case["target_mib"] > 0
