@@ -24,6 +24,10 @@ HELP_TIMEOUT = 5.0
 HELP_TITLE = "hookbin keys"
 QUIT_TIMEOUT = 15.0
 ESCAPE_PAUSE = 0.5
+QUIT_AGAIN = 5.0
+STOPPED = "hookbin: stopped;"
+"""What hookbin writes as it exits, once the TUI has let go of the terminal."""
+"""Seconds after which a `q` that did not stop hookbin is taken as lost and pressed again."""
 """A key right after ESC would read as alt+key: the pause between them."""
 TMUX_CONF = """\
 set -g remain-on-exit on
@@ -186,17 +190,27 @@ class TmuxHookbin:
         return zombie_status(self.pid)
 
     def quit(self) -> tuple[int | None, float]:
-        """Close any screen with Escape, then `q`: hookbin's exit status and the seconds it took
-        to exit (None and QUIT_TIMEOUT if it did not within QUIT_TIMEOUT)."""
-        self.press("Escape")
-        self.wait_for(HELP_TITLE, HELP_TIMEOUT, gone=True)
-        time.sleep(ESCAPE_PAUSE)
-        started = time.monotonic()
+        """Close the help screen if it is open, then `q`: hookbin's exit status and the seconds
+        it took to exit (None and QUIT_TIMEOUT if it did not within QUIT_TIMEOUT).
+
+        An ESC and a key read together are alt+key. On a busy machine the app may not read the
+        ESC before the `q` arrives, however long the pause: so ESC only when there is a screen
+        to close, and `q` again if hookbin is still up after a while (the first was lost).
+        """
+        if HELP_TITLE in self.screen():
+            self.press("Escape")
+            self.wait_for(HELP_TITLE, HELP_TIMEOUT, gone=True)
+            time.sleep(ESCAPE_PAUSE)
+        started = last_q = time.monotonic()
         self.press("q")
         while time.monotonic() - started < QUIT_TIMEOUT:
             status = self.exit_status()
             if status is not None:
                 return status, time.monotonic() - started
+            if time.monotonic() - last_q > QUIT_AGAIN and STOPPED not in self.screen():
+                log("  the TUI is still up: `q` again")
+                self.press("q")
+                last_q = time.monotonic()
             time.sleep(0.05)
         log(f"  the TUI hookbin did not exit within {QUIT_TIMEOUT:.0f} s of `q`: {self.screen_tail()}")
         return None, QUIT_TIMEOUT
