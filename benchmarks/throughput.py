@@ -203,7 +203,7 @@ def measure(args: argparse.Namespace) -> Report:
         ensure_tool("tmux", "or run with --no-tui")
     loops = ["asyncio"] + (["uvloop"] if args.uvloop and importlib.util.find_spec("uvloop") else [])
     if args.uvloop and len(loops) == 1:
-        log("uvloop is not installed: the baseline runs on asyncio only (pip install uvloop for both)")
+        log("uvloop is not installed: the baseline and hookbin run on asyncio (pip install 'hookbin[fast]')")
     with tempfile.TemporaryDirectory(prefix="hookbin-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
         startup = startups(args, workdir)
