@@ -3,8 +3,9 @@
 The app never binds a socket. It is handed the store, the responder and the URLs to show;
 it subscribes to store events (the only bridge from the store's writer thread into Textual
 messages) and drives the responder directly, exactly as the control API does. It composes
-the widgets (`tui/widgets/`), holds the keys and their actions, and tells each widget what
-to show; the widgets report back with messages (`tui/messages.py`).
+the widgets (`tui/widgets/`), holds the keys, and tells each widget what to show; the widgets
+report back with messages (`tui/messages.py`). The answer, copy and replay keys act through
+helpers of their own (`tui/answers.py`, `tui/copying.py`, `tui/replay.py`).
 
 Decoding and laying out a capture, and grouping deliveries, run in worker threads (see the
 detail pane and the Deliveries screen): the loop here is the one the catcher answers from.
@@ -30,12 +31,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from hookbin.deliveries import Delivery, group_deliveries
-from hookbin.durations import parse_duration
-from hookbin.export import BinaryBodyError, copyable_body, save_curl
 from hookbin.model import Capture, ResponseGiven, counter_of
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
-from hookbin.spec import SpecError, parse_spec
 from hookbin.store import (
     CapturesAdded,
     Filter,
@@ -50,6 +48,8 @@ from hookbin.store import (
 )
 from hookbin.store.events import StoreCleared as StoreEventCleared
 from hookbin.textsafe import safe
+from hookbin.tui.answers import AnswerKeys
+from hookbin.tui.copying import Copier
 from hookbin.tui.messages import (
     AnswerChanged,
     CaptureHighlighted,
@@ -60,17 +60,13 @@ from hookbin.tui.messages import (
     StoreCleared,
 )
 from hookbin.tui.replay import Replay, Replayer
-from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen, PromptScreen
+from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
 from hookbin.tui.widgets.detail import TABS, DetailPane
 from hookbin.tui.widgets.header import HeaderBar
 
 __all__ = ["CaptureList", "HookbinApp"]
 
-ERROR_CYCLE = ["500", "503", "429 retry-after=30", "404", "410"]
-FAULT_CYCLE = ["close", "reset", "200 drip=30s"]
-CLIPBOARD_CAVEAT = "by OSC 52, which some terminals ignore (then nothing was copied)"
-"""How the copy keys reach the clipboard, said honestly: hookbin cannot tell whether it worked."""
 DELIVERY_ATTEMPTS = 200
 """Most attempts of one delivery loaded for the Delivery tab."""
 DELIVERIES_SCANNED = 5000
@@ -87,16 +83,16 @@ class HookbinApp(App[None]):
     TITLE = "hookbin"
     CSS_PATH = "hookbin.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("o", "answer_ok", "200 OK"),
-        Binding("e", "answer_error", "Error"),
-        Binding("d", "answer_delay", "Delay"),
-        Binding("f", "answer_fault", "Fault"),
-        Binding("s", "answer_spec", "Spec"),
-        Binding("n", "new_run", "New run"),
+        Binding("o", "answer('ok')", "200 OK"),
+        Binding("e", "answer('error')", "Error"),
+        Binding("d", "answer('delay')", "Delay"),
+        Binding("f", "answer('fault')", "Fault"),
+        Binding("s", "answer('spec')", "Spec"),
+        Binding("n", "answer('new_run')", "New run"),
         Binding("slash", "filter", "Filter"),
         Binding("D", "deliveries", "Deliveries"),
-        Binding("c", "copy_curl", "Curl"),
-        Binding("y", "copy_body", "Copy body"),
+        Binding("c", "copy('curl')", "Curl"),
+        Binding("y", "copy('body')", "Copy body"),
         Binding("r", "replay", "Replay"),
         Binding("R", "replay(True)", "Replay to…", show=False),
         Binding("space", "toggle_follow", "Pause"),
@@ -130,9 +126,11 @@ class HookbinApp(App[None]):
         self.refusals = refusals
         """What the catcher turned away (rejected requests, refused connections), for the header;
         the server says when it changes through `notice`, at most once a second."""
-        self.export_dir = export_dir or Path.cwd()
         self.max_rows = max_rows
-        self.replayer = Replayer(self, replay, replay_to, lambda: self.selected)  # see tui/replay.py
+        # The keys' actions live in modules of their own (tui/answers.py, copying.py, replay.py).
+        self.answers = AnswerKeys(self, responder, self._render_badge)
+        self.copier = Copier(self, url, export_dir or Path.cwd(), lambda: self.selected)
+        self.replayer = Replayer(self, replay, replay_to, lambda: self.selected)
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
         # Captures, and outcomes of their answers, in the order the store committed them.
@@ -145,8 +143,6 @@ class HookbinApp(App[None]):
         self._detail_at = 0.0  # when the detail pane was last drawn (time.monotonic)
         self._detail_pending: Capture | None = None
         self._detail_timer: Timer | None = None
-        self._error_index = -1
-        self._fault_index = -1
         self._unsubscribe_store: Callable[[], None] | None = None
         self._unsubscribe_responder: Callable[[], None] | None = None
         self.crash: BaseException | None = None
@@ -404,66 +400,8 @@ class HookbinApp(App[None]):
 
     # -- answer actions ----------------------------------------------------------------------
 
-    def _set_spec(self, text: str) -> None:
-        try:
-            self.responder.set_spec(text)
-        except SpecError as exc:
-            self.notify(safe(str(exc)), severity="error", markup=False)
-            return
-        self._render_badge()
-        self.notify(f"run {self.responder.run}: now answering {self.responder.spec.text}", markup=False)
-
-    def action_new_run(self) -> None:
-        """Repeat the experiment: the same answer, with attempt numbers and sequences starting over."""
-        self.notify(f"run {self.responder.new_run()}: the same answer, attempts and sequences start over", markup=False)
-        self._render_badge()
-
-    def action_answer_ok(self) -> None:
-        self._set_spec("200")
-
-    def action_answer_error(self) -> None:
-        self._error_index = (self._error_index + 1) % len(ERROR_CYCLE)
-        self._set_spec(ERROR_CYCLE[self._error_index])
-
-    def action_answer_fault(self) -> None:
-        self._fault_index = (self._fault_index + 1) % len(FAULT_CYCLE)
-        self._set_spec(FAULT_CYCLE[self._fault_index])
-
-    def action_answer_delay(self) -> None:
-        self._ask_for_answer(
-            "Answer 200 after a delay of",
-            "65s",
-            "e.g. 2s, 250ms, 65s (longer than most senders wait), 10m",
-            parse_duration,
-            lambda value: f"200 delay={value.strip()}",
-        )
-
-    def action_answer_spec(self) -> None:
-        self._ask_for_answer(
-            "Response spec",
-            self.responder.spec.text,
-            "e.g. 503 · 500,500,200 · 429 retry-after=30 · 200 delay=65s · close · 30% 503",
-            parse_spec,
-            lambda value: value,
-        )
-
-    def _ask_for_answer(
-        self, title: str, value: str, hint: str, parse: Callable[[str], object], to_spec: Callable[[str], str]
-    ) -> None:
-        """Prompt for a line, refuse it while `parse` raises, then answer with `to_spec(line)`."""
-
-        def check(line: str) -> str | None:
-            try:
-                parse(line)
-            except ValueError as exc:  # SpecError is a ValueError too
-                return str(exc)
-            return None
-
-        def chosen(line: str | None) -> None:
-            if line:
-                self._set_spec(to_spec(line))
-
-        self.push_screen(PromptScreen(title, value, hint, check), chosen)
+    def action_answer(self, key: str) -> None:
+        self.answers.press(key)
 
     # -- list actions ------------------------------------------------------------------------
 
@@ -540,41 +478,11 @@ class HookbinApp(App[None]):
         deleted = await asyncio.to_thread(self.store.clear)
         self.notify(f"deleted {deleted} capture(s)", markup=False)
 
-    def action_copy_curl(self) -> None:
-        capture = self.selected
-        if capture is None:
-            self.notify("select a request first", severity="warning", markup=False)
-            return
-        try:
-            command, path = save_curl(capture, self.url, self.export_dir)
-        except OSError as exc:
-            self.notify(
-                safe(f"curl not copied: cannot write {self.export_dir}: {exc.strerror or exc}"),
-                severity="error",
-                markup=False,
-            )
-            return
-        self.copy_to_clipboard(command)
-        self.notify(
-            f"curl command saved to {safe(str(path))} and sent to the clipboard {CLIPBOARD_CAVEAT}", markup=False
-        )
-
-    def action_copy_body(self) -> None:
-        capture = self.selected
-        if capture is None:
-            self.notify("select a request first", severity="warning", markup=False)
-            return
-        try:
-            text = copyable_body(capture)
-        except BinaryBodyError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
-            return
-        self.copy_to_clipboard(text)
-        self.notify(
-            f"body ({len(capture.body):,} bytes, control characters escaped) sent to the clipboard "
-            f"{CLIPBOARD_CAVEAT}; `hookbin show {capture.id} --raw` prints it",
-            markup=False,
-        )
+    def action_copy(self, what: str) -> None:
+        if what == "curl":
+            self.copier.curl()
+        else:
+            self.copier.body()
 
     def action_replay(self, ask: bool = False) -> None:
         self.replayer.replay(ask=ask)
@@ -603,15 +511,9 @@ class HookbinApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Answer 200 OK", "Every request gets 200", self.action_answer_ok)
-        yield SystemCommand("Answer an error", "Cycle 500, 503, 429, 404, 410", self.action_answer_error)
-        yield SystemCommand("Answer after a delay", "Wait before answering", self.action_answer_delay)
-        yield SystemCommand("Answer with a connection fault", "Cycle close, reset, drip", self.action_answer_fault)
-        yield SystemCommand("Enter a response spec", "Any spec, e.g. 500,500,200", self.action_answer_spec)
-        yield SystemCommand("Start a new run", "Same answer; attempts and sequences start over", self.action_new_run)
+        yield from self.answers.commands()
         yield SystemCommand("Filter requests", "By text, method, path, status, signature, run", self.action_filter)
-        yield SystemCommand("Copy as curl", "The selected request as a curl command", self.action_copy_curl)
-        yield SystemCommand("Copy body", "The selected request's body", self.action_copy_body)
+        yield from self.copier.commands()
         yield from self.replayer.commands()
         yield SystemCommand(
             "Pause or resume following", "Stop or restart jumping to new requests", self.action_toggle_follow
