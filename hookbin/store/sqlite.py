@@ -112,6 +112,9 @@ class SQLiteStore:
             self._writer_lock.acquire()
         try:
             self._conn = self._connect()
+            # Reads on a connection of their own (WAL): a long one never holds up the commits answers wait for.
+            self._reader = self._conn if self.path == MEMORY else self._connect()
+            self._read_lock = self._lock if self.path == MEMORY else threading.Lock()
         except BaseException:
             if self._writer_lock is not None:
                 self._writer_lock.release()
@@ -446,8 +449,8 @@ class SQLiteStore:
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
-            with self._lock:
-                return self._conn.execute(sql, tuple(args)).fetchall()
+            with self._read_lock:
+                return self._reader.execute(sql, tuple(args)).fetchall()
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot read {self.path}: {cause(exc, self.path)}") from None
 
@@ -568,6 +571,9 @@ class SQLiteStore:
         self._closed = True
         self._queue.put(None)
         self._writer.join()
+        if self._reader is not self._conn:
+            with self._read_lock:
+                self._reader.close()
         with self._lock:
             if self.path != MEMORY:
                 try:
