@@ -255,7 +255,7 @@ async def test_a_sender_that_hangs_up_is_shown_as_gone_not_as_2xx(tmp_path):
                 async with http.post(server.url + "/slow", data=b"{}", timeout=aiohttp.ClientTimeout(total=0.5)):
                     pass
             table = app.query_one(CaptureList)
-            await wait_for(pilot, lambda: table.row_count == 1 and table.newest.response.delivered is False)
+            await wait_for(pilot, lambda: table.row_count == 1 and table.newest.gone)
             assert " gone " in plain(table.get_row_at(0)[0])
             status = plain(app.query_one("#status").content)
             assert "received 1  2xx 0  errors 0  not delivered 1" in status
@@ -477,7 +477,8 @@ async def test_large_json_is_a_tree_filled_as_branches_open(store, tmp_path):
         assert [c.label.plain for c in first.children] == ["id = 0", 'name = "page 0"', 'tag = "[red]x"']
         # A small document goes back to highlighted text.
         store.add(tcapture(seq=2, body=b'{"a": 1}'))
-        await wait_for(pilot, lambda: app.selected is not None and app.selected.body == b'{"a": 1}')
+        small = tcapture(seq=2).id
+        await wait_for(pilot, lambda: app._detail.capture is not None and app._detail.capture.id == small)
         await settle(pilot)
         assert not tree.display and app.query_one("#body-view").display
 

@@ -7,8 +7,11 @@ the widgets (`tui/widgets/`), holds the keys, and tells each widget what to show
 report back with messages (`tui/messages.py`). The answer, copy and replay keys act through
 helpers of their own (`tui/answers.py`, `tui/copying.py`, `tui/replay.py`).
 
-Decoding and laying out a capture, and grouping deliveries, run in worker threads (see the
-detail pane and the Deliveries screen): the loop here is the one the catcher answers from.
+The loop here is the one the catcher answers from, so store reads, decoding, laying out a
+capture, grouping deliveries and filtering run in worker threads (see the detail pane, the
+Deliveries screen and `_read_rows`), and their results are applied here, unless something
+newer was asked for meanwhile. The list's rows hold no bodies (`tui/rows.py`); what a row
+needs of a new capture is worked out on the store's writer thread (`tui/inbox.py`).
 An error nothing caught ends the app, as in any Textual app, but is kept in `crash` so that
 `hookbin serve` can write its traceback to a file and exit non-zero.
 """
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -43,13 +45,13 @@ from hookbin.store import (
     StoreEvent,
     StoreFailed,
     StoreRecovered,
-    capture_matches,
     parse_filter,
 )
 from hookbin.store.events import StoreCleared as StoreEventCleared
 from hookbin.textsafe import safe
 from hookbin.tui.answers import AnswerKeys
 from hookbin.tui.copying import Copier
+from hookbin.tui.inbox import Arrival, Inbox
 from hookbin.tui.messages import (
     AnswerChanged,
     CaptureHighlighted,
@@ -57,9 +59,11 @@ from hookbin.tui.messages import (
     CapturesArrived,
     FollowingStopped,
     NoticeGiven,
+    RowsLoaded,
     StoreCleared,
 )
 from hookbin.tui.replay import Replay, Replayer
+from hookbin.tui.rows import RowSummary, newest_rows
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
 from hookbin.tui.widgets.detail import TABS, DetailPane
@@ -129,19 +133,19 @@ class HookbinApp(App[None]):
         self.max_rows = max_rows
         # The keys' actions live in modules of their own (tui/answers.py, copying.py, replay.py).
         self.answers = AnswerKeys(self, responder, self._render_badge)
-        self.copier = Copier(self, url, export_dir or Path.cwd(), lambda: self.selected)
-        self.replayer = Replayer(self, replay, replay_to, lambda: self.selected)
+        self.copier = Copier(self, url, export_dir or Path.cwd(), self._selected_capture)
+        self.replayer = Replayer(self, replay, replay_to, self._selected_capture)
         self.filter: Filter | None = None
         self.counts = collections.Counter[str]()
-        # Captures, and outcomes of their answers, in the order the store committed them.
-        self._inbox: collections.deque[Capture | OutcomeRecorded] = collections.deque()
-        self._inbox_lock = threading.Lock()
-        self._arrival_pending = False
+        self._inbox = Inbox()
         self._drained_at = 0.0
         self._drain_timer: Timer | None = None
         self._held = 0  # captures that arrived while paused (they are in the store)
+        self._reload = 0  # bumped by each reload of the list: rows read for an older one are dropped
+        # While the list reloads, the rows of new captures wait here, to be added after the rows read.
+        self._arrived_while_loading: list[RowSummary] | None = None
         self._detail_at = 0.0  # when the detail pane was last drawn (time.monotonic)
-        self._detail_pending: Capture | None = None
+        self._detail_pending: RowSummary | None = None
         self._detail_timer: Timer | None = None
         self._unsubscribe_store: Callable[[], None] | None = None
         self._unsubscribe_responder: Callable[[], None] | None = None
@@ -164,15 +168,25 @@ class HookbinApp(App[None]):
         self._list.following = value
 
     @property
-    def _rows(self) -> dict[str, Capture]:
-        """The captures the list shows, by id, oldest first (the list widget holds them)."""
-        return self._list.captures
+    def _rows(self) -> dict[str, RowSummary]:
+        """The rows the list shows, by capture id, oldest first (the list widget holds them)."""
+        return self._list.summaries
 
     @property
-    def selected(self) -> Capture | None:
-        """The capture the detail pane shows, while its row is in the list."""
-        shown = self._detail.capture
+    def selected(self) -> RowSummary | None:
+        """The row whose capture the detail pane shows, while it is in the list."""
+        shown = self._detail.row
         return self._rows.get(shown.id) if shown else None
+
+    async def _selected_capture(self) -> Capture | None:
+        """The whole capture the detail pane shows: as it read it, or read now in a thread."""
+        row = self.selected
+        if row is None:
+            return None
+        loaded = self._detail.capture
+        if loaded is not None and loaded.id == row.id:
+            return loaded
+        return await asyncio.to_thread(self.store.get, row.id)
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -185,7 +199,7 @@ class HookbinApp(App[None]):
             id="filter",
         )
         self._list = CaptureList(max_rows=self.max_rows, id="captures")
-        self._detail = DetailPane(url=self.url, delivery_of=self._delivery_of, id="detail")
+        self._detail = DetailPane(url=self.url, read=self.store.get, delivery_of=self._delivery_of, id="detail")
         yield self._header
         yield self._filter_box
         yield self._list
@@ -212,13 +226,10 @@ class HookbinApp(App[None]):
     def _on_store_event(self, event: StoreEvent) -> None:
         """Runs on the store's writer thread: queue, and post at most one message per burst."""
         if isinstance(event, CapturesAdded | OutcomeRecorded):
-            with self._inbox_lock:
-                # An outcome queues behind its capture, so the row exists by the time it is drawn.
-                self._inbox.extend(event.captures if isinstance(event, CapturesAdded) else (event,))
-                if self._arrival_pending:
-                    return
-                self._arrival_pending = True
-            self.post_message(CapturesArrived())
+            flt = self.filter
+            items = [Arrival.of(c, flt) for c in event.captures] if isinstance(event, CapturesAdded) else [event]
+            if self._inbox.put(items):
+                self.post_message(CapturesArrived())
         elif isinstance(event, (StoreFailed, StoreRecovered)):
             # notify only posts a message, so it is safe from this thread.
             failed = isinstance(event, StoreFailed)
@@ -248,20 +259,20 @@ class HookbinApp(App[None]):
     def _drain_inbox(self) -> None:
         self._drain_timer = None
         self._drained_at = time.monotonic()
-        with self._inbox_lock:
-            items = list(self._inbox)
-            self._inbox.clear()
-            self._arrival_pending = False
-        arrived = [item for item in items if isinstance(item, Capture)]
+        items = self._inbox.take()
+        shown: list[RowSummary] = []
         for item in items:
-            if isinstance(item, Capture):
+            if isinstance(item, Arrival):
                 self.counts["received"] += 1
-                self._count(item.response, 1)
+                self._count(item.capture.response, 1)
+                if item.shown_by(self.filter):
+                    shown.append(item.row)
             else:
                 self._count(item.previous, -1)
                 self._count(item.capture.response, 1)
-        shown = [c for c in arrived if capture_matches(c, self.filter)]
-        if self.following:
+        if self._arrived_while_loading is not None:
+            self._arrived_while_loading.extend(shown)
+        elif self.following:
             self._append_rows(shown)
         else:
             self._held += len(shown)
@@ -286,60 +297,86 @@ class HookbinApp(App[None]):
 
     def _settle_rows(self, captures: list[Capture]) -> None:
         """Redraw the rows, and the detail, of captures whose answers' outcomes are now known."""
+        waiting = self._arrived_while_loading
+        if waiting:  # rows not in the list yet: they are added once it has reloaded
+            answers = {capture.id: capture for capture in captures}
+            waiting[:] = [row.settled(answers[row.id]) if row.id in answers else row for row in waiting]
         for capture in captures:
-            self._list.replace(capture)
+            row = self._rows.get(capture.id)
+            if row is None:
+                continue
+            row = row.settled(capture)
+            self._list.replace(row)
             if self._detail_pending is not None and self._detail_pending.id == capture.id:
-                self._detail_pending = capture  # still waiting to be drawn: drawn as now stored
-            shown = self._detail.capture
+                self._detail_pending = row  # still waiting to be drawn: drawn as now stored
+            shown = self._detail.row
             if shown is not None and shown.id == capture.id:
-                self._show_detail(capture)
+                self._show_detail(row)
 
     # -- rows ------------------------------------------------------------------------------
 
-    def _append_rows(self, captures: Iterable[Capture]) -> None:
-        if not self._list.append(captures) or not self._list.following:
+    def _append_rows(self, rows: Iterable[RowSummary]) -> None:
+        if not self._list.append(rows) or not self._list.following:
             return
         # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
-        newest, shown = self._list.newest, self._detail.capture
+        newest, shown = self._list.newest, self._detail.row
         if newest is not None and (shown is None or newest.id != shown.id):
             self._follow_detail(newest)
 
     def _load_rows(self) -> None:
-        """Fill the list from the store: the newest matching captures, oldest at the top."""
-        self._list.remove_all()
+        """Fill the list from the store: the newest matching captures, oldest at the top.
+
+        They are read in a thread; the rows shown stay until they arrive, and captures that
+        arrive meanwhile are added after them.
+        """
+        self._reload += 1
+        self._arrived_while_loading = []
+        self._read_rows(self.filter, self._reload)
+
+    @work(thread=True, exclusive=True, group="rows")
+    def _read_rows(self, flt: Filter | None, generation: int) -> None:
         try:
-            newest = self.store.list_captures(limit=self.max_rows, flt=self.filter)
+            self.post_message(RowsLoaded(generation, newest_rows(self.store, self.max_rows, flt)))
         except StoreError as exc:
-            self.notify(safe(str(exc)), severity="error", markup=False)
-            newest = []
-        self._append_rows(reversed(newest))
-        if not newest:
+            self.post_message(RowsLoaded(generation, [], safe(str(exc))))
+
+    @on(RowsLoaded)
+    def _rows_loaded(self, message: RowsLoaded) -> None:
+        if message.generation != self._reload:
+            return  # read for a filter no longer set
+        if message.error is not None:
+            self.notify(message.error, severity="error", markup=False)
+        arrived, self._arrived_while_loading = self._arrived_while_loading or [], None
+        self._list.remove_all()
+        self._append_rows([*message.rows, *arrived])
+        if not self._rows:
             self._show_detail(None)
+        self._render_status()
 
     @on(CaptureHighlighted)
     def _capture_highlighted(self, event: CaptureHighlighted) -> None:
         # The row may have been trimmed away since the message was posted.
-        capture = event.capture if event.capture and event.capture.id in self._rows else None
-        shown = self._detail.capture
-        if (capture.id if capture else None) == (shown.id if shown else None):
+        row = event.row if event.row and event.row.id in self._rows else None
+        shown = self._detail.row
+        if (row.id if row else None) == (shown.id if shown else None):
             self._detail_pending = None  # the newest highlight wins over one still waiting to be drawn
             return
-        if self.following and capture is not None:
-            self._follow_detail(capture)
+        if self.following and row is not None:
+            self._follow_detail(row)
         else:
-            self._show_detail(capture)
+            self._show_detail(row)
 
     @on(FollowingStopped)
     def _following_stopped(self) -> None:
         self._render_status()
 
-    def _follow_detail(self, capture: Capture) -> None:
+    def _follow_detail(self, row: RowSummary) -> None:
         """Show the newest capture, but redraw the detail at most every DETAIL_INTERVAL.
 
-        A burst would otherwise decode and highlight a body per batch on the loop that also
-        answers the webhooks; a single request still shows at once.
+        A burst would otherwise read, decode and highlight a body per batch; a single request
+        still shows at once.
         """
-        self._detail_pending = capture
+        self._detail_pending = row
         if self._detail_timer is not None:
             return
         wait = DETAIL_INTERVAL - (time.monotonic() - self._detail_at)
@@ -350,23 +387,23 @@ class HookbinApp(App[None]):
 
     def _flush_detail(self) -> None:
         self._detail_timer = None
-        capture, self._detail_pending = self._detail_pending, None
-        if capture is not None and self.following and capture.id in self._rows:
-            self._show_detail(capture)
+        row, self._detail_pending = self._detail_pending, None
+        if row is not None and self.following and row.id in self._rows:
+            self._show_detail(row)
 
     @on(CaptureOpened)
     def _capture_opened(self, event: CaptureOpened) -> None:
-        shown = self._detail.capture
-        if event.capture is not None and (shown is None or shown.id != event.capture.id):
-            self._show_detail(event.capture)  # a redraw may still be waiting while following
+        shown = self._detail.row
+        if event.row is not None and (shown is None or shown.id != event.row.id):
+            self._show_detail(event.row)  # a redraw may still be waiting while following
         self._detail.focus_view()
 
     # -- detail ----------------------------------------------------------------------------
 
-    def _show_detail(self, capture: Capture | None) -> None:
+    def _show_detail(self, row: RowSummary | None) -> None:
         self._detail_at = time.monotonic()
         self._detail_pending = None
-        self._detail.show(capture)
+        self._detail.show(row)
 
     def _delivery_of(self, capture: Capture) -> Delivery | None:
         """The delivery `capture` belongs to (runs in the detail pane's worker thread)."""

@@ -2,11 +2,14 @@
 
 Copies reach the clipboard by OSC 52, which some terminals ignore; hookbin cannot tell, so the
 notification says so, and `c` always leaves the command in a file too (see `export.save_curl`).
+The list's rows hold no bodies: each copy reads the whole capture (in a thread, unless the
+detail pane has it already) and writes its files in a thread, off the catcher's event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,12 @@ class Copier:
         app: the app to notify and copy through.
         url: the catcher's URL, which the curl command sends to.
         export_dir: where `c` writes the command (and a body that needs a file).
-        selected: the capture the app has selected, if any.
+        selected: reads the whole capture the app has selected, if any.
     """
 
-    def __init__(self, app: App[Any], url: str, export_dir: Path, selected: Callable[[], Capture | None]) -> None:
+    def __init__(
+        self, app: App[Any], url: str, export_dir: Path, selected: Callable[[], Awaitable[Capture | None]]
+    ) -> None:
         self.app = app
         self.url = url
         self.export_dir = export_dir
@@ -43,18 +48,27 @@ class Copier:
         yield SystemCommand("Copy as curl", "The selected request as a curl command", self.curl)
         yield SystemCommand("Copy body", "The selected request's body", self.body)
 
-    def _chosen(self) -> Capture | None:
-        capture = self._selected()
+    def curl(self) -> None:
+        self._start(self._curl())
+
+    def body(self) -> None:
+        self._start(self._body())
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        self.app.run_worker(work, group="copy", exit_on_error=False)
+
+    async def _chosen(self) -> Capture | None:
+        capture = await self._selected()
         if capture is None:
             self.app.notify("select a request first", severity="warning", markup=False)
         return capture
 
-    def curl(self) -> None:
-        capture = self._chosen()
+    async def _curl(self) -> None:
+        capture = await self._chosen()
         if capture is None:
             return
         try:
-            command, path = save_curl(capture, self.url, self.export_dir)
+            command, path = await asyncio.to_thread(save_curl, capture, self.url, self.export_dir)
         except OSError as exc:
             self.app.notify(
                 safe(f"curl not copied: cannot write {self.export_dir}: {exc.strerror or exc}"),
@@ -67,12 +81,12 @@ class Copier:
             f"curl command saved to {safe(str(path))} and sent to the clipboard {CLIPBOARD_CAVEAT}", markup=False
         )
 
-    def body(self) -> None:
-        capture = self._chosen()
+    async def _body(self) -> None:
+        capture = await self._chosen()
         if capture is None:
             return
         try:
-            text = copyable_body(capture)
+            text = await asyncio.to_thread(copyable_body, capture)
         except BinaryBodyError as exc:
             self.app.notify(str(exc), severity="warning", markup=False)
             return

@@ -4,8 +4,8 @@
 store's writer thread and the responder (`post_message` is thread-safe); `NoticeGiven` by
 `HookbinApp.notice`, for whoever hands the app lines to show. The row messages come from the
 capture list, so the app reacts to the list and not to any other table (the Deliveries screen
-has one too). The last ones carry a worker thread's results back to the widget that started
-it, and go no further.
+has one too). The last ones carry a worker thread's results back to the widget (or the app)
+that started it, and go no further.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from hookbin.model import Capture
+from hookbin.tui.rows import RowSummary
 
 if TYPE_CHECKING:
     from hookbin.tui.widgets.detail import DetailViews
@@ -51,10 +52,10 @@ class FollowingStopped(Message):
 class CaptureRowMessage(Message):
     """Something happened to a row of the capture list."""
 
-    def __init__(self, capture: Capture | None) -> None:
+    def __init__(self, row: RowSummary | None) -> None:
         super().__init__()
-        self.capture = capture
-        """The capture on that row (None only if the row is gone)."""
+        self.row = row
+        """That row (None only if the row is gone)."""
 
 
 class CaptureHighlighted(CaptureRowMessage):
@@ -66,14 +67,16 @@ class CaptureOpened(CaptureRowMessage):
 
 
 class DetailBuilt(Message):
-    """The detail pane's worker built every tab's view of the capture it was given."""
+    """The detail pane's worker read the capture it was given and built every tab's view."""
 
     bubble = False
 
-    def __init__(self, generation: int, built: DetailViews) -> None:
+    def __init__(self, generation: int, capture: Capture | None, built: DetailViews) -> None:
         super().__init__()
         self.generation = generation
         """Which load of the pane this belongs to (older ones are dropped)."""
+        self.capture = capture
+        """The whole capture, as read from the store (None if it could not be)."""
         self.built = built
         """The views."""
 
@@ -104,5 +107,18 @@ class DeliveriesLoaded(Message):
         super().__init__()
         self.rows = rows
         """One row per delivery, oldest first: its key and its cells."""
+        self.error = error
+        """Why none could be read, as one line; None when they were."""
+
+
+class RowsLoaded(Message):
+    """The app's worker read the list's rows from the store (or failed to)."""
+
+    def __init__(self, generation: int, rows: list[RowSummary], error: str | None = None) -> None:
+        super().__init__()
+        self.generation = generation
+        """Which reload of the list this belongs to (older ones are dropped)."""
+        self.rows = rows
+        """The rows, oldest first."""
         self.error = error
         """Why none could be read, as one line; None when they were."""

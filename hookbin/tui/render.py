@@ -14,15 +14,17 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from hookbin.bodies import BodyView, sniff_json
+from hookbin.bodies import BodyView
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.jsonlines import generic_lines
-from hookbin.model import Capture, outcome_text
+from hookbin.model import Capture, Forwarded, outcome_text
 from hookbin.segmanta import summarize, summary_rows
+from hookbin.signatures.check import SignatureCheck
 from hookbin.spec import Spec
 from hookbin.textout import body_problems, body_text, forward_text, guarded, local_time, signature_text
 from hookbin.textsafe import safe, safe_bytes
+from hookbin.tui.rows import RowSummary
 
 PATH_LIMIT = 200
 PRETTY_LIMIT = 200_000
@@ -71,22 +73,21 @@ def _outcome_style(capture: Capture) -> str:
     return status_style(response.status, response.fault, response.sender_gone_ms is not None)
 
 
-def _row_marker(capture: Capture) -> Text:
+def _row_marker(row: RowSummary) -> Text:
     marks = Text()
-    if capture.truncated:
+    if row.truncated:
         marks.append("✂", style="yellow")
-    if _invalid_json(capture):
+    if row.invalid_json:
         marks.append("⚠", style="red")
-    if capture.signature is not None:
-        marks.append_text(signature_badge(capture))
-    marks.append_text(forward_badge(capture))
+    if row.signature is not None:
+        marks.append_text(signature_badge(row.signature))
+    marks.append_text(forward_badge(row.forward))
     return marks
 
 
-def forward_badge(capture: Capture) -> Text:
+def forward_badge(forward: Forwarded | None) -> Text:
     """↪ for a forwarded capture: dim green when the app answered below 500, bold red when it
     answered 5xx or gave no usable answer; nothing when not forwarded (or, mirrored, not yet)."""
-    forward = capture.forward
     if forward is None:
         return Text()
     if forward.status is not None and forward.status < 500 and forward.error is None:
@@ -94,11 +95,11 @@ def forward_badge(capture: Capture) -> Text:
     return Text("↪", style="bold red")
 
 
-def signature_badge(capture: Capture) -> Text:
+def signature_badge(check: SignatureCheck | None) -> Text:
     """✗ in bold red for a signature that is not valid, a dim ✓ for a valid one, nothing unchecked."""
-    if capture.signature is None:
+    if check is None:
         return Text()
-    if capture.signature.valid:
+    if check.valid:
         return Text("✓", style="dim green")
     return Text("✗", style="bold white on red")
 
@@ -113,37 +114,30 @@ def _signature_line(capture: Capture) -> Text:
     return line
 
 
-def _invalid_json(capture: Capture) -> bool:
-    """Declared JSON that does not parse (bodies too large to sniff are not marked)."""
-    if not capture.body or "json" not in capture.content_type.lower():
-        return False
-    return sniff_json(capture.body, capture.headers).kind == "invalid_json"
-
-
 ROW_HEADER = f"{'time':<12}  {'method':<7} {'status':<6} {'size':>9} {'try':<4} {'':<2} path"
 """The list's column header, aligned with `row_line`."""
 
 
 @guarded(Text)
-def row_line(capture: Capture) -> Text:
+def row_line(row: RowSummary) -> Text:
     """The list row as one line: time, method, status, size, attempt, markers, path.
 
     One cell per row rather than one per column: Textual measures every new cell, and
     under a burst that measuring was the list's largest cost. The path comes last so a
     narrow terminal cuts only the path.
     """
-    attempt = capture.attempt or 0
+    attempt = row.attempt or 0
     line = Text(no_wrap=True, overflow="ellipsis")
-    line.append(local_time(capture.received_at), style="dim")
-    line.append(f"  {safe(capture.method, limit=7):<7} ", style="bold")
-    line.append(f"{capture.outcome:<6}", style=_outcome_style(capture))
-    line.append(f" {format_size(capture.body_size):>9} ")
+    line.append(local_time(row.received_at), style="dim")
+    line.append(f"  {safe(row.method, limit=7):<7} ", style="bold")
+    line.append(f"{row.outcome:<6}", style=status_style(row.status, row.fault, row.gone))
+    line.append(f" {format_size(row.body_size):>9} ")
     line.append(f"{'#' + str(attempt) if attempt else '':<4}", style="magenta" if attempt > 1 else "dim")
-    marks = _row_marker(capture)
+    marks = _row_marker(row)
     line.append(" ")
     line.append_text(marks)
     line.append(" " * (3 - marks.cell_len))
-    line.append(safe(capture.url_path, limit=PATH_LIMIT))
+    line.append(safe(row.url_path, limit=PATH_LIMIT))
     return line
 
 

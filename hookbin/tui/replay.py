@@ -1,7 +1,8 @@
 """The TUI's replay keys: `r` sends the selected request to your receiver again, `R` changes where.
 
 The receiver's URL is asked once and remembered for the session (prefilled from
-`serve --replay-to`). The request goes out in a worker on the app's loop, and the answer
+`serve --replay-to`). The whole capture is read (the list's rows hold no bodies) and the
+request goes out in a worker on the app's loop, and the answer
 (status, latency, a body preview, all through `textsafe`) comes back as a notification.
 The TUI imports no network code: `hookbin serve`, the composition root, hands the app the
 replay client's function, and this module only calls it.
@@ -49,11 +50,15 @@ class Replayer:
         replay: the replay client's function (from `serve`); without it, `r` says replay is
             not available here.
         target: where replays go until `R` changes it; without it the first `r` asks.
-        selected: the capture the app has selected, if any.
+        selected: reads the whole capture the app has selected, if any.
     """
 
     def __init__(
-        self, app: App[Any], replay: Replay | None, target: str | None, selected: Callable[[], Capture | None]
+        self,
+        app: App[Any],
+        replay: Replay | None,
+        target: str | None,
+        selected: Callable[[], Awaitable[Capture | None]],
     ) -> None:
         self.app = app
         self._replay = replay
@@ -64,8 +69,15 @@ class Replayer:
     def replay(self, *, ask: bool = False) -> None:
         """`r`: replay the selected capture, asking for the target first if none was given yet;
         `R` (`ask`): ask again, prefilled with the current target."""
-        capture = self._usable(self._selected())
+        if self._replay is None:
+            self.app.notify("replay is not available here", severity="warning", markup=False)
+            return
+        self.app.run_worker(self._replay_selected(ask), group="replay", exit_on_error=False)
+
+    async def _replay_selected(self, ask: bool) -> None:
+        capture = await self._selected()
         if capture is None:
+            self.app.notify("select a request first", severity="warning", markup=False)
             return
         if self.target is not None and not ask:
             self._start(capture, self.target)
@@ -83,20 +95,11 @@ class Replayer:
         yield SystemCommand("Replay", "Send the selected request to your receiver again", self.replay)
         yield SystemCommand("Replay to…", "Choose where replays go, then replay", lambda: self.replay(ask=True))
 
-    def _usable(self, capture: Capture | None) -> Capture | None:
-        """`capture` when it can be replayed, else None after saying why."""
-        if self._replay is None:
-            self.app.notify("replay is not available here", severity="warning", markup=False)
-            return None
-        if capture is None:
-            self.app.notify("select a request first", severity="warning", markup=False)
-        return capture
-
     def _start(self, capture: Capture, target: str) -> None:
         self.app.run_worker(self._send(capture, target), group="replay", exit_on_error=False)
 
     async def _send(self, capture: Capture, target: str) -> None:
-        assert self._replay is not None  # _usable checked it
+        assert self._replay is not None  # replay checked it
         title = f"{safe(capture.method, limit=10)} {safe(capture.url_path, limit=60)} → {safe(target, limit=60)}"
         try:
             answer = await self._replay(capture, target)

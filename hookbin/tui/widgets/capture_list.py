@@ -10,9 +10,9 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from hookbin.model import Capture
 from hookbin.tui import render
 from hookbin.tui.messages import CaptureHighlighted, CaptureOpened, FollowingStopped
+from hookbin.tui.rows import RowSummary
 
 MAX_ROWS = 1000
 """Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
@@ -22,7 +22,7 @@ older captures stay in the store (use the filter to find them)."""
 class CaptureList(DataTable[Text]):
     """The live list of requests, one row per capture, keyed by capture id.
 
-    It keeps the captures its rows show (never more than 1.5 x `max_rows`). `following` is
+    It keeps a `RowSummary` per row, never a body (and never more than 1.5 x `max_rows`). `following` is
     True while the cursor stays on the newest row as rows arrive. Moving up turns it off at
     once (here, not after a message round trip, so a burst arriving in between cannot drag
     the cursor back down) and says so with `FollowingStopped`. Its highlighted and chosen
@@ -39,50 +39,53 @@ class CaptureList(DataTable[Text]):
     def __init__(self, *, max_rows: int = MAX_ROWS, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.max_rows = max_rows
-        self.captures: dict[str, Capture] = {}
-        """The captures shown, by id, oldest first."""
+        self.summaries: dict[str, RowSummary] = {}
+        """The rows shown, by capture id, oldest first."""
 
     def on_mount(self) -> None:
         self.add_column(render.ROW_HEADER, key="request")
 
     @property
-    def newest(self) -> Capture | None:
-        """The capture in the bottom row, if any."""
-        return next(reversed(self.captures.values()), None)
+    def newest(self) -> RowSummary | None:
+        """The bottom row, if any."""
+        return next(reversed(self.summaries.values()), None)
 
-    def append(self, captures: Iterable[Capture]) -> bool:
-        """Add rows for the captures not shown yet, trimming to the newest `max_rows` when full.
+    def append(self, rows: Iterable[RowSummary]) -> bool:
+        """Add the rows not shown yet, trimming to the newest `max_rows` when full.
 
         Returns:
             Whether any row was added.
         """
-        fresh = [capture for capture in captures if capture.id not in self.captures]
-        if not fresh:
+        added: dict[str, RowSummary] = {}
+        for row in rows:
+            if row.id not in self.summaries:
+                added.setdefault(row.id, row)
+        if not added:
             return False
-        for capture in fresh:
-            self.captures[capture.id] = capture
-        if len(self.captures) > self.max_rows + self.max_rows // 2:
+        fresh = list(added.values())
+        self.summaries.update(added)
+        if len(self.summaries) > self.max_rows + self.max_rows // 2:
             # Trim back to the newest max_rows by rebuilding: Textual's remove_row re-indexes
             # every row, so removing the oldest one at a time costs far more than one rebuild.
-            keep = list(self.captures.values())[-self.max_rows :]
-            self.captures = {capture.id: capture for capture in keep}
+            keep = list(self.summaries.values())[-self.max_rows :]
+            self.summaries = {row.id: row for row in keep}
             self.clear()
             fresh = keep
-        for capture in fresh:
-            self.add_row(render.row_line(capture), key=capture.id)
+        for row in fresh:
+            self.add_row(render.row_line(row), key=row.id)
         self.follow()
         return True
 
-    def replace(self, capture: Capture) -> None:
-        """Show `capture` anew in its row (what became of its answer is known), if it has one."""
-        if capture.id in self.captures:
-            self.captures[capture.id] = capture
-            self.update_cell(capture.id, "request", render.row_line(capture))
+    def replace(self, row: RowSummary) -> None:
+        """Show `row` anew (what became of its answer is known), if it is shown."""
+        if row.id in self.summaries:
+            self.summaries[row.id] = row
+            self.update_cell(row.id, "request", render.row_line(row))
 
     def remove_all(self) -> None:
         """Remove every row."""
         self.clear()
-        self.captures.clear()
+        self.summaries.clear()
 
     def follow(self) -> None:
         """Put the cursor on the newest row, if following."""
@@ -91,11 +94,11 @@ class CaptureList(DataTable[Text]):
 
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.post_message(CaptureHighlighted(self.captures.get(event.row_key.value or "")))
+        self.post_message(CaptureHighlighted(self.summaries.get(event.row_key.value or "")))
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.post_message(CaptureOpened(self.captures.get(event.row_key.value or "")))
+        self.post_message(CaptureOpened(self.summaries.get(event.row_key.value or "")))
 
     def _leave_tail(self) -> None:
         if self.following:

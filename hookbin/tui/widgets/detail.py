@@ -1,7 +1,8 @@
 """DetailPane: one capture in tabs (summary, headers, body, query, response, raw, delivery).
 
-Nothing about a capture is decoded or laid out on the event loop, which is the one the catcher
-answers from. `show` starts a worker thread that decodes the body, builds each tab's view,
+Nothing about a capture is read, decoded or laid out on the event loop, which is the one the
+catcher answers from. `show` is given a list row (which holds no body) and starts a worker
+thread that reads the whole capture from the store, decodes the body, builds each tab's view,
 finds the delivery, and renders each tab into lines (the active tab first); each tab says
 "loading…" until its lines arrive. Results for a capture no longer shown, or for a width the
 pane no longer has, are dropped. A view that fails shows "could not show this capture: …".
@@ -16,6 +17,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.strip import Strip
 from textual.widget import Widget
@@ -28,6 +30,7 @@ from hookbin.model import Capture
 from hookbin.textout import could_not_show
 from hookbin.tui import render
 from hookbin.tui.messages import DetailBuilt, DetailRendered
+from hookbin.tui.rows import RowSummary
 from hookbin.tui.widgets.json_tree import JsonTree
 from hookbin.tui.widgets.lines_view import LinesView, render_lines
 
@@ -49,6 +52,12 @@ class DetailViews:
 
 def _failed(exc: BaseException) -> Text:
     return Text(could_not_show(exc), style="red")
+
+
+def _gone(capture_id: str) -> DetailViews:
+    """What every tab says of a capture deleted from the store since its row was drawn."""
+    gone = Text(f"capture {capture_id} is no longer in the store", style="red")
+    return DetailViews(dict.fromkeys(TABS, gone))
 
 
 def build_views(capture: Capture, delivery_of: Callable[[Capture], Delivery | None]) -> DetailViews:
@@ -103,19 +112,25 @@ class DetailPane(TabbedContent):
         self,
         *,
         url: str,
+        read: Callable[[str], Capture | None],
         delivery_of: Callable[[Capture], Delivery | None] = lambda capture: None,
         id: str | None = None,
     ) -> None:
         """
         Args:
             url: the catcher's URL, shown while there is nothing to show.
+            read: the whole capture with this id from the store (None if it is gone); called
+                in a worker thread.
             delivery_of: the delivery a capture belongs to; called in a worker thread.
         """
         super().__init__(initial=TABS[0], id=id)
         self.url = url
         """The catcher's URL, shown while there is nothing to show."""
+        self.row: RowSummary | None = None
+        """The row of the capture shown (or loading), or None while waiting."""
         self.capture: Capture | None = None
-        """The capture shown (or loading), or None while waiting."""
+        """The whole capture shown, once read from the store (None while it loads)."""
+        self._read = read
         self._delivery_of = delivery_of
         self._views = {tab: LinesView(id=f"{tab}-view") for tab in TABS}
         self._tree = JsonTree("body", id="body-tree")
@@ -135,17 +150,19 @@ class DetailPane(TabbedContent):
         elif self.active in self._views:
             self._views[self.active].focus()
 
-    def show(self, capture: Capture | None) -> None:
-        """Show `capture` in every tab (loaded in a worker thread), or the waiting line.
+    def show(self, row: RowSummary | None) -> None:
+        """Show the capture of `row` in every tab (read and laid out in a worker thread), or
+        the waiting line.
 
-        Showing the capture already shown (say, now that its answer's outcome is known) keeps
-        the tabs and their scroll positions until the new lines arrive.
+        Showing the capture already shown (say, now that its answer's outcome is known) reads
+        it again, and keeps the tabs and their scroll positions until the new lines arrive.
         """
-        again = capture is not None and self.capture is not None and capture.id == self.capture.id
-        self.capture = capture
+        again = row is not None and self.row is not None and row.id == self.row.id
+        self.row = row
+        self.capture = None
         self._built = None
         self._generation += 1
-        if capture is None:
+        if row is None:
             self._show_tree(None)
             waiting = Text(f"Waiting for requests on {self.url}/ …", style="dim")
             for view in self._views.values():
@@ -163,24 +180,35 @@ class DetailPane(TabbedContent):
         Taken from the tab shown, which may be the JSON tree: hidden views have no size.
         """
         tab = self.active or TABS[0]
-        pane = self.get_pane(tab)
+        try:
+            pane = self.get_pane(tab)
+        except NoMatches:  # the app is closing, and a message queued before still came
+            return 0
         return max(0, pane.size.width - self._views[tab].styles.scrollbar_size_vertical)
 
     def _start(self) -> None:
         # Before the pane is laid out there is no width to render for: its first resize starts.
         self._width = self._text_width()
-        if self.capture is not None and self._width:
-            self._load(self.capture, self._built, self._width, self.active or TABS[0], self._generation)
+        if self.row is not None and self._width:
+            self._load(self.row.id, self._built, self._width, self.active or TABS[0], self._generation)
 
     @work(thread=True, exclusive=True, group="detail")
-    def _load(self, capture: Capture, built: DetailViews | None, width: int, first: str, generation: int) -> None:
-        """Build the views unless given, then render each tab, `first` first; runs in a thread."""
+    def _load(self, capture_id: str, built: DetailViews | None, width: int, first: str, generation: int) -> None:
+        """Read the capture and build the views unless given, then render each tab, `first`
+        first; runs in a thread."""
         worker = get_current_worker()
         if built is None:
-            built = build_views(capture, self._delivery_of)
+            try:
+                capture = self._read(capture_id)
+            except Exception as exc:  # the store cannot be read: say so in every tab
+                capture, built = None, DetailViews(dict.fromkeys(TABS, _failed(exc)))
             if worker.is_cancelled:
                 return
-            self.post_message(DetailBuilt(generation, built))
+            if built is None:
+                built = _gone(capture_id) if capture is None else build_views(capture, self._delivery_of)
+            if worker.is_cancelled:
+                return
+            self.post_message(DetailBuilt(generation, capture, built))
         for tab in [first, *(tab for tab in TABS if tab != first)]:
             if worker.is_cancelled:
                 return
@@ -191,6 +219,7 @@ class DetailPane(TabbedContent):
         message.stop()
         if message.generation != self._generation:
             return  # built for a capture no longer shown
+        self.capture = message.capture
         built = self._built = message.built
         for tab, view in self._views.items():
             view.content = built.views[tab]
@@ -205,7 +234,7 @@ class DetailPane(TabbedContent):
     def _show_tree(self, tree: tuple[Any, str] | None) -> None:
         """Show the body as `tree` (a large JSON document and a title), or as text when None."""
         body = self._views["body"]
-        shown_for, self._tree_of = self._tree_of, self.capture.id if tree is not None and self.capture else None
+        shown_for, self._tree_of = self._tree_of, self.row.id if tree is not None and self.row else None
         body.display = tree is None
         self._tree.display = tree is not None
         if tree is None or shown_for == self._tree_of:
@@ -220,7 +249,7 @@ class DetailPane(TabbedContent):
         width = self._text_width()
         if not width or width == self._width:
             return
-        if self.capture is None:
+        if self.row is None:
             self.show(None)
         else:
             self._generation += 1  # lines for the old width are no use now
