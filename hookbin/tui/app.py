@@ -49,6 +49,7 @@ from hookbin.store import (
 )
 from hookbin.store.events import StoreCleared as StoreEventCleared
 from hookbin.textsafe import safe
+from hookbin.tui import render
 from hookbin.tui.answers import AnswerKeys
 from hookbin.tui.copying import Copier
 from hookbin.tui.inbox import Arrival, Inbox
@@ -65,7 +66,7 @@ from hookbin.tui.messages import (
 from hookbin.tui.replay import Replay, Replayer
 from hookbin.tui.rows import RowSummary, newest_rows
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen
-from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList
+from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList, ListedRow
 from hookbin.tui.widgets.detail import TABS, DetailPane
 from hookbin.tui.widgets.header import HeaderBar
 
@@ -77,7 +78,12 @@ DELIVERIES_SCANNED = 5000
 """Captures grouped for the deliveries screen (the newest ones)."""
 DRAIN_INTERVAL = 0.2
 """New captures reach the list at most this often (seconds): a burst is one update, not many."""
-DETAIL_INTERVAL = 0.5
+FLOOD = 100
+"""Captures in one drain that make it a flood: the next drain then waits FLOOD_INTERVAL."""
+FLOOD_INTERVAL = 0.5
+"""How often a flood reaches the list (seconds): each update redraws the screen, which under a
+flood cost the catcher more than anything else the TUI does."""
+DETAIL_INTERVAL = 1.0
 """While following a burst, the detail pane is redrawn at most this often (seconds)."""
 
 
@@ -139,11 +145,12 @@ class HookbinApp(App[None]):
         self.counts = collections.Counter[str]()
         self._inbox = Inbox()
         self._drained_at = 0.0
+        self._drain_interval = DRAIN_INTERVAL
         self._drain_timer: Timer | None = None
         self._held = 0  # captures that arrived while paused (they are in the store)
         self._reload = 0  # bumped by each reload of the list: rows read for an older one are dropped
         # While the list reloads, the rows of new captures wait here, to be added after the rows read.
-        self._arrived_while_loading: list[RowSummary] | None = None
+        self._arrived_while_loading: list[ListedRow] | None = None
         self._detail_at = 0.0  # when the detail pane was last drawn (time.monotonic)
         self._detail_pending: RowSummary | None = None
         self._detail_timer: Timer | None = None
@@ -248,7 +255,7 @@ class HookbinApp(App[None]):
 
     @on(CapturesArrived)
     def _captures_arrived(self) -> None:
-        wait = DRAIN_INTERVAL - (time.monotonic() - self._drained_at)
+        wait = self._drain_interval - (time.monotonic() - self._drained_at)
         if wait > 0:
             # Until the drain, the writer thread keeps queueing without posting more messages.
             if self._drain_timer is None:
@@ -260,13 +267,14 @@ class HookbinApp(App[None]):
         self._drain_timer = None
         self._drained_at = time.monotonic()
         items = self._inbox.take()
-        shown: list[RowSummary] = []
+        self._drain_interval = FLOOD_INTERVAL if len(items) >= FLOOD else DRAIN_INTERVAL
+        shown: list[ListedRow] = []
         for item in items:
             if isinstance(item, Arrival):
                 self.counts["received"] += 1
                 self._count(item.capture.response, 1)
                 if item.shown_by(self.filter):
-                    shown.append(item.row)
+                    shown.append((item.row, item.line))
             else:
                 self._count(item.previous, -1)
                 self._count(item.capture.response, 1)
@@ -300,7 +308,10 @@ class HookbinApp(App[None]):
         waiting = self._arrived_while_loading
         if waiting:  # rows not in the list yet: they are added once it has reloaded
             answers = {capture.id: capture for capture in captures}
-            waiting[:] = [row.settled(answers[row.id]) if row.id in answers else row for row in waiting]
+            for index, (listed, _) in enumerate(waiting):
+                if listed.id in answers:
+                    settled = listed.settled(answers[listed.id])
+                    waiting[index] = (settled, render.row_line(settled))
         for capture in captures:
             row = self._rows.get(capture.id)
             if row is None:
@@ -311,11 +322,16 @@ class HookbinApp(App[None]):
                 self._detail_pending = row  # still waiting to be drawn: drawn as now stored
             shown = self._detail.row
             if shown is not None and shown.id == capture.id:
-                self._show_detail(row)
+                # Following a burst, every capture shown gets its outcome soon after: redraw it
+                # at the pace of following, not once more per capture.
+                if self.following:
+                    self._follow_detail(row)
+                else:
+                    self._show_detail(row)
 
     # -- rows ------------------------------------------------------------------------------
 
-    def _append_rows(self, rows: Iterable[RowSummary]) -> None:
+    def _append_rows(self, rows: Iterable[ListedRow]) -> None:
         if not self._list.append(rows) or not self._list.following:
             return
         # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
@@ -336,7 +352,8 @@ class HookbinApp(App[None]):
     @work(thread=True, exclusive=True, group="rows")
     def _read_rows(self, flt: Filter | None, generation: int) -> None:
         try:
-            self.post_message(RowsLoaded(generation, newest_rows(self.store, self.max_rows, flt)))
+            rows = newest_rows(self.store, self.max_rows, flt)
+            self.post_message(RowsLoaded(generation, [(row, render.row_line(row)) for row in rows]))
         except StoreError as exc:
             self.post_message(RowsLoaded(generation, [], safe(str(exc))))
 

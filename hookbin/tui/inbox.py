@@ -2,9 +2,9 @@
 
 The store calls its subscribers on its writer thread, once per committed batch. Whatever the list
 needs of a new capture is worked out there, off the event loop that the catcher answers from: its
-`RowSummary` (which parses a JSON body to mark it invalid) and whether the list's filter keeps it
-(which may search the body). The app's loop then only files rows, at most a few times a second,
-and no body outlives the next drain.
+`RowSummary` (which parses a JSON body to mark it invalid), its line on screen, and whether the
+list's filter keeps it (which may search the body). The app's loop then only files rows, at most
+a few times a second, and no body outlives the next drain.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import collections
 import threading
 from dataclasses import dataclass
 
+from rich.text import Text
+
 from hookbin.model import Capture
 from hookbin.store import Filter, OutcomeRecorded, capture_matches
+from hookbin.tui.render import row_line
 from hookbin.tui.rows import RowSummary
 
 __all__ = ["Arrival", "Inbox"]
@@ -27,6 +30,8 @@ class Arrival:
     capture: Capture
     """The whole capture: for the counters, and to apply a filter set since it arrived."""
     row: RowSummary
+    line: Text
+    """The row as the list draws it."""
     filter: Filter | None
     """The filter `shown` was decided by."""
     shown: bool
@@ -34,7 +39,8 @@ class Arrival:
 
     @classmethod
     def of(cls, capture: Capture, flt: Filter | None) -> Arrival:
-        return cls(capture, RowSummary.of(capture), flt, capture_matches(capture, flt))
+        row = RowSummary.of(capture)
+        return cls(capture, row, row_line(row), flt, capture_matches(capture, flt))
 
     def shown_by(self, flt: Filter | None) -> bool:
         """Whether `flt` keeps it (searching the body again only for a filter set since it arrived)."""

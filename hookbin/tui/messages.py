@@ -82,18 +82,16 @@ class DetailBuilt(Message):
 
 
 class DetailRendered(Message):
-    """The detail pane's worker rendered one tab into lines."""
+    """The detail pane's worker rendered tabs into lines."""
 
     bubble = False
 
-    def __init__(self, generation: int, tab: str, lines: list[Strip], width: int) -> None:
+    def __init__(self, generation: int, tabs: dict[str, list[Strip]], width: int) -> None:
         super().__init__()
         self.generation = generation
         """Which load of the pane this belongs to (older ones are dropped)."""
-        self.tab = tab
-        """The tab rendered."""
-        self.lines = lines
-        """Its lines."""
+        self.tabs = tabs
+        """The lines of each tab rendered, by tab name."""
         self.width = width
         """The width they were rendered for."""
 
@@ -114,11 +112,11 @@ class DeliveriesLoaded(Message):
 class RowsLoaded(Message):
     """The app's worker read the list's rows from the store (or failed to)."""
 
-    def __init__(self, generation: int, rows: list[RowSummary], error: str | None = None) -> None:
+    def __init__(self, generation: int, rows: list[tuple[RowSummary, Text]], error: str | None = None) -> None:
         super().__init__()
         self.generation = generation
         """Which reload of the list this belongs to (older ones are dropped)."""
         self.rows = rows
-        """The rows, oldest first."""
+        """The rows and their lines, oldest first."""
         self.error = error
         """Why none could be read, as one line; None when they were."""

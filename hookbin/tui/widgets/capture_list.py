@@ -7,12 +7,20 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 from hookbin.tui import render
 from hookbin.tui.messages import CaptureHighlighted, CaptureOpened, FollowingStopped
 from hookbin.tui.rows import RowSummary
+
+ListedRow = tuple[RowSummary, Text]
+"""A row of the list and its line, drawn by `render.row_line` (off the event loop)."""
+COLUMN = "request"
+"""The list's one column: each row is one line (see `render.row_line`)."""
 
 MAX_ROWS = 1000
 """Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
@@ -43,44 +51,66 @@ class CaptureList(DataTable[Text]):
         """The rows shown, by capture id, oldest first."""
 
     def on_mount(self) -> None:
-        self.add_column(render.ROW_HEADER, key="request")
+        self.add_column(render.ROW_HEADER, key=COLUMN)
 
     @property
     def newest(self) -> RowSummary | None:
         """The bottom row, if any."""
         return next(reversed(self.summaries.values()), None)
 
-    def append(self, rows: Iterable[RowSummary]) -> bool:
-        """Add the rows not shown yet, trimming to the newest `max_rows` when full.
+    def append(self, rows: Iterable[ListedRow]) -> bool:
+        """Add the rows not shown yet, dropping the oldest beyond 1.5 x `max_rows` (back to `max_rows`).
+
+        Each row comes with its line (`render.row_line`), drawn off the event loop.
 
         Returns:
             Whether any row was added.
         """
-        added: dict[str, RowSummary] = {}
-        for row in rows:
-            if row.id not in self.summaries:
-                added.setdefault(row.id, row)
+        added: dict[str, ListedRow] = {}
+        for listed in rows:
+            if listed[0].id not in self.summaries:
+                added.setdefault(listed[0].id, listed)
         if not added:
             return False
-        fresh = list(added.values())
-        self.summaries.update(added)
-        if len(self.summaries) > self.max_rows + self.max_rows // 2:
-            # Trim back to the newest max_rows by rebuilding: Textual's remove_row re-indexes
-            # every row, so removing the oldest one at a time costs far more than one rebuild.
-            keep = list(self.summaries.values())[-self.max_rows :]
-            self.summaries = {row.id: row for row in keep}
-            self.clear()
-            fresh = keep
-        for row in fresh:
-            self.add_row(render.row_line(row), key=row.id)
+        fresh = list(added.values())[-self.max_rows :]  # a flood: only the newest can stay
+        if len(self.summaries) + len(fresh) > self.max_rows + self.max_rows // 2:
+            self._drop_oldest(len(self.summaries) + len(fresh) - self.max_rows)
+        for row, line in fresh:
+            self.summaries[row.id] = row
+            self.add_row(line, key=row.id)
         self.follow()
         return True
+
+    def _drop_oldest(self, count: int) -> None:
+        """Remove the `count` oldest rows in one pass.
+
+        `DataTable.remove_row` re-indexes every row for each row it removes, and rebuilding
+        the table re-adds (and re-measures) every row kept: under a flood either was most of
+        what the TUI did on the loop the catcher answers from. This is `remove_row` for many
+        rows at once, on the same state of Textual's DataTable (pinned to 8.x).
+        """
+        if count >= len(self.summaries):
+            self.remove_all()
+            return
+        dropped = list(self.summaries)[:count]
+        for key in dropped:
+            del self.summaries[key]
+            del self.rows[key]  # type: ignore[arg-type]  # a RowKey equals its string
+            del self._data[key]  # type: ignore[arg-type]
+            self._updated_cells.discard(CellKey(RowKey(key), ColumnKey(COLUMN)))
+        self._row_locations = TwoWayDict({RowKey(key): index for index, key in enumerate(self.summaries)})
+        row, column = self.cursor_coordinate
+        self.cursor_coordinate = Coordinate(max(0, row - count), column)
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.check_idle()
+        self.refresh(layout=True)
 
     def replace(self, row: RowSummary) -> None:
         """Show `row` anew (what became of its answer is known), if it is shown."""
         if row.id in self.summaries:
             self.summaries[row.id] = row
-            self.update_cell(row.id, "request", render.row_line(row))
+            self.update_cell(row.id, COLUMN, render.row_line(row))
 
     def remove_all(self) -> None:
         """Remove every row."""

@@ -209,10 +209,16 @@ class DetailPane(TabbedContent):
             if worker.is_cancelled:
                 return
             self.post_message(DetailBuilt(generation, capture, built))
-        for tab in [first, *(tab for tab in TABS if tab != first)]:
+        # The tab on screen first; then the others in one message, so that they cost the
+        # screen one redraw (one layout of the whole screen) instead of one each.
+        self.post_message(DetailRendered(generation, {first: _lines(built.views[first], width)}, width))
+        rest: dict[str, list[Strip]] = {}
+        for tab in TABS:
             if worker.is_cancelled:
                 return
-            self.post_message(DetailRendered(generation, tab, _lines(built.views[tab], width), width))
+            if tab != first:
+                rest[tab] = _lines(built.views[tab], width)
+        self.post_message(DetailRendered(generation, rest, width))
 
     @on(DetailBuilt)
     def _views_built(self, message: DetailBuilt) -> None:
@@ -229,7 +235,8 @@ class DetailPane(TabbedContent):
     def _tab_rendered(self, message: DetailRendered) -> None:
         message.stop()
         if message.generation == self._generation:
-            self._views[message.tab].show_lines(message.lines, message.width)
+            for tab, lines in message.tabs.items():
+                self._views[tab].show_lines(lines, message.width)
 
     def _show_tree(self, tree: tuple[Any, str] | None) -> None:
         """Show the body as `tree` (a large JSON document and a title), or as text when None."""
