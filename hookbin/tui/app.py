@@ -83,6 +83,8 @@ FLOOD = 100
 FLOOD_INTERVAL = 0.5
 """How often a flood reaches the list (seconds): each update redraws the screen, which under a
 flood cost the catcher more than anything else the TUI does."""
+ROWS_AT_ONCE = 100
+"""Rows read from the store that are added to the list in one step of the event loop."""
 DETAIL_INTERVAL = 1.0
 """While following a burst, the detail pane is redrawn at most this often (seconds)."""
 
@@ -332,7 +334,11 @@ class HookbinApp(App[None]):
     # -- rows ------------------------------------------------------------------------------
 
     def _append_rows(self, rows: Iterable[ListedRow]) -> None:
-        if not self._list.append(rows) or not self._list.following:
+        if self._list.append(rows):
+            self._follow_newest()
+
+    def _follow_newest(self) -> None:
+        if not self._list.following:
             return
         # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
         newest, shown = self._list.newest, self._detail.row
@@ -358,14 +364,21 @@ class HookbinApp(App[None]):
             self.post_message(RowsLoaded(generation, [], safe(str(exc))))
 
     @on(RowsLoaded)
-    def _rows_loaded(self, message: RowsLoaded) -> None:
+    async def _rows_loaded(self, message: RowsLoaded) -> None:
         if message.generation != self._reload:
             return  # read for a filter no longer set
         if message.error is not None:
             self.notify(message.error, severity="error", markup=False)
-        arrived, self._arrived_while_loading = self._arrived_while_loading or [], None
         self._list.remove_all()
-        self._append_rows([*message.rows, *arrived])
+        # A thousand rows at once would hold up the catcher: a few at a time, letting it answer.
+        for start in range(0, len(message.rows), ROWS_AT_ONCE):
+            self._list.append(message.rows[start : start + ROWS_AT_ONCE])
+            await asyncio.sleep(0)
+            if message.generation != self._reload:
+                return  # a newer reload started meanwhile: it fills the list
+        arrived, self._arrived_while_loading = self._arrived_while_loading or [], None
+        self._list.append(arrived)
+        self._follow_newest()
         if not self._rows:
             self._show_detail(None)
         self._render_status()

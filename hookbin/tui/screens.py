@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -197,15 +198,19 @@ class DeliveriesScreen(ModalScreen[str | None]):
             self.post_message(loaded)
 
     @on(DeliveriesLoaded)
-    def _loaded(self, message: DeliveriesLoaded) -> None:
+    async def _loaded(self, message: DeliveriesLoaded) -> None:
         message.stop()
         if message.error is not None:
             self._title.update(Text(message.error, style="bold red"))
             return
         rows = message.rows
+        # Thousands of rows at once would hold up the catcher (it answers from this loop): a
+        # hundred at a time, letting it answer in between.
+        for start in range(0, len(rows), 100):
+            for key, cells in rows[start : start + 100]:
+                self._table.add_row(*cells, key=key)
+            await asyncio.sleep(0)
         self._title.update(Text(f"{self._name} ({len(rows)}): enter shows one's attempts, esc closes", style="bold"))
-        for key, cells in rows:
-            self._table.add_row(*cells, key=key)
         if rows:
             self._table.move_cursor(row=len(rows) - 1)
 
