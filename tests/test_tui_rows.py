@@ -6,11 +6,12 @@ from __future__ import annotations
 import gc
 import json
 import threading
+from collections.abc import Callable
 
 import pytest
 
 from hookbin.model import Capture
-from hookbin.store import open_store
+from hookbin.store import Filter, open_store
 from hookbin.tui.rows import RowSummary
 from hookbin.tui.widgets.capture_list import CaptureList
 from tests.factories import tcapture
@@ -31,6 +32,22 @@ def big_bodies_alive(least: int = MIB) -> list[str]:
     """The ids of the captures still in memory whose body has at least `least` bytes."""
     gc.collect()
     return [o.id for o in gc.get_objects() if isinstance(o, Capture) and len(o.body) >= least]
+
+
+def hold_list_reads(store, held: Callable[[Filter | None], bool]) -> tuple[threading.Event, threading.Event]:
+    """Make `store.list_captures` wait, for the filters `held` chooses, until the second event
+    returned is set; the first is set once such a read has started."""
+    reading, release = threading.Event(), threading.Event()
+    list_captures = store.list_captures
+
+    def held_list(*args, **kw):
+        if held(kw.get("flt")):
+            reading.set()
+            release.wait(10)
+        return list_captures(*args, **kw)
+
+    store.list_captures = held_list
+    return reading, release
 
 
 def big_json(n: int) -> bytes:
@@ -117,21 +134,10 @@ async def test_rows_read_for_an_old_filter_are_dropped_and_arrivals_meanwhile_ke
         store.add(tcapture(seq=n, path=f"/a/{n}"))
         store.add(tcapture(seq=10 + n, path=f"/b/{n}"))
     app = make_app(store, tmp_path)
-    release = threading.Event()
-    reading_a = threading.Event()
-    list_captures = store.list_captures
-
-    def held_list(*args, **kw):
-        flt = kw.get("flt")
-        if flt is not None and flt.path == "/a/*":
-            reading_a.set()
-            release.wait(10)
-        return list_captures(*args, **kw)
-
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(CaptureList)
         await wait_for(pilot, lambda: table.row_count == 6)
-        store.list_captures = held_list
+        reading_a, release = hold_list_reads(store, lambda flt: flt is not None and flt.path == "/a/*")
         await pilot.press("slash")
         app.query_one("#filter").value = "path:/a/*"
         await pilot.press("enter")
@@ -151,19 +157,10 @@ async def test_rows_read_for_an_old_filter_are_dropped_and_arrivals_meanwhile_ke
 async def test_captures_arriving_while_the_list_reloads_are_not_lost(store, tmp_path):
     store.add(tcapture(seq=1, path="/first"))
     app = make_app(store, tmp_path)
-    release = threading.Event()
-    reading = threading.Event()
-    list_captures = store.list_captures
-
-    def held_list(*args, **kw):
-        reading.set()
-        release.wait(10)
-        return list_captures(*args, **kw)
-
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(CaptureList)
         await wait_for(pilot, lambda: table.row_count == 1)
-        store.list_captures = held_list
+        reading, release = hold_list_reads(store, lambda flt: True)
         await pilot.press("slash")
         app.query_one("#filter").value = "method:POST"
         await pilot.press("enter")
