@@ -96,7 +96,10 @@ class RowSummary:
 def _invalid_json(capture: Capture) -> bool:
     if not capture.body or "json" not in capture.content_type.lower():
         return False
-    return sniff_json(capture.body, capture.headers).kind == "invalid_json"
+    try:
+        return sniff_json(capture.body, capture.headers).kind == "invalid_json"
+    except Exception:  # a body no decoder foresaw: its row is still listed, unmarked
+        return False
 
 
 def newest_rows(store: SQLiteStore, limit: int, flt: Filter | None = None) -> list[RowSummary]:
