@@ -255,7 +255,7 @@ async def test_a_sender_that_hangs_up_is_shown_as_gone_not_as_2xx(tmp_path):
                 async with http.post(server.url + "/slow", data=b"{}", timeout=aiohttp.ClientTimeout(total=0.5)):
                     pass
             table = app.query_one(CaptureList)
-            await wait_for(pilot, lambda: table.row_count == 1 and table.newest.gone)
+            await wait_for(pilot, lambda: table.row_count == 1 and table.newest.sender_gone_ms is not None)
             assert " gone " in plain(table.get_row_at(0)[0])
             status = plain(app.query_one("#status").content)
             assert "received 1  2xx 0  errors 0  not delivered 1" in status

@@ -130,7 +130,7 @@ def row_line(row: RowSummary) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(local_time(row.received_at), style="dim")
     line.append(f"  {safe(row.method, limit=7):<7} ", style="bold")
-    line.append(f"{row.outcome:<6}", style=status_style(row.status, row.fault, row.gone))
+    line.append(f"{row.outcome:<6}", style=status_style(row.status, row.fault, row.sender_gone_ms is not None))
     line.append(f" {format_size(row.body_size):>9} ")
     line.append(f"{'#' + str(attempt) if attempt else '':<4}", style="magenta" if attempt > 1 else "dim")
     marks = _row_marker(row)

@@ -24,7 +24,10 @@ PAGE = 25
 
 @dataclass(frozen=True, slots=True)
 class RowSummary:
-    """One capture as its list row shows it: everything but the body, headers and answer body."""
+    """One capture as its list row shows it: everything but the body, headers and answer body.
+
+    Its fields are named, and mean, as `Capture`'s and `ResponseGiven`'s.
+    """
 
     id: str
     received_at: datetime
@@ -39,8 +42,8 @@ class RowSummary:
     status: int | None
     """The status hookbin answered; None while no answer is recorded."""
     fault: str | None
-    gone: bool
-    """The sender hung up before the answer was complete."""
+    sender_gone_ms: float | None
+    """When the sender hung up before the answer was complete; None when it stayed."""
     attempt: int | None
     signature: SignatureCheck | None
     run: int | None
@@ -62,7 +65,7 @@ class RowSummary:
             invalid_json=_invalid_json(capture),
             status=None,
             fault=None,
-            gone=False,
+            sender_gone_ms=None,
             attempt=capture.attempt,
             signature=capture.signature,
             run=capture.run,
@@ -78,7 +81,7 @@ class RowSummary:
             self,
             status=response.status if response else None,
             fault=response.fault if response else None,
-            gone=response is not None and response.sender_gone_ms is not None,
+            sender_gone_ms=response.sender_gone_ms if response else None,
             forward=capture.forward,
         )
 
@@ -90,7 +93,7 @@ class RowSummary:
     @property
     def outcome(self) -> str:
         """What the sender got, in one word (see `model.outcome_text`)."""
-        return outcome_text(self.status, self.fault, self.gone)
+        return outcome_text(self.status, self.fault, self.sender_gone_ms is not None)
 
 
 def _invalid_json(capture: Capture) -> bool:
