@@ -1,8 +1,8 @@
 """How long hookbin's answers wait while its terminal UI does something slow: the worst answer delay.
 
 The TUI and the catcher share one event loop, so anything slow the TUI does on it delays the
-answers senders are waiting for. This benchmark runs hookbin with its TUI in a pseudo-terminal
-(`tui_load.TuiHookbin`, 120x40) over a database made beforehand: 100,000 captures of about 1 KB
+answers senders are waiting for. This benchmark runs hookbin with its TUI in tmux
+(`tmux_tui.TmuxHookbin`, as the other benchmarks do) over a database made beforehand: 100,000 captures of about 1 KB
 and, among the newest, one JSON body of 5,000,000 bytes. A probe thread POSTs a small body on a
 kept-alive connection every 10 ms and times each answer. Five windows, in this order:
 
@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # for `tui_load` when run as `python benchmarks/tui_stall.py`
+sys.path.insert(0, str(HERE))  # for `tmux_tui` when run as `python benchmarks/tui_stall.py`
 
-from tui_load import TuiHookbin  # noqa: E402
+from tmux_tui import TmuxHookbin  # noqa: E402
 
 from hookbin.model import Capture, new_id  # noqa: E402
 from hookbin.store import open_store  # noqa: E402
@@ -172,23 +172,17 @@ class Window:
         return f"{self.name:<12}{len(self.seconds):>7}{median * 1000:>10.1f}{self.worst * 1000:>10.0f}{flag}"
 
 
-def until_shown(tui: TuiHookbin, mark: int, marker: str) -> bool:
-    deadline = time.monotonic() + MARKER_TIMEOUT
-    while time.monotonic() < deadline:
-        if marker in tui.text_since(mark):
-            return True
-        time.sleep(0.02)
-    return False
+def until_shown(tui: TmuxHookbin, marker: str) -> bool:
+    return tui.wait_for(marker, MARKER_TIMEOUT) is not None
 
 
-def window(tui: TuiHookbin, probe: Probe, name: str, keys: list[bytes], marker: str | None, after: float) -> Window:
+def window(tui: TmuxHookbin, probe: Probe, name: str, keys: list[str], marker: str | None, after: float) -> Window:
     """Press `keys`, wait for `marker` on the screen, then `after` seconds: the answers meanwhile."""
-    mark = tui.bytes_written
     start = time.monotonic()
     for key in keys:
         tui.press(key)
         time.sleep(0.05)
-    shown = until_shown(tui, mark, marker) if marker else True
+    shown = until_shown(tui, marker) if marker else True
     if not shown:
         log(f"  no {marker!r} on the screen; its last output: {tui.screen_tail(1500)}")
     time.sleep(after)
@@ -223,34 +217,33 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         fill(db, args.captures)
         log(f"{args.captures} captures of ~1 KB and one of {BIG:,} bytes stored in {time.monotonic() - started:.0f} s")
         windows: list[Window] = []
-        with TuiHookbin(db) as tui:
+        with TmuxHookbin("tui", db, Path(tmp)) as tui:
             # Up from the newest row (the readiness GET) stops following, before any probe
             # arrives to move the cursor: one more `k` is the 5 MB capture.
-            if not until_shown(tui, 0, "/bench/ready"):
+            if not until_shown(tui, "/bench/ready"):
                 raise SystemExit(f"the readiness GET never showed in the list: {tui.screen_tail()}")
-            tui.press(b"k")
+            tui.press("k")
             time.sleep(1.0)
             probe = Probe(tui.port).__enter__()
             log(f"{'window':<12}{'probes':>7}{'p50 ms':>10}{'max ms':>10}")
-            windows.append(window(tui, probe, "body", [b"k"], BIG_MARKER, 2.0))
-            tui.press(b" ")  # follow new requests again
+            windows.append(window(tui, probe, "body", ["k"], BIG_MARKER, 2.0))
+            tui.press("Space")  # follow new requests again
             time.sleep(1.0)
             windows.append(window(tui, probe, "idle", [], None, 3.0))
             send_deliveries(tui.port)
             time.sleep(1.0)
-            windows.append(window(tui, probe, "deliveries", [b"D"], "enter shows one's attempts", 1.0))
-            tui.press(b"\x1b")
+            windows.append(window(tui, probe, "deliveries", ["D"], "enter shows one's attempts", 1.0))
+            tui.press("Escape")
             time.sleep(1.5)
-            mark = tui.bytes_written
-            tui.press(b"/")
-            if not until_shown(tui, mark, "enter applies"):
+            tui.press("/")
+            if not until_shown(tui, "enter applies"):
                 raise SystemExit(f"the filter box did not open: {tui.screen_tail()}")
-            tui.press(NO_MATCH.encode())
+            tui.press("-l", NO_MATCH)
             time.sleep(0.3)
-            windows.append(window(tui, probe, "filter", [b"\r"], "0 shown", 1.0))
-            windows.append(window(tui, probe, "unfilter", [b"\x1b"], "1000 shown", 1.0))
+            windows.append(window(tui, probe, "filter", ["Enter"], "0 shown", 1.0))
+            windows.append(window(tui, probe, "unfilter", ["Escape"], "1000 shown", 1.0))
             probe.__exit__()
-            quit = tui.quit()
+            status, _ = tui.quit()
         failed = probe.failed
     return {
         "captures": args.captures,
@@ -259,8 +252,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         },
         "goal_s": GOAL,
         "failed_probes": failed,
-        "quit": {"exit": quit.exit, "by": quit.by},
-        "ok": failed == 0 and quit.ok and all(w.shown for w in windows),
+        "exit": status,
+        "ok": failed == 0 and status == 0 and all(w.shown for w in windows),
         "_windows": windows,
     }
 
@@ -282,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = max(windows, key=lambda w: w.worst)
         print(
             f"worst answer {worst.worst:.2f} s ({worst.name}; goal < {GOAL} s in every window); "
-            f"failed probes: {result['failed_probes']}; quit: {result['quit']['by']} exit {result['quit']['exit']}"
+            f"failed probes: {result['failed_probes']}; exit status on `q`: {result['exit']}"
         )
     return 0 if result["ok"] else 1
 
