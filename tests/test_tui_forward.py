@@ -15,7 +15,7 @@ from hookbin.store import open_store
 from hookbin.tui.app import CaptureList
 from tests.test_forward import BODY, forwarding
 from tests.test_replay import unused_port
-from tests.test_tui import make_app, view_text, wait_for
+from tests.test_tui import make_app, plain, view_text, wait_for
 
 
 @pytest.mark.usefixtures("utc")
@@ -74,4 +74,24 @@ async def test_the_tui_shows_an_app_that_is_down(tmp_path):
             assert "Answered 502" in view_text(app, "response")
     finally:
         await server.stop()
+        store.close()
+
+
+async def test_in_app_mode_the_header_names_the_app_and_answer_keys_do_not_pretend(tmp_path):
+    store = open_store(tmp_path / "c.db")
+    responder = Responder("200")
+    app = make_app(store, tmp_path, responder, answered_by="the app at http://127.0.0.1:3000 answers")
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            badge = plain(app.query_one("#badge").content)
+            assert "the app at http://127.0.0.1:3000 answers" in badge and "answering" not in badge
+            await pilot.press("e")
+            await pilot.pause()
+            assert responder.spec.text == "200"  # the app answers: no error was set
+            assert "answer keys apply with --forward-mode mirror" in " ".join(
+                str(n.message) for n in app._notifications
+            )
+            await pilot.press("n")
+            await wait_for(pilot, lambda: "run 2" in plain(app.query_one("#badge").content))
+    finally:
         store.close()

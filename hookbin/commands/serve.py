@@ -11,11 +11,8 @@ import asyncio
 import contextlib
 import io
 import json
-import os
 import signal
 import sys
-import threading
-import traceback
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +22,7 @@ import click
 from hookbin import __version__
 from hookbin.access import Access, AccessError, check_token, is_loopback, new_token, parse_credentials, url_with_token
 from hookbin.commands.common import CONTEXT, ExitStatus, Failure, db_option, open_db, positive_duration, url_param
+from hookbin.commands.ending import crashed, hangup_handler
 from hookbin.commands.forwarding import forward_options, forwarding_line, make_forwarder
 from hookbin.config import (
     DEFAULT_BODY_TIMEOUT,
@@ -508,6 +506,11 @@ async def _serve_headless(
         unsubscribe()
 
 
+def _app_answers(forwarder: Forwarder | None) -> str | None:
+    """`the app at URL answers` when `--forward` passes the app's answers on, else None."""
+    return f"the app at {forwarder.url} answers" if forwarder is not None and not forwarder.mirror else None
+
+
 def _answering(responder: Responder, forwarder: Forwarder | None) -> str:
     """`run 7, answering 500,500,200`: the headless log's word on the run and its answer.
 
@@ -515,8 +518,9 @@ def _answering(responder: Responder, forwarder: Forwarder | None) -> str:
     there would be untrue.
     """
     snapshot = responder.snapshot()
-    if forwarder is not None and not forwarder.mirror:
-        return f"run {snapshot['run']}, the app at {forwarder.url} answers"
+    answered_by = _app_answers(forwarder)
+    if answered_by is not None:
+        return f"run {snapshot['run']}, {answered_by}"
     return f"run {snapshot['run']}, {answering_text(snapshot['spec'], snapshot['rules'])}"
 
 
@@ -545,6 +549,7 @@ async def _serve_tui(
             refusals=server.refusals,
             replay=replay,
             replay_to=replay_to,
+            answered_by=_app_answers(server.catcher.forwarder),
         )
         server.refusals.emit = app.notice
         for line in early:
@@ -553,68 +558,11 @@ async def _serve_tui(
         # it to a file instead (see _crashed), so the terminal gets one line.
         app.error_console = Console(file=io.StringIO())
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, app.exit)
-        signal.signal(signal.SIGHUP, _hangup_handler(store))
+        signal.signal(signal.SIGHUP, hangup_handler(store))
         try:
             await app.run_async()
         except Exception as exc:  # Textual itself failed (a terminal it cannot drive, say)
             app.crash = exc
     if app.crash is not None:
-        _crashed(app.crash, default_db_path().parent, store)
+        crashed(app.crash, default_db_path().parent, store)
     click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)
-
-
-def _crashed(error: BaseException, directory: Path, store: SQLiteStore) -> None:
-    """The terminal UI died of `error`: write its traceback to a file and fail naming it.
-
-    Every answered request was committed before its answer, so the captures are safe; the file
-    is what a bug report needs. It is private (0600): a traceback may quote captured data.
-
-    Raises:
-        Failure: always; one line naming the file (after printing the traceback when the
-            file cannot be written).
-    """
-    from datetime import datetime
-
-    from hookbin.textsafe import safe
-
-    now = datetime.now()
-    path = directory / f"crash-{now:%Y%m%d-%H%M%S}-{os.getpid()}.txt"
-    report = f"hookbin {__version__}, Python {sys.version.split()[0]}, {now.isoformat()}\n\n" + "".join(
-        traceback.format_exception(error)
-    )
-    what = f"the terminal UI stopped on an unexpected error ({safe(f'{type(error).__name__}: {error}', limit=200)})"
-    kept = f"the captures are kept in {store.path}"
-    from hookbin.private import private_dir, write_private
-
-    try:
-        private_dir(directory)
-        write_private(path, report.encode("utf-8", "backslashreplace"))
-    except OSError as exc:
-        sys.stderr.write(report)
-        raise Failure(
-            f"{what}; the traceback is above, as {path} could not be written ({exc.strerror or exc}); {kept}"
-        ) from None
-    raise Failure(f"{what}; the traceback is in {path}; {kept}")
-
-
-def _hangup_handler(store: SQLiteStore) -> Any:
-    """What to do when the terminal goes away (window closed, tmux session killed).
-
-    Textual cannot restore a terminal that is gone, and its shutdown can block writing to
-    it, so a graceful exit may never finish. Every answered request is already committed;
-    give the writer a moment to commit what is queued, then leave at once. A plain signal
-    handler (not the event loop's) still runs when the loop itself is stuck.
-    """
-
-    def on_hangup(signum: int, frame: object) -> None:
-        flushed = threading.Event()
-
-        def flush() -> None:
-            store.flush()
-            flushed.set()
-
-        threading.Thread(target=flush, daemon=True).start()
-        flushed.wait(2.0)
-        os._exit(ExitStatus.OK)
-
-    return on_hangup

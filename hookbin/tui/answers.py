@@ -31,17 +31,28 @@ class AnswerKeys:
         app: the app to notify and prompt on.
         responder: the responder whose answer the keys set.
         changed: redraws whatever shows the answer (the header's badge).
+        answered_by: who answers instead (`serve --forward` in app mode): the keys that set an
+            answer then say so rather than set one that no sender would get.
     """
 
-    def __init__(self, app: App[Any], responder: Responder, changed: Callable[[], None]) -> None:
+    def __init__(
+        self, app: App[Any], responder: Responder, changed: Callable[[], None], *, answered_by: str | None = None
+    ) -> None:
         self.app = app
         self.responder = responder
         self._changed = changed
+        self._answered_by = answered_by
         self._error_index = -1
         self._fault_index = -1
 
     def press(self, key: str) -> None:
         """Act on one answer key by name: `ok`, `error`, `delay`, `fault`, `spec` or `new_run`."""
+        if self._answered_by is not None and key != "new_run":
+            self.app.notify(
+                f"{safe(self._answered_by, limit=80)}: hookbin's answer keys apply with --forward-mode mirror",
+                severity="warning",
+            )
+            return
         {
             "ok": self.ok,
             "error": self.error,

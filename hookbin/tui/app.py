@@ -128,6 +128,7 @@ class HookbinApp(App[None]):
         refusals: Refusals | None = None,
         replay: Replay | None = None,
         replay_to: str | None = None,
+        answered_by: str | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -140,7 +141,9 @@ class HookbinApp(App[None]):
         the server says when it changes through `notice`, at most once a second."""
         self.max_rows = max_rows
         # The keys' actions live in modules of their own (tui/answers.py, copying.py, replay.py).
-        self.answers = AnswerKeys(self, responder, self._render_badge)
+        self.answered_by = answered_by
+        """Who answers senders instead of the responder (`serve --forward` in app mode), or None."""
+        self.answers = AnswerKeys(self, responder, self._render_badge, answered_by=answered_by)
         self.copier = Copier(self, url, export_dir or Path.cwd(), self._selected_capture)
         self.replayer = Replayer(self, replay, replay_to, self._selected_capture)
         self.filter: Filter | None = None
@@ -452,7 +455,7 @@ class HookbinApp(App[None]):
     # -- header ----------------------------------------------------------------------------
 
     def _render_badge(self) -> None:
-        self._header.show_answer(self.responder.spec, self.responder.run)
+        self._header.show_answer(self.responder.spec, self.responder.run, self.answered_by)
 
     def _render_status(self) -> None:
         self._header.show_status(

@@ -57,12 +57,16 @@ def spec_style(spec: Spec) -> str:
     return "white on red"
 
 
-def answer_badge(spec: Spec, run: int | None = None) -> Text:
-    """`run 7  answering 500,500,200`, the answer coloured by what it does to the sender."""
+def answer_badge(spec: Spec, run: int | None = None, answered_by: str | None = None) -> Text:
+    """`run 7  answering 500,500,200`, the answer coloured by what it does to the sender;
+    `answered_by` (serve --forward in app mode) names who answers instead of the spec."""
     badge = Text()
     if run is not None:
         badge.append(f" run {run} ", style="bold reverse")
-    badge.append(f" answering {spec.text} ", style=f"bold {spec_style(spec)}")
+    if answered_by is not None:
+        badge.append(f" {safe(answered_by, limit=80)} ", style="bold")
+    else:
+        badge.append(f" answering {spec.text} ", style=f"bold {spec_style(spec)}")
     return badge
 
 

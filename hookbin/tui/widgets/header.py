@@ -71,9 +71,9 @@ class HeaderBar(Vertical):
             text.append(safe(self.public_url), style="bold green")
         self._urls.update(text)
 
-    def show_answer(self, spec: Spec, run: int | None = None) -> None:
-        """Show what hookbin answers now, and in which run."""
-        self._badge.update(render.answer_badge(spec, run))
+    def show_answer(self, spec: Spec, run: int | None = None, answered_by: str | None = None) -> None:
+        """Show what hookbin answers now (or who does: `answered_by`), and in which run."""
+        self._badge.update(render.answer_badge(spec, run, answered_by))
 
     def show_status(
         self,
