@@ -171,3 +171,15 @@ async def test_captures_arriving_while_the_list_reloads_are_not_lost(store, tmp_
         release.set()
         await wait_for(pilot, lambda: table.row_count == 5)
         assert [row.path for row in app._rows.values()] == ["/first", *(f"/during/{n}" for n in range(2, 6))]
+
+
+async def test_a_capture_stored_while_the_list_is_first_read_is_listed(store, tmp_path):
+    store.add(tcapture(seq=1, path="/before"))
+    reading, release = hold_list_reads(store, lambda flt: True)
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, reading.is_set)
+        store.add(tcapture(seq=2, path="/while-reading"))  # after the read began, before its rows arrived
+        release.set()
+        await wait_for(pilot, lambda: app.query_one(CaptureList).row_count == 2)
+        assert [row.path for row in app._rows.values()] == ["/before", "/while-reading"]

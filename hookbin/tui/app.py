@@ -221,9 +221,10 @@ class HookbinApp(App[None]):
     def on_mount(self) -> None:
         self._filter_box.display = False
         self._render_badge()
+        # Subscribed first: a capture committed while the rows are read is kept for after them.
+        self._unsubscribe_store = self.store.subscribe(self._on_store_event)
         self._load_rows()
         self._render_status()
-        self._unsubscribe_store = self.store.subscribe(self._on_store_event)
         self._unsubscribe_responder = self.responder.subscribe(self._answer_set)
         self._list.focus()
 
