@@ -16,6 +16,7 @@ PURE = [
     "hookbin.model",
     "hookbin.bodies",
     "hookbin.deliveries",
+    "hookbin.summaries",
     "hookbin.responder",
     "hookbin.spec",
     "hookbin.durations",

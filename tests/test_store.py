@@ -371,7 +371,7 @@ def test_import_keeps_ids_and_times_and_never_overwrites(store):
 
 
 def test_streaming_sees_every_capture_across_pages_and_filters(store, monkeypatch):
-    monkeypatch.setattr("hookbin.store.sqlite._PAGE", 3)
+    monkeypatch.setattr("hookbin.store.queries.ID_PAGE", 3)
     store.import_captures([tcapture(seq=n, method="GET" if n % 3 else "POST") for n in range(10)])
     assert [c.id for c in store.iter_oldest_first()] == [tcapture(seq=n).id for n in range(10)]
     posts = store.iter_oldest_first(Filter(method="post"))

@@ -10,8 +10,12 @@ receive `CapturesAdded` (one per committed batch), `OutcomeRecorded`, `StoreClea
 answered its copy are known only after the capture is committed, so they are a second write:
 `record_outcome()`.
 
+Lists read `CaptureSummary` rows (`iter_summaries`, `list_summaries`), kept in columns
+written with each capture, never bodies; `get(id)` reads a whole capture.
+
 This package only gathers the public names: `events`, `filters`, `errors`, `migrations`,
-`lock` (one writer per store) and `sqlite` hold the code.
+`lock` (one writer per store), `rows` (a capture as a row), `queries` (the reads) and
+`sqlite` hold the code.
 """
 
 from __future__ import annotations

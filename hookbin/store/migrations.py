@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from hookbin.store.errors import StoreError
+from hookbin.store.rows import SUMMARY_TYPES, summary_values
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -127,6 +128,60 @@ def m005_forward(conn: sqlite3.Connection) -> None:
     ):
         conn.execute(f"ALTER TABLE captures ADD COLUMN {column}")
 
+
+@migration
+def m006_summaries(conn: sqlite3.Connection) -> None:
+    # Lists (`ls`, the TUI's rows, `deliveries`, the report) read a summary of each capture
+    # from columns of its own, written with it, and never its body (see store/rows.py). Existing
+    # captures get theirs here. The table is rebuilt with headers and body last in each row:
+    # SQLite then reads a row's other columns without walking the overflow pages of a large body.
+    # Every column an earlier migration made is carried over as it is.
+    added = list(SUMMARY_TYPES)
+    conn.execute(f"CREATE TEMP TABLE m006_summaries (rid INTEGER PRIMARY KEY, {', '.join(added)})")
+    insert = f"INSERT INTO temp.m006_summaries VALUES (?, {', '.join('?' * len(added))})"
+    batch: list[tuple[object, ...]] = []
+    for row in conn.execute(
+        "SELECT rowid, id, received_at, method, path, headers, body, response, delivery_key, delivery_source "
+        "FROM captures"
+    ):
+        batch.append((row[0], *summary_values(row)))
+        if len(batch) >= _BACKFILL_BATCH:
+            conn.executemany(insert, batch)
+            batch.clear()
+    conn.executemany(insert, batch)
+    kept = [
+        (
+            name,
+            f"{name} {kind}"
+            + " PRIMARY KEY" * bool(pk)
+            + " NOT NULL" * bool(notnull)
+            + ("" if default is None else f" DEFAULT {default}"),
+        )
+        for _, name, kind, notnull, default, pk in conn.execute("PRAGMA table_info(captures)")
+        if name not in ("headers", "body")
+    ]
+    indexes = [
+        sql
+        for (sql,) in conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'captures' AND sql IS NOT NULL"
+        )
+    ]
+    declarations = [declaration for _, declaration in kept] + [f"{name} {SUMMARY_TYPES[name]}" for name in added]
+    conn.execute(f"CREATE TABLE captures_new ({', '.join(declarations)}, headers TEXT NOT NULL, body BLOB NOT NULL)")
+    names = [name for name, _ in kept]
+    conn.execute(
+        f"INSERT INTO captures_new ({', '.join([*names, *added, 'headers', 'body'])}) "
+        f"SELECT {', '.join([*(f'c.{n}' for n in names), *(f's.{n}' for n in added), 'c.headers', 'c.body'])} "
+        "FROM captures c JOIN temp.m006_summaries s ON s.rid = c.rowid ORDER BY c.rowid"
+    )
+    conn.execute("DROP TABLE captures")
+    conn.execute("ALTER TABLE captures_new RENAME TO captures")
+    for sql in indexes:
+        conn.execute(sql)
+    conn.execute("DROP TABLE temp.m006_summaries")
+
+
+_BACKFILL_BATCH = 500
 
 SCHEMA_VERSION = len(MIGRATIONS)
 """The version a database has once every migration ran."""

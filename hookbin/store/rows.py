@@ -1,25 +1,44 @@
-"""How a capture maps to a row of the `captures` table, and back.
+"""How a capture maps to a row of the `captures` table, and back; and how a row's list columns
+map to a `CaptureSummary`.
 
 Method, path and query may hold bytes that are not UTF-8 (kept in the model as surrogate
 escapes): they are stored as the exact bytes, typed TEXT, and read back with a
 surrogateescape text factory (see `SQLiteStore._connect`).
+
+Each row also keeps what `summary_of` derives from the capture (the summary's columns, written
+with it; the answer's again with its outcome), so that lists read no body. Those of them that
+hold text from a sender or a file are stored as BLOBs of UTF-8 that keeps any lone surrogate
+(`surrogatepass`), which gives back exactly the text written.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import sqlite3
 from datetime import datetime
 from typing import Any
 
-from hookbin.model import Capture, Forwarded, Headers, ResponseGiven
+from hookbin.model import (
+    AnswerFields,
+    Capture,
+    CaptureSummary,
+    Forwarded,
+    Headers,
+    ResponseGiven,
+    answer_fields,
+    body_digest,
+)
 
 try:
     import orjson
 except ImportError:  # pragma: no cover - the fast extra is not installed
     orjson = None  # type: ignore[assignment]
 from hookbin.signatures.check import SignatureCheck
+from hookbin.summaries import summary_of
+
+log = logging.getLogger(__name__)
 
 COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
@@ -27,15 +46,59 @@ COLUMNS = (
     "signature_scheme, signature_valid, signature_reason, run, "
     "forward_url, forward_status, forward_ms, forward_error, forward_size"
 )
+ANSWER_COLUMNS = (
+    "status",
+    "fault",
+    "delay_ms",
+    "drip_ms",
+    "delivered",
+    "sender_gone_ms",
+    "bytes_sent",
+    "answer_size",
+    "retry_after",
+)
+"""The columns of `answer_fields`, in its order."""
+DERIVED_COLUMNS = ("survey", "invalid_json", "user_agent", "body_digest", "group_key", "group_source")
+"""The columns of what `summary_of` reads from headers and body, in `derived_row`'s order."""
+SUMMARY_TYPES = {
+    "fault": "BLOB",
+    "delay_ms": "REAL NOT NULL DEFAULT 0",
+    "drip_ms": "REAL NOT NULL DEFAULT 0",
+    "delivered": "INTEGER",
+    "sender_gone_ms": "REAL",
+    "bytes_sent": "INTEGER",
+    "answer_size": "INTEGER NOT NULL DEFAULT 0",
+    "retry_after": "BLOB",
+    "survey": "BLOB",
+    "invalid_json": "INTEGER NOT NULL DEFAULT 0",
+    "user_agent": "BLOB",
+    "body_digest": "BLOB NOT NULL DEFAULT x''",
+    "group_key": "BLOB NOT NULL DEFAULT x''",
+    "group_source": "BLOB NOT NULL DEFAULT x''",
+}
+"""The summary's own columns (`status` is a capture column already) and their declarations, in
+the order `_summary_row` gives their values: the answer's, then `DERIVED_COLUMNS`."""
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
 INSERT = (
-    f"INSERT INTO captures ({COLUMNS}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO captures ({COLUMNS}, {', '.join(SUMMARY_TYPES)}) VALUES "
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), " + ", ".join("?" * (19 + len(SUMMARY_TYPES))) + ")"
 )
 _FORWARD_COLUMNS = ("forward_url", "forward_status", "forward_ms", "forward_error", "forward_size")
-OUTCOME = f"UPDATE captures SET response = ?, {', '.join(f'{c} = ?' for c in _FORWARD_COLUMNS)} WHERE id = ?"
-"""What a capture may learn after it is stored: what became of its answer, and its forward result."""
+OUTCOME = (
+    f"UPDATE captures SET response = ?, {', '.join(f'{c} = ?' for c in _FORWARD_COLUMNS)}, "
+    f"{', '.join(f'{name} = ?' for name in ANSWER_COLUMNS)} WHERE id = ?"
+)
+"""What a capture may learn after it is stored: what became of its answer (and the summary's
+columns of it), and its forward result."""
+SUMMARY_COLUMNS = (
+    "id, received_at, CAST(method AS BLOB), CAST(path AS BLOB), CAST(query_string AS BLOB), body_size, truncated, "
+    f"{', '.join(ANSWER_COLUMNS)}, delivery_key, delivery_source, attempt, "
+    f"signature_scheme, signature_valid, signature_reason, run, {', '.join(_FORWARD_COLUMNS)}, "
+    f"{', '.join(DERIVED_COLUMNS)}"
+)
+"""What a `CaptureSummary` is read from: no headers, no body. Text that may not be UTF-8 is read
+as BLOB, so that the store can read the rest with SQLite's UTF-8 decoder (see `_plain_query`)."""
 _INSERT_HEAD, _, _INSERT_VALUES = INSERT.partition(" VALUES ")
 _MAX_ROWS = 64
 """Rows one INSERT statement takes at most."""
@@ -69,7 +132,46 @@ def _raw(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
+def blob_of(text: str | None) -> bytes | None:
+    """Text as the summary's BLOB columns hold it (see the module docstring)."""
+    return None if text is None else text.encode("utf-8", "surrogatepass")
+
+
+def text_of(blob: bytes | None) -> str | None:
+    """The text a summary's BLOB column holds."""
+    return None if blob is None else blob.decode("utf-8", "surrogatepass")
+
+
+def _answer_values(fields: AnswerFields) -> tuple[Any, ...]:
+    """`answer_fields` as column values, `status` first."""
+    status, fault, delay_ms, drip_ms, delivered, gone, sent, size, retry_after = fields
+    return (
+        status,
+        blob_of(fault),
+        delay_ms,
+        drip_ms,
+        None if delivered is None else int(delivered),
+        gone,
+        sent,
+        size,
+        blob_of(retry_after),
+    )
+
+
+def derived_row(summary: CaptureSummary) -> tuple[Any, ...]:
+    """The values of `DERIVED_COLUMNS` for a capture's summary."""
+    return (
+        blob_of(summary.survey),
+        int(summary.invalid_json),
+        blob_of(summary.user_agent),
+        summary.body_digest,
+        blob_of(summary.group_key),
+        blob_of(summary.group_source),
+    )
+
+
 def capture_row(capture: Capture) -> tuple[Any, ...]:
+    """The values for `INSERT`: the capture's columns, then its summary's."""
     response = capture.response
     return (
         capture.id,
@@ -90,6 +192,7 @@ def capture_row(capture: Capture) -> tuple[Any, ...]:
         *_signature_row(capture.signature),
         capture.run,
         *forward_row(capture.forward),
+        *_summary_row(capture),
     )
 
 
@@ -109,6 +212,44 @@ def response_column(response: ResponseGiven) -> str:
     return json.dumps(data)
 
 
+def _summary_row(capture: Capture) -> tuple[Any, ...]:
+    """The values of the summary's own columns (`SUMMARY_TYPES`, in `INSERT`'s order)."""
+    try:
+        summary = summary_of(capture)
+    except Exception:  # a bug met by a sender's bytes must not cost its batch the captures
+        log.exception("could not summarise capture %s for the lists", capture.id)
+        key = capture.delivery_key or f"capture:{capture.id}"
+        summary = CaptureSummary._make(
+            (
+                *(capture.id, capture.received_at, capture.method, capture.path, capture.query_string),
+                *(capture.body_size, capture.truncated, *answer_fields(capture.response)),
+                *(capture.delivery_key, capture.delivery_source, capture.attempt, capture.signature, capture.run),
+                capture.forward,
+                *(None, False, None, body_digest(capture.body), key, capture.delivery_source or "?"),
+            )
+        )
+    return (*_answer_values(answer_fields(capture.response))[1:], *derived_row(summary))
+
+
+def summary_values(row: sqlite3.Row | tuple[Any, ...]) -> tuple[Any, ...]:
+    """`_summary_row` for a stored capture, from its rowid, id, received_at, method, path,
+    headers, body, response, delivery_key and delivery_source (for captures stored before
+    the summary columns were)."""
+    _, capture_id, received_at, method, path, headers, body, response, key, source = row
+    capture = Capture(
+        id=capture_id,
+        received_at=datetime.fromisoformat(received_at),
+        method=method,
+        path=path,
+        headers=headers_column(headers),
+        body=bytes(body),
+        response=ResponseGiven.from_dict(json.loads(response)) if response else None,
+        delivery_key=key,
+        delivery_source=source,
+    )
+    return _summary_row(capture)
+
+
 def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:
     """The three signature columns: all NULL when no signature was checked."""
     if check is None:
@@ -116,17 +257,19 @@ def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None
     return check.scheme, int(check.valid), check.reason
 
 
-def _signature(row: sqlite3.Row) -> SignatureCheck | None:
-    if row["signature_valid"] is None:
+def _signature(scheme: str | None, valid: int | None, reason: str | None) -> SignatureCheck | None:
+    """The verdict from its three columns: None when no signature was checked."""
+    if valid is None:
         return None
-    return SignatureCheck(row["signature_scheme"] or "", bool(row["signature_valid"]), row["signature_reason"] or "")
+    return SignatureCheck(scheme or "", bool(valid), reason or "")
 
 
 def update_outcome(conn: sqlite3.Connection, capture: Capture) -> bool:
-    """Store what `capture` learnt after it was stored (its answer, its forward result); False
-    when it is no longer in the store."""
+    """Store what `capture` learnt after it was stored (its answer, and the summary's columns of
+    it; its forward result); False when it is no longer in the store."""
     answer = response_column(capture.response) if capture.response else None
-    return bool(conn.execute(OUTCOME, (answer, *forward_row(capture.forward), capture.id)).rowcount)
+    values = (answer, *forward_row(capture.forward), *_answer_values(answer_fields(capture.response)), capture.id)
+    return bool(conn.execute(OUTCOME, values).rowcount)
 
 
 def forward_row(forward: Forwarded | None) -> tuple[Any, ...]:
@@ -136,16 +279,13 @@ def forward_row(forward: Forwarded | None) -> tuple[Any, ...]:
     return forward.url, forward.status, forward.latency_ms, forward.error, forward.size
 
 
-def _forward(row: sqlite3.Row) -> Forwarded | None:
-    if row["forward_url"] is None:
+def _forward(
+    url: str | None, status: int | None, ms: float | None, error: str | None, size: int | None
+) -> Forwarded | None:
+    """The forward result from its five columns: None when the capture was not forwarded."""
+    if url is None:
         return None
-    return Forwarded(
-        url=row["forward_url"],
-        status=row["forward_status"],
-        latency_ms=row["forward_ms"] or 0.0,
-        error=row["forward_error"],
-        size=row["forward_size"],
-    )
+    return Forwarded(url=url, status=status, latency_ms=ms or 0.0, error=error, size=size)
 
 
 def text_column(stored: bytes) -> str:
@@ -174,7 +314,77 @@ def capture_from_row(row: sqlite3.Row) -> Capture:
         delivery_key=row["delivery_key"],
         delivery_source=row["delivery_source"],
         attempt=row["attempt"],
-        signature=_signature(row),
+        signature=_signature(row["signature_scheme"], row["signature_valid"], row["signature_reason"]),
         run=row["run"],
-        forward=_forward(row),
+        forward=_forward(*(row[name] for name in _FORWARD_COLUMNS)),
+    )
+
+
+def summary_from_row(row: tuple[Any, ...]) -> CaptureSummary:
+    """A `CaptureSummary` from a row of `SUMMARY_COLUMNS`."""
+    (
+        capture_id,
+        received_at,
+        method,
+        path,
+        query_string,
+        body_size,
+        truncated,
+        status,
+        fault,
+        delay_ms,
+        drip_ms,
+        delivered,
+        gone,
+        sent,
+        answer_size,
+        retry_after,
+        key,
+        source,
+        attempt,
+        scheme,
+        valid,
+        reason,
+        run,
+        forward_url,
+        forward_status,
+        forward_ms,
+        forward_error,
+        forward_size,
+        survey,
+        invalid,
+        user_agent,
+        digest,
+        group_key,
+        group_source,
+    ) = row
+    return CaptureSummary(
+        capture_id,
+        datetime.fromisoformat(received_at),
+        method.decode("utf-8", "surrogateescape"),
+        path.decode("utf-8", "surrogateescape"),
+        query_string.decode("utf-8", "surrogateescape"),
+        body_size,
+        bool(truncated),
+        status,
+        text_of(fault),
+        delay_ms,
+        drip_ms,
+        None if delivered is None else bool(delivered),
+        gone,
+        sent,
+        answer_size,
+        text_of(retry_after),
+        key,
+        source,
+        attempt,
+        _signature(scheme, valid, reason),
+        run,
+        _forward(forward_url, forward_status, forward_ms, forward_error, forward_size),
+        text_of(survey),
+        bool(invalid),
+        text_of(user_agent),
+        digest,
+        text_of(group_key) or "",
+        text_of(group_source) or "",
     )

@@ -20,8 +20,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,8 @@ from hookbin.store.events import (
 from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
+from hookbin.store.queries import UTC_TEXT, Queries, utc_text
 from hookbin.store.rows import (
-    COLUMNS,
-    capture_from_row,
     capture_row,
     headers_column,
     insert_rows,
@@ -59,7 +57,6 @@ Done = Callable[["BaseException | None"], object]
 # (captures to add, outcomes to record, done callback)
 _Item = tuple[tuple[Capture, ...], tuple[OutcomeRecorded, ...], Done]
 _BATCH = 512
-_PAGE = 256  # ids read at a time when streaming captures; each capture is then read on its own
 _IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
 _SQLITE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database, private like it."""
@@ -78,7 +75,7 @@ def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Do
     return future, done
 
 
-class SQLiteStore:
+class SQLiteStore(Queries):
     """Captures kept in one SQLite file (or in memory with `:memory:`).
 
     Args:
@@ -137,6 +134,7 @@ class SQLiteStore:
         # The filters' SQL form calls these (see hookbin.store.filters).
         for name, function in sql_functions(text_column, headers_column).items():
             conn.create_function(name, 2, function, deterministic=True)
+        conn.create_function(UTC_TEXT, 1, utc_text, deterministic=True)
         try:
             if self.path != MEMORY:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -445,7 +443,7 @@ class SQLiteStore:
             except Exception:  # a broken subscriber must not stop the writer
                 log.exception("store subscriber failed")
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- reading (the queries themselves are in store/queries.py) ----------------------------
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
@@ -454,73 +452,24 @@ class SQLiteStore:
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot read {self.path}: {cause(exc, self.path)}") from None
 
-    def get(self, capture_id: str) -> Capture | None:
-        """The capture with this id, or the only one whose id starts or ends with it.
-
-        Raises:
-            StoreError: when a partial id matches several captures.
-        """
-        rows = self._query(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (capture_id,))
-        if not rows and len(capture_id) >= 3 and capture_id.isalnum():
-            rows = self._query(
-                f"SELECT {COLUMNS} FROM captures WHERE id LIKE ? OR id LIKE ? LIMIT 2",
-                (capture_id.lower() + "%", "%" + capture_id.lower()),
-            )
-            if len(rows) > 1:
-                raise StoreError(f"id {capture_id!r} matches several captures; give more of it")
-        return capture_from_row(rows[0]) if rows else None
-
-    def list_captures(self, limit: int = 50, offset: int = 0, flt: Filter | None = None) -> list[Capture]:
-        """Captures newest first.
-
-        Raises:
-            StoreError: for a bad status in `flt`.
-        """
-        compiled = compile_filter(flt)
-        rows = self._query(
-            f"SELECT {COLUMNS} FROM captures{compiled.where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*compiled.args, limit, offset],
-        )
-        return [capture_from_row(row) for row in rows]
-
-    def list_oldest_first(self, flt: Filter | None = None, limit: int = -1) -> list[Capture]:
-        """Captures oldest first (for reports and exports)."""
-        compiled = compile_filter(flt)
-        rows = self._query(
-            f"SELECT {COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
-        )
-        return [capture_from_row(row) for row in rows]
-
-    def iter_oldest_first(self, flt: Filter | None = None) -> Iterator[Capture]:
-        """Captures oldest first, read one at a time: memory stays flat however many there are.
-
-        Ids are read a page at a time, then each capture by its id, so the lock is never held
-        between two captures and the writer keeps committing meanwhile.
-        """
-        compiled = compile_filter(flt)
-        after = f" WHERE ({compiled.condition}) AND id > ?" if compiled.condition else " WHERE id > ?"
-        last = ""
-        while True:
-            page = [
-                row[0]
-                for row in self._query(
-                    f"SELECT id FROM captures{after} ORDER BY id LIMIT ?", [*compiled.args, last, _PAGE]
-                )
-            ]
-            for capture_id in page:
-                rows = self._query(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (capture_id,))
-                if rows:  # deleted meanwhile otherwise
-                    yield capture_from_row(rows[0])
-            if len(page) < _PAGE:
-                return
-            last = page[-1]
+    def _plain_query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        # Text is made by SQLite's own UTF-8 decoder rather than our surrogateescape factory,
+        # which costs a Python call per value: several times faster for the thousands of rows
+        # lists read. So `sql` may select only text columns that were bound as Python str
+        # (always valid UTF-8), and must cast the others to BLOB (see rows.SUMMARY_COLUMNS).
+        try:
+            with self._lock:
+                self._conn.text_factory = str
+                try:
+                    cursor = self._conn.cursor()
+                    cursor.row_factory = None
+                    return cursor.execute(sql, tuple(args)).fetchall()
+                finally:
+                    self._conn.text_factory = text_column
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot read {self.path}: {cause(exc, self.path)}") from None
 
     # -- runs ------------------------------------------------------------------------------
-
-    def last_run(self) -> int:
-        """The newest run's number (0 when none was ever started)."""
-        row = self._query("SELECT max(coalesce((SELECT max(run) FROM runs), 0), coalesce(max(run), 0)) FROM captures")
-        return int(row[0][0])
 
     def record_run(self, run: Run) -> None:
         """Write down that `run` started (again, if its number was recorded before)."""
@@ -529,20 +478,6 @@ class SQLiteStore:
                 "INSERT OR REPLACE INTO runs (run, started_at, spec, rules) VALUES (?, ?, ?, ?)",
                 (run.number, run.started_at.isoformat(timespec="microseconds"), run.spec, json.dumps(run.rules)),
             )
-
-    def get_run(self, number: int) -> Run | None:
-        """Run `number` as recorded, or None."""
-        rows = self._query("SELECT run, started_at, spec, rules FROM runs WHERE run = ?", (number,))
-        if not rows:
-            return None
-        row = rows[0]
-        return Run(row[0], datetime.fromisoformat(row[1]), row[2], tuple(json.loads(row[3])))
-
-    def count(self, flt: Filter | None = None) -> int:
-        """How many captures pass `flt`."""
-        compiled = compile_filter(flt)
-        count: int = self._query(f"SELECT count(*) FROM captures{compiled.where}", compiled.args)[0][0]
-        return count
 
     def clear(self) -> int:
         """Delete every capture; returns how many there were."""

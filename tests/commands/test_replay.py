@@ -228,7 +228,7 @@ async def test_a_terminal_shows_a_progress_bar_and_the_answers_above_it(db, raw_
 async def test_replaying_everything_to_hookbin_itself_ends(tmp_path, start_hookbin, replay, monkeypatch):
     """The selection is read a page at a time while the replays arrive in the same store: the
     new captures are not replayed again (the replay ends) and none of the old ones is missed."""
-    monkeypatch.setattr("hookbin.store.sqlite._PAGE", 2)
+    monkeypatch.setattr("hookbin.store.queries.ID_PAGE", 2)
     db = tmp_path / "self.db"
     server = await start_hookbin("200", db=db)
     old = []

@@ -1,0 +1,165 @@
+"""Lists read summaries, not bodies: `CaptureSummary` as the store keeps it, read a page at a
+time, filled in for old databases by m006, and `report`/`deliveries` computed from summaries
+exactly as from the whole captures (on generated traffic with retries, runs, dropped
+connections, senders that hung up, Retry-After, changed bodies and captures without keys)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from benchmarks.fill_store import fill, traffic
+from hookbin.deliveries import group_deliveries, with_diffs
+from hookbin.model import Capture, ResponseGiven
+from hookbin.report import build_report
+from hookbin.store import Filter, capture_matches, open_store
+from hookbin.store.migrations import MIGRATIONS, m006_summaries
+from hookbin.store.rows import capture_row
+from hookbin.summaries import summary_of
+from tests.factories import tcapture
+from tests.test_hostile_views import captures as hostile_captures
+
+
+def _wire(text: str) -> str:
+    """Text as it can come off the wire: bytes that are not UTF-8 as surrogate escapes."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "surrogateescape")
+
+
+def _storable(capture: Capture) -> Capture:
+    """A hostile capture as a sender can make one: the request line from the wire, the peer
+    address from the socket; and the delivery key as text the store keeps as strict UTF-8."""
+    line = {name: _wire(getattr(capture, name)) for name in ("method", "path", "query_string")}
+    return replace(capture, remote="127.0.0.1:1234", delivery_key="k", delivery_source="header:webhook-id", **line)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hostile_captures())
+def test_a_stored_summary_is_the_summary_of_the_capture_whatever_a_sender_sent(capture):
+    capture = _storable(capture)
+    with open_store(":memory:") as store:
+        store.import_captures([capture])
+        stored = store.get(capture.id)  # its answer's times as the JSON form keeps them
+        assert list(store.iter_summaries()) == [summary_of(capture)] == [summary_of(stored)]
+
+
+def test_what_became_of_an_answer_reaches_the_summary():
+    held = ResponseGiven(status=200, body=b"12345678", delay_ms=90_000, fault="drip", drip_ms=30_000)
+    capture = tcapture(seq=1, response=held)
+    with open_store(":memory:") as store:
+        store.add(capture)
+        assert store.list_summaries()[0].note == "held back: the 200 is dripped over 30.0 s after 90 s"
+        gone = replace(held, delivered=False, sender_gone_ms=10_000, bytes_sent=3)
+        store.record_outcome(capture, gone).result()
+        [summary] = store.list_summaries()
+    assert summary == summary_of(replace(capture, response=gone))
+    assert summary.outcome == "gone" and summary.delivered is False
+    assert (
+        summary.note
+        == gone.note
+        == "sender hung up after 10.0 s, 3 of 8 body bytes sent; the 200 was never fully delivered"
+    )
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_streaming_reads_pages_and_keeps_the_order_limit_and_offset(monkeypatch, newest_first):
+    monkeypatch.setattr("hookbin.store.queries.SUMMARY_PAGE", 3)
+    monkeypatch.setattr("hookbin.store.queries.ID_PAGE", 2)
+    made = [tcapture(seq=n, run=1 + n % 2, method="GET" if n % 3 else "POST") for n in range(11)]
+    with open_store(":memory:") as store:
+        store.import_captures(made)
+        for flt in (None, Filter(run=2), Filter(method="post")):
+            every = [c for c in (made[::-1] if newest_first else made) if capture_matches(c, flt)]
+            for limit, offset in ((None, 0), (4, 0), (4, 3), (100, 2), (3, 20)):
+                want = every[offset:][:limit]
+                summaries = list(store.iter_summaries(flt, newest_first=newest_first, limit=limit, offset=offset))
+                assert summaries == [summary_of(c) for c in want]
+                whole = list(store.iter_captures(flt, newest_first=newest_first, limit=limit, offset=offset))
+                assert whole == want
+        assert store.list_summaries(5, 1) == [summary_of(c) for c in store.list_captures(5, 1)]
+
+
+OLD_INSERT = (
+    "INSERT INTO captures (id, received_at, method, path, query_string, headers, body, body_size, truncated, "
+    "remote, status, response, delivery_key, delivery_source, attempt, signature_scheme, signature_valid, "
+    "signature_reason, run) VALUES (?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _stored_as_before_m006(path, captures: list[Capture]) -> None:
+    """A database as hookbin wrote it before the summary columns: the migrations before m006, old rows."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, migration in enumerate(MIGRATIONS[: MIGRATIONS.index(m006_summaries)], 1):
+        migration(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    rows = []
+    for capture in captures:
+        row = list(capture_row(capture)[:19])  # the columns of then, keys bound as text as then
+        row[12:14] = [capture.delivery_key, capture.delivery_source]
+        rows.append(row)
+    conn.executemany(OLD_INSERT, rows)
+    conn.close()
+
+
+def test_m006_fills_in_the_summaries_of_existing_captures_and_puts_bodies_last(tmp_path):
+    made = [c for batch in traffic(400, seed=3) for c in batch]
+    made.append(tcapture(seq=10**6, path="/caf\udce9", body=b'{"survey_name": "broken', status=503))
+    made.append(tcapture(seq=10**6 + 1, headers=(("User-Agent", "UA \udcff"),), body=b"a=1&b=2"))
+    _stored_as_before_m006(tmp_path / "old.db", made)
+    with open_store(tmp_path / "old.db") as store:
+        assert [store.get(c.id) for c in made] == made
+        assert list(store.iter_summaries()) == [summary_of(c) for c in sorted(made, key=lambda c: c.id)]
+        assert store.list_summaries(1)[0].user_agent == "UA \udcff"
+    conn = sqlite3.connect(tmp_path / "old.db")
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(captures)")]
+    assert columns[-2:] == ["headers", "body"]  # a row's other columns are read without its body
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"captures_delivery", "captures_run"} <= indexes
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A store of 3,000 generated captures (see benchmarks/fill_store.py)."""
+    path = tmp_path_factory.mktemp("lists") / "generated.db"
+    with open_store(path) as store:
+        fill(store, 3000, seed=7)
+    store = open_store(path)
+    yield store
+    store.close()
+
+
+def test_generated_traffic_has_what_the_comparison_needs(generated):
+    summaries = list(generated.iter_summaries())
+    assert len(summaries) == 3000
+    assert {s.run for s in summaries} == {None, 1, 2, 3, 4, 5}
+    assert {s.outcome for s in summaries} >= {"200", "503", "500", "429", "410", "close", "reset", "gone"}
+    assert any(s.retry_after for s in summaries) and any(s.delivered is None and s.delay_ms for s in summaries)
+    assert any(s.delivery_key is None for s in summaries) and any(s.invalid_json for s in summaries)
+    assert sum(a.body_changed for d in group_deliveries(summaries) for a in d.attempts) > 10
+
+
+@pytest.mark.parametrize("run", [None, 1, 5])
+def test_deliveries_and_the_report_from_summaries_are_those_of_the_whole_captures(generated, run):
+    flt = Filter(run=run)
+    whole = group_deliveries(generated.list_oldest_first(flt))
+    listed = [with_diffs(d, generated.get) for d in group_deliveries(generated.iter_summaries(flt))]
+    assert [d.to_dict() for d in listed] == [d.to_dict() for d in whole]
+    last = max(d.last_at for d in whole)
+    for now in (last + timedelta(seconds=5), last + timedelta(days=1)):  # some too recent to tell, then none
+        assert build_report(listed, now=now).to_dict() == build_report(whole, now=now).to_dict()
+
+
+@pytest.mark.parametrize("run", [None, 3])
+def test_the_newest_deliveries_chosen_in_sql_are_the_last_ones_grouped(generated, run):
+    flt = Filter(run=run)
+    whole = group_deliveries(generated.list_oldest_first(flt))
+    for limit in (1, 7, 50, len(whole) - 1, len(whole), len(whole) + 5):
+        total, summaries = generated.newest_deliveries(flt, limit)
+        assert total == len(whole)
+        newest = [with_diffs(d, generated.get) for d in group_deliveries(summaries)[-limit:]]
+        assert [d.to_dict() for d in newest] == [d.to_dict() for d in whole[-limit:]]
