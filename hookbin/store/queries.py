@@ -18,7 +18,7 @@ from typing import Any
 from hookbin.model import Capture, CaptureSummary, Run
 from hookbin.store.errors import StoreError
 from hookbin.store.filters import Filter, compile_filter
-from hookbin.store.rows import COLUMNS, SUMMARY_COLUMNS, capture_from_row, summary_from_row, text_of
+from hookbin.store.rows import CAPTURE_SELECT, SUMMARY_COLUMNS, capture_from_row, summary_from_row, text_of
 
 ID_PAGE = 256
 """Ids read at a time when streaming whole captures; each capture is then read on its own."""
@@ -58,10 +58,10 @@ class Queries:
         Raises:
             StoreError: when a partial id matches several captures.
         """
-        rows = self._query(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (capture_id,))
+        rows = self._query(f"SELECT {CAPTURE_SELECT} FROM captures WHERE id = ?", (capture_id,))
         if not rows and len(capture_id) >= 3 and capture_id.isalnum():
             rows = self._query(
-                f"SELECT {COLUMNS} FROM captures WHERE id LIKE ? OR id LIKE ? LIMIT 2",
+                f"SELECT {CAPTURE_SELECT} FROM captures WHERE id LIKE ? OR id LIKE ? LIMIT 2",
                 (capture_id.lower() + "%", "%" + capture_id.lower()),
             )
             if len(rows) > 1:
@@ -76,7 +76,7 @@ class Queries:
         """
         compiled = compile_filter(flt)
         rows = self._query(
-            f"SELECT {COLUMNS} FROM captures{compiled.where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            f"SELECT {CAPTURE_SELECT} FROM captures{compiled.where} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*compiled.args, limit, offset],
         )
         return [capture_from_row(row) for row in rows]
@@ -85,7 +85,7 @@ class Queries:
         """Captures oldest first, all in memory at once (`iter_captures` streams them)."""
         compiled = compile_filter(flt)
         rows = self._query(
-            f"SELECT {COLUMNS} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
+            f"SELECT {CAPTURE_SELECT} FROM captures{compiled.where} ORDER BY id LIMIT ?", [*compiled.args, limit]
         )
         return [capture_from_row(row) for row in rows]
 
@@ -103,7 +103,7 @@ class Queries:
         """
         for page in self._pages("id", flt, newest_first, limit, offset, ID_PAGE, self._plain_query):
             for (capture_id,) in page:
-                rows = self._query(f"SELECT {COLUMNS} FROM captures WHERE id = ?", (capture_id,))
+                rows = self._query(f"SELECT {CAPTURE_SELECT} FROM captures WHERE id = ?", (capture_id,))
                 if rows:  # deleted meanwhile otherwise
                     yield capture_from_row(rows[0])
 

@@ -40,6 +40,7 @@ from hookbin.summaries import summary_of
 
 log = logging.getLogger(__name__)
 
+_KEYS_AS_BLOBS = "CAST(delivery_key AS BLOB) AS delivery_key, CAST(delivery_source AS BLOB) AS delivery_source"
 COLUMNS = (
     "id, received_at, method, path, query_string, headers, body, body_size, truncated, "
     "remote, status, response, delivery_key, delivery_source, attempt, "
@@ -80,10 +81,17 @@ SUMMARY_TYPES = {
 the order `_summary_row` gives their values: the answer's, then `DERIVED_COLUMNS`."""
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
+# A delivery key (and its source) may hold any lone surrogate, from a header byte that is not
+# UTF-8 or a JSON escape: it is stored typed TEXT as `blob_of` encodes it (as the filters bind
+# it) and read back as a BLOB, exactly.
 INSERT = (
     f"INSERT INTO captures ({COLUMNS}, {', '.join(SUMMARY_TYPES)}) VALUES "
-    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), " + ", ".join("?" * (19 + len(SUMMARY_TYPES))) + ")"
+    "(?, ?, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), CAST(? AS TEXT), "
+    + ", ".join("?" * (10 + len(SUMMARY_TYPES)))
+    + ")"
 )
+CAPTURE_SELECT = COLUMNS.replace("delivery_key, delivery_source", _KEYS_AS_BLOBS)
+"""What a `Capture` is read from (see `capture_from_row`)."""
 _FORWARD_COLUMNS = ("forward_url", "forward_status", "forward_ms", "forward_error", "forward_size")
 OUTCOME = (
     f"UPDATE captures SET response = ?, {', '.join(f'{c} = ?' for c in _FORWARD_COLUMNS)}, "
@@ -93,7 +101,7 @@ OUTCOME = (
 columns of it), and its forward result."""
 SUMMARY_COLUMNS = (
     "id, received_at, CAST(method AS BLOB), CAST(path AS BLOB), CAST(query_string AS BLOB), body_size, truncated, "
-    f"{', '.join(ANSWER_COLUMNS)}, delivery_key, delivery_source, attempt, "
+    f"{', '.join(ANSWER_COLUMNS)}, {_KEYS_AS_BLOBS}, attempt, "
     f"signature_scheme, signature_valid, signature_reason, run, {', '.join(_FORWARD_COLUMNS)}, "
     f"{', '.join(DERIVED_COLUMNS)}"
 )
@@ -186,8 +194,8 @@ def capture_row(capture: Capture) -> tuple[Any, ...]:
         capture.remote,
         response.status if response else None,
         response_column(response) if response else None,
-        capture.delivery_key,
-        capture.delivery_source,
+        blob_of(capture.delivery_key),
+        blob_of(capture.delivery_source),
         capture.attempt,
         *_signature_row(capture.signature),
         capture.run,
@@ -311,8 +319,8 @@ def capture_from_row(row: sqlite3.Row) -> Capture:
         truncated=bool(row["truncated"]),
         remote=row["remote"],
         response=ResponseGiven.from_dict(json.loads(row["response"])) if row["response"] else None,
-        delivery_key=row["delivery_key"],
-        delivery_source=row["delivery_source"],
+        delivery_key=text_of(row["delivery_key"]),
+        delivery_source=text_of(row["delivery_source"]),
         attempt=row["attempt"],
         signature=_signature(row["signature_scheme"], row["signature_valid"], row["signature_reason"]),
         run=row["run"],
@@ -375,8 +383,8 @@ def summary_from_row(row: tuple[Any, ...]) -> CaptureSummary:
         sent,
         answer_size,
         text_of(retry_after),
-        key,
-        source,
+        text_of(key),
+        text_of(source),
         attempt,
         _signature(scheme, valid, reason),
         run,
