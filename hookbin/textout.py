@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from hookbin.bodies import (
     HEX_PREVIEW_BYTES,
@@ -20,12 +20,12 @@ from hookbin.bodies import (
     cut_note,
     decode_body,
     decode_capture,
-    sniff_json,
 )
 from hookbin.durations import format_size
-from hookbin.model import Capture, Forwarded, Run, header_get_all
+from hookbin.model import Capture, CaptureSummary, Forwarded, Run, header_get_all
 from hookbin.outgoing import Answer, OutgoingRequest
-from hookbin.segmanta import summarize, summary_lines, survey_label
+from hookbin.segmanta import summarize, summary_lines
+from hookbin.summaries import summary_of
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_WIDTH = 48
@@ -89,9 +89,12 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _note(capture: Capture) -> str:
+def _note(item: Capture | CaptureSummary) -> str:
     """Whether the sender got the answer, after two spaces; nothing when there is nothing to add."""
-    note = capture.response.note if capture.response else ""
+    if isinstance(item, CaptureSummary):
+        note = item.note
+    else:
+        note = item.response.note if item.response else ""
     return f"  {note}" if note else ""
 
 
@@ -131,12 +134,7 @@ def short_key(key: str | None) -> str:
     return _fit(safe(key), 14)
 
 
-def json_document(capture: Capture) -> Any:
-    """The body parsed as JSON (after Content-Encoding) when small enough to sniff, or None."""
-    return sniff_json(capture.body, capture.headers).value
-
-
-def signature_word(capture: Capture) -> str:
+def signature_word(capture: Capture | CaptureSummary) -> str:
     """`valid`, `invalid`, or `-` when no signature was checked: the `ls` column, as `sig:` filters it."""
     if capture.signature is None:
         return "-"
@@ -150,7 +148,7 @@ def signature_text(capture: Capture) -> str:
     return safe(capture.signature.summary)
 
 
-def forward_word(capture: Capture) -> str:
+def forward_word(capture: Capture | CaptureSummary) -> str:
     """The `ls` forward column: the app's status; `refused`, `timeout` or `error` when it gave no
     usable answer; `-` when the capture was not forwarded (or, in mirror mode, not yet)."""
     forward = capture.forward
@@ -182,10 +180,11 @@ def forward_text(capture: Capture) -> str:
 
 
 @guarded(str)
-def list_row(capture: Capture) -> str:
+def list_row(item: Capture | CaptureSummary) -> str:
     """An `ls` row: date and time, method, path, status, signature, forward, size, attempt, delivery,
     survey, id, and whether the sender got the answer when there is something to say."""
-    survey = survey_label(json_document(capture)) or ""
+    capture = item if isinstance(item, CaptureSummary) else summary_of(item)
+    survey = capture.survey or ""
     return (
         f"{local_time(capture.received_at, date=True)}  {safe(capture.method, limit=10):<7} "
         f"{_fit(safe(capture.url_path), 32):<32} {capture.outcome:>5}  {signature_word(capture):<7} "

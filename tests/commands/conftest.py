@@ -93,6 +93,17 @@ class Served:
         return self.proc.returncode, "".join(out), "".join(self._err)
 
 
+def peak_rss_mib(args: list[str]) -> float:
+    """Run `args` from a fresh parent and return the child's peak resident memory, in MiB."""
+    measure = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    result = subprocess.run([sys.executable, "-c", measure, *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout) / 1024
+
+
 def pty_output(primary: int) -> bytes:
     """Everything written to a pseudo-terminal until its other end closed (then reading fails)."""
     seen = b""

@@ -23,7 +23,7 @@ import pytest
 from hookbin.commands.common import ExitStatus
 from hookbin.model import Capture, stable_id
 from hookbin.store import open_store
-from tests.commands.conftest import HOOKBIN, pty_output
+from tests.commands.conftest import HOOKBIN, peak_rss_mib, pty_output
 from tests.factories import tcapture
 from tests.har_schema import HAR_1_2
 from tests.recording import fine_text, needs_curl, what_curl_should_send, without_curls_own
@@ -292,17 +292,6 @@ def test_the_pytest_module_uses_the_suites_own_sender_or_skips(module):
 
 
 # -- streaming: memory stays flat; progress on a terminal -----------------------------------------
-
-
-def peak_rss_mib(args: list[str]) -> float:
-    """Run `args` from a fresh parent and return the child's peak resident memory, in MiB."""
-    measure = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, capture_output=True); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    )
-    result = subprocess.run([sys.executable, "-c", measure, *args], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return int(result.stdout) / 1024
 
 
 def test_export_holds_one_capture_at_a_time(tmp_path):
