@@ -283,8 +283,9 @@ def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> Se
     gaps: dict[tuple[int, int], list[float]] = {}
     for delivery in deliveries:
         for before, after in zip(delivery.attempts, delivery.attempts[1:], strict=False):
-            # Never below zero: a drip cut short by hookbin stopping ended before its planned end.
-            seconds = max(0.0, (after.received_at - before.ended_at).total_seconds())
+            # `backoff`: from the end of the attempt before. Never below zero: a drip cut short
+            # by hookbin stopping ended before its planned end.
+            seconds = max(0.0, after.backoff.total_seconds()) if after.backoff is not None else 0.0
             intervals.append(seconds)
             if after.number == before.number + 1:
                 gaps.setdefault((before.number, after.number), []).append(seconds)
@@ -300,8 +301,9 @@ def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> Se
     rows: list[DeliveryRow] = []
     for delivery in deliveries:
         attempts = delivery.attempts
+        classes = [status_class(attempt) for attempt in attempts]
         for index, attempt in enumerate(attempts):
-            counts = after_counts.setdefault(status_class(attempt), [0, 0, 0, 0])
+            counts = after_counts.setdefault(classes[index], [0, 0, 0, 0])
             counts[0] += 1
             following = attempts[index + 1] if index + 1 < len(attempts) else None
             if following is not None:
@@ -322,7 +324,7 @@ def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> Se
                     honoured += ok
                     ignored += not ok
                     cases.append(RetryAfterCase(delivery.key, attempt.number, attempt.retry_after, waited, ok))
-        first_success = next((i for i, a in enumerate(attempts) if status_class(a) == "2xx"), None)
+        first_success = classes.index("2xx") if "2xx" in classes else None
         if first_success is not None:
             if first_success + 1 < len(attempts):
                 continued += 1

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import click
 
-from hookbin.commands.common import CONTEXT, ExitStatus, chosen_run, db_option, open_db, run_options, run_scope
-from hookbin.deliveries import Attempt, Delivery, group_deliveries
+from hookbin.commands.common import (
+    CONTEXT,
+    ExitStatus,
+    chosen_run,
+    cycles_unchecked,
+    db_option,
+    open_db,
+    run_options,
+    run_scope,
+)
+from hookbin.deliveries import Attempt, Delivery, group_deliveries, with_diffs
 from hookbin.durations import parse_duration
 from hookbin.expectations import check
-from hookbin.model import outcome_text, utcnow
+from hookbin.model import Capture, outcome_text, utcnow
 from hookbin.report import build_report, render_markdown, render_text, seconds_text
 from hookbin.store import Filter
 from hookbin.textout import local_time
@@ -56,6 +68,18 @@ def moment_callback(ctx: click.Context, param: click.Parameter, value: str | Non
         raise click.BadParameter(str(exc)) from None
 
 
+class Loaded(NamedTuple):
+    """Deliveries as `report` and `deliveries` read them."""
+
+    deliveries: list[Delivery]
+    total: int
+    """How many deliveries there are (more than `deliveries` when only the newest were read)."""
+    scope: str
+    """Which captures these are (see `run_scope`)."""
+    load: Callable[[str], Capture | None]
+    """The store's `get`, while the store is open."""
+
+
 since_option = click.option(
     "--since",
     default=None,
@@ -65,13 +89,23 @@ since_option = click.option(
 )
 
 
-def _load(db: str, since: datetime | None, run: int | None, all_runs: bool) -> tuple[list[Delivery], str]:
-    """The deliveries in the chosen run (see `run_options`) since `since`, and which run that is."""
-    with open_db(db) as store:
+@contextmanager
+def _deliveries(
+    db: str, since: datetime | None, run: int | None, all_runs: bool, newest: int | None = None
+) -> Iterator[Loaded]:
+    """The deliveries in the chosen run (see `run_options`) since `since` (with `newest`, only the
+    newest N), how many there are, and which run that is, with the store open for `with_diffs`.
+    Grouped from summaries: no body is read."""
+    with open_db(db) as store, cycles_unchecked():
         chosen = chosen_run(store, run, all_runs)
-        captures = store.list_oldest_first(Filter(since=since, run=chosen))
-        scope = run_scope(store, chosen)
-    return group_deliveries(captures), scope
+        flt = Filter(since=since, run=chosen)
+        if newest is None:
+            deliveries = group_deliveries(store.iter_summaries(flt))
+            total = len(deliveries)
+        else:
+            total, summaries = store.newest_deliveries(flt, newest)
+            deliveries = group_deliveries(summaries)[-newest:]
+        yield Loaded(deliveries, total, run_scope(store, chosen), store.get)
 
 
 # ------------------------------------------------------------------------------------- report
@@ -135,8 +169,8 @@ def report_command(
       hookbin report --format markdown >> "$GITHUB_STEP_SUMMARY"
       hookbin report --expect-max-attempts 3 --expect-stop-after-success
     """
-    deliveries, scope = _load(db, since, run, all_runs)
-    report = build_report(deliveries, now=utcnow(), scope=scope)
+    with _deliveries(db, since, run, all_runs) as loaded:
+        report = build_report(loaded.deliveries, now=utcnow(), scope=loaded.scope)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif fmt == "markdown":
@@ -223,18 +257,19 @@ def deliveries_command(
       hookbin deliveries --run 3
       hookbin deliveries --json | jq '.attempts | length'
     """
-    deliveries, scope = _load(db, since, run, all_runs)
-    shown = deliveries[-limit:]
-    for index, delivery in enumerate(shown):
-        if as_json:
-            click.echo(json.dumps(delivery.to_dict()))
-        else:
-            if index:
-                click.echo("")
-            click.echo(delivery_block(delivery, show_run=all_runs))
+    with _deliveries(db, since, run, all_runs, newest=limit) as loaded:
+        for index, delivery in enumerate(loaded.deliveries):
+            delivery = with_diffs(delivery, loaded.load)  # the bodies of the deliveries shown only
+            if as_json:
+                click.echo(json.dumps(delivery.to_dict()))
+            else:
+                if index:
+                    click.echo("")
+                click.echo(delivery_block(delivery, show_run=all_runs))
     if not as_json:
+        total = loaded.total
         click.echo(
-            f"{len(shown)} of {len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}"
-            + (f" {scope}" if scope else ""),
+            f"{len(loaded.deliveries)} of {total} deliver{'y' if total == 1 else 'ies'}"
+            + (f" {loaded.scope}" if loaded.scope else ""),
             err=True,
         )
