@@ -563,16 +563,7 @@ class CaptureSummary(NamedTuple):
         """Whether the sender got the answer, in a sentence (see `answer_note`); empty without one."""
         if self.status is None:
             return ""
-        return answer_note(
-            self.status,
-            self.fault,
-            self.delay_ms,
-            self.drip_ms,
-            self.delivered,
-            self.sender_gone_ms,
-            self.bytes_sent,
-            self.answer_size,
-        )
+        return answer_note(self.status, *self.answer[1:8])  # fault to answer_size: answer_note's order
 
     @property
     def url_path(self) -> str:
