@@ -16,7 +16,7 @@ from benchmarks.fill_store import fill, traffic
 from hookbin.deliveries import group_deliveries, with_diffs
 from hookbin.model import Capture, ResponseGiven
 from hookbin.report import build_report
-from hookbin.store import Filter, capture_matches, open_store
+from hookbin.store import CapturesAdded, Filter, capture_matches, open_store
 from hookbin.store.migrations import MIGRATIONS, m006_summaries
 from hookbin.store.rows import capture_row
 from hookbin.summaries import summary_of
@@ -59,6 +59,20 @@ def test_a_delivery_id_that_is_not_utf8_is_kept_and_found():
             assert store.get(capture.id) == capture
             assert [c.id for c in store.list_captures(flt=Filter(delivery_key=capture.delivery_key))] == [capture.id]
         assert [s.group_key for s in store.iter_summaries()] == ["ab\udcffcd", "x\ud800", "plain"]
+
+
+def test_the_store_hands_subscribers_the_summaries_it_wrote():
+    """A list row needs no parse of the body: the event of a batch carries its summaries."""
+    heard: list[CapturesAdded] = []
+    made = [c for batch in traffic(60, seed=2) for c in batch]
+    with open_store(":memory:") as store:
+        store.subscribe(lambda event: heard.append(event) if isinstance(event, CapturesAdded) else None)
+        store.submit_many(made[:30], lambda error: None)
+        store.import_captures(made[30:])
+        store.flush()
+        written = list(store.iter_summaries())
+    told = sorted((s for event in heard for s in event.summaries), key=lambda s: s.id)
+    assert told == written == [summary_of(c) for c in made]
 
 
 def test_what_became_of_an_answer_reaches_the_summary():

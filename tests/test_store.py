@@ -26,6 +26,7 @@ from hookbin.store import (
 )
 from hookbin.store.migrations import SCHEMA_VERSION
 from hookbin.store.rows import response_column, rows_per_insert
+from hookbin.summaries import summary_of
 from tests.factories import BASE_TIME, tcapture
 
 
@@ -106,7 +107,7 @@ def test_events_follow_commits_and_clear(store):
     capture = tcapture()
     store.add(capture)
     assert got.wait(5)
-    assert seen == [CapturesAdded((capture,))]
+    assert seen == [CapturesAdded((capture,), (summary_of(capture),))]
     assert store.clear() == 1
     assert seen[-1] == StoreCleared()
     assert store.count() == 0

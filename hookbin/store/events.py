@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from hookbin.model import Capture, Forwarded, ResponseGiven
+from hookbin.model import Capture, CaptureSummary, Forwarded, ResponseGiven
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,8 @@ class CapturesAdded:
     """Captures were committed to the store, in arrival order (one event per batch)."""
 
     captures: tuple[Capture, ...]
+    summaries: tuple[CaptureSummary, ...] = ()
+    """Their summaries as the store wrote them, in the same order (a list row needs no parse)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,7 +78,7 @@ SUMMARY_TYPES = {
     "group_source": "BLOB NOT NULL DEFAULT x''",
 }
 """The summary's own columns (`status` is a capture column already) and their declarations, in
-the order `_summary_row` gives their values: the answer's, then `DERIVED_COLUMNS`."""
+the order `_summary_values` gives their values: the answer's, then `DERIVED_COLUMNS`."""
 # Method, path and query may hold bytes that are not UTF-8 (kept as surrogate escapes):
 # they are stored as the exact bytes, typed TEXT, and read back with a surrogateescape factory.
 # A delivery key (and its source) may hold any lone surrogate, from a header byte that is not
@@ -178,8 +178,9 @@ def derived_row(summary: CaptureSummary) -> tuple[Any, ...]:
     )
 
 
-def capture_row(capture: Capture) -> tuple[Any, ...]:
-    """The values for `INSERT`: the capture's columns, then its summary's."""
+def capture_row(capture: Capture, summary: CaptureSummary | None = None) -> tuple[Any, ...]:
+    """The values for `INSERT`: the capture's columns, then those of its summary (`stored_summary`,
+    unless given)."""
     response = capture.response
     return (
         capture.id,
@@ -200,7 +201,7 @@ def capture_row(capture: Capture) -> tuple[Any, ...]:
         *_signature_row(capture.signature),
         capture.run,
         *forward_row(capture.forward),
-        *_summary_row(capture),
+        *_summary_values(summary or stored_summary(capture)),
     )
 
 
@@ -220,27 +221,33 @@ def response_column(response: ResponseGiven) -> str:
     return json.dumps(data)
 
 
-def _summary_row(capture: Capture) -> tuple[Any, ...]:
-    """The values of the summary's own columns (`SUMMARY_TYPES`, in `INSERT`'s order)."""
+def stored_summary(capture: Capture) -> CaptureSummary:
+    """`summary_of(capture)`, as the store writes it with the capture; should a sender's bytes
+    ever make that fail, a summary without what is read from the body, rather than an error
+    that would cost every capture committed with it."""
     try:
-        summary = summary_of(capture)
-    except Exception:  # a bug met by a sender's bytes must not cost its batch the captures
+        return summary_of(capture)
+    except Exception:
         log.exception("could not summarise capture %s for the lists", capture.id)
-        key = capture.delivery_key or f"capture:{capture.id}"
-        summary = CaptureSummary._make(
-            (
-                *(capture.id, capture.received_at, capture.method, capture.path, capture.query_string),
-                *(capture.body_size, capture.truncated, *answer_fields(capture.response)),
-                *(capture.delivery_key, capture.delivery_source, capture.attempt, capture.signature, capture.run),
-                capture.forward,
-                *(None, False, None, body_digest(capture.body), key, capture.delivery_source or "?"),
-            )
+    key = capture.delivery_key or f"capture:{capture.id}"
+    return CaptureSummary._make(
+        (
+            *(capture.id, capture.received_at, capture.method, capture.path, capture.query_string),
+            *(capture.body_size, capture.truncated, *answer_fields(capture.response)),
+            *(capture.delivery_key, capture.delivery_source, capture.attempt, capture.signature, capture.run),
+            capture.forward,
+            *(None, False, None, body_digest(capture.body), key, capture.delivery_source or "?"),
         )
-    return (*_answer_values(answer_fields(capture.response))[1:], *derived_row(summary))
+    )
+
+
+def _summary_values(summary: CaptureSummary) -> tuple[Any, ...]:
+    """The values of the summary's own columns (`SUMMARY_TYPES`, in `INSERT`'s order)."""
+    return (*_answer_values(summary.answer)[1:], *derived_row(summary))
 
 
 def summary_values(row: sqlite3.Row | tuple[Any, ...]) -> tuple[Any, ...]:
-    """`_summary_row` for a stored capture, from its rowid, id, received_at, method, path,
+    """`_summary_values` for a stored capture, from its rowid, id, received_at, method, path,
     headers, body, response, delivery_key and delivery_source (for captures stored before
     the summary columns were)."""
     _, capture_id, received_at, method, path, headers, body, response, key, source = row
@@ -255,7 +262,7 @@ def summary_values(row: sqlite3.Row | tuple[Any, ...]) -> tuple[Any, ...]:
         delivery_key=key,
         delivery_source=source,
     )
-    return _summary_row(capture)
+    return _summary_values(stored_summary(capture))
 
 
 def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hookbin.model import Capture, Forwarded, ResponseGiven, Run
+from hookbin.model import Capture, CaptureSummary, Forwarded, ResponseGiven, Run
 from hookbin.private import private_dir, private_file
 from hookbin.store.errors import StoreError, cause, read_only
 from hookbin.store.events import (
@@ -46,6 +46,7 @@ from hookbin.store.rows import (
     headers_column,
     insert_rows,
     rows_per_insert,
+    stored_summary,
     text_column,
     update_outcome,
 )
@@ -263,8 +264,10 @@ class SQLiteStore(Queries):
         recorded: list[OutcomeRecorded] = []
         pruned: tuple[str, ...] = ()
         error, reason = None, None
+        summaries: tuple[CaptureSummary, ...] = ()
         try:
-            rows = [capture_row(capture) for capture in captures]
+            summaries = tuple(map(stored_summary, captures))
+            rows = list(map(capture_row, captures, summaries))
             with self._lock:
                 if len(rows) <= self._chunk and not outcomes and self._max_captures is None:
                     # One INSERT is a transaction of its own: one step of SQLite, not three (each
@@ -283,7 +286,7 @@ class SQLiteStore(Queries):
         if captures:
             self._note_outcome(reason, len(captures))
         if error is None and captures:
-            self._emit(CapturesAdded(captures))
+            self._emit(CapturesAdded(captures, summaries))
             if pruned:
                 self._emit(CapturesDeleted(pruned))
         if error is None:
@@ -383,7 +386,7 @@ class SQLiteStore(Queries):
             How many were added, and how many skipped.
         """
 
-        def insert() -> list[Capture]:
+        def insert() -> tuple[list[Capture], list[CaptureSummary]]:
             ids = list(dict.fromkeys(capture.id for capture in captures))
             seen: set[str] = set()
             for start in range(0, len(ids), _IN_CHUNK):
@@ -397,13 +400,14 @@ class SQLiteStore(Queries):
                 if capture.id not in seen:
                     seen.add(capture.id)
                     fresh.append(capture)
-            insert_rows(self._conn, [capture_row(capture) for capture in fresh], self._chunk)
-            return fresh
+            summaries = list(map(stored_summary, fresh))
+            insert_rows(self._conn, list(map(capture_row, fresh, summaries)), self._chunk)
+            return fresh, summaries
 
         with self._lock:
-            added: list[Capture] = self._write(insert)
+            added, summaries = self._write(insert)
         if added:
-            self._emit(CapturesAdded(tuple(added)))
+            self._emit(CapturesAdded(tuple(added), tuple(summaries)))
         return len(added), len(captures) - len(added)
 
     def delete(self, flt: Filter | None = None) -> int:
