@@ -21,7 +21,9 @@ from hookbin.store.filters import Filter, compile_filter
 from hookbin.store.rows import CAPTURE_SELECT, SUMMARY_COLUMNS, capture_from_row, summary_from_row, text_of
 
 ID_PAGE = 256
-"""Ids read at a time when streaming whole captures; each capture is then read on its own."""
+"""Ids read at a time when streaming whole captures (see `iter_captures`)."""
+CAPTURE_BYTES = 4 * 1024 * 1024
+"""Headers and bodies read at a time when streaming whole captures, at most (or one capture)."""
 SUMMARY_PAGE = 1000
 """Summaries read at a time (a few hundred bytes each)."""
 
@@ -92,7 +94,7 @@ class Queries:
     def iter_captures(
         self, flt: Filter | None = None, *, newest_first: bool = False, limit: int | None = None, offset: int = 0
     ) -> Iterator[Capture]:
-        """Whole captures oldest (or newest) first, read one at a time: memory stays flat however
+        """Whole captures oldest (or newest) first, read a few at a time: memory stays flat however
         many there are and however large their bodies.
 
         Args:
@@ -101,11 +103,29 @@ class Queries:
             limit: at most this many (None: all).
             offset: skip this many first.
         """
-        for page in self._pages("id", flt, newest_first, limit, offset, ID_PAGE, self._plain_query):
-            for (capture_id,) in page:
-                rows = self._query(f"SELECT {CAPTURE_SELECT} FROM captures WHERE id = ?", (capture_id,))
-                if rows:  # deleted meanwhile otherwise
-                    yield capture_from_row(rows[0])
+        # Ids (and sizes) a page at a time; then the captures themselves by the handful, as many
+        # as make CAPTURE_BYTES of headers and body (one at least, however large).
+        columns = "id, length(body) + length(headers)"
+        for page in self._pages(columns, flt, newest_first, limit, offset, ID_PAGE, self._plain_query):
+            chunk: list[str] = []
+            size = 0
+            for capture_id, length in page:
+                chunk.append(capture_id)
+                size += length
+                if size >= CAPTURE_BYTES or len(chunk) >= _IN_CHUNK:
+                    yield from self._whole(chunk)
+                    chunk, size = [], 0
+            yield from self._whole(chunk)
+
+    def _whole(self, ids: list[str]) -> Iterator[Capture]:
+        """The captures `ids` name, in that order (those deleted meanwhile left out)."""
+        if not ids:
+            return
+        rows = self._query(f"SELECT {CAPTURE_SELECT} FROM captures WHERE id IN ({', '.join('?' * len(ids))})", ids)
+        found = {row["id"]: row for row in rows}
+        for capture_id in ids:
+            if capture_id in found:
+                yield capture_from_row(found.pop(capture_id))
 
     def iter_oldest_first(self, flt: Filter | None = None) -> Iterator[Capture]:
         """Whole captures oldest first, one at a time (see `iter_captures`)."""
