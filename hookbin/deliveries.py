@@ -469,29 +469,34 @@ def group_deliveries(captures: Iterable[Listed]) -> list[Delivery]:
             whole[item.id] = item
             item = summary_of(item)
         groups.setdefault((item.run, item.group_key), []).append(item)
-    # Each delivery's source is that of its first capture as given (not as sorted below).
-    sources = {group: members[0].group_source for group, members in groups.items()}
     deliveries: list[Delivery] = []
     for (run, key), members in groups.items():
-        members.sort(key=lambda s: (s.received_at, s.attempt or 0, s.id))
+        source = members[0].group_source  # that of its first capture as given, not as sorted
+        if len(members) > 1:
+            members.sort(key=lambda s: (s.received_at, s.attempt or 0, s.id))
         attempts = _attempts(members, whole)
         first = attempts[0]
         accepted_at = next((a.number for a in attempts if a.accepted), None)
         deliveries.append(
-            Delivery(
-                key=key,
-                source=sources[run, key],
-                attempts=attempts,
-                first_at=first.received_at,
-                last_at=attempts[-1].received_at,
-                accepted=accepted_at is not None,
-                accepted_at_attempt=accepted_at,
-                sender=first.user_agent or f"path {first.path}",
-                run=run,
+            Delivery(  # key, source, attempts, first_at, last_at, accepted, accepted_at_attempt, sender, run
+                key,
+                source,
+                attempts,
+                first.received_at,
+                attempts[-1].received_at,
+                accepted_at is not None,
+                accepted_at,
+                first.user_agent or f"path {first.path}",
+                run,
             )
         )
-    deliveries.sort(key=lambda d: (d.first_at, d.attempts[0].capture_id))
+    deliveries.sort(key=_first_attempt)
     return deliveries
+
+
+def _first_attempt(delivery: Delivery) -> tuple[datetime, str]:
+    """The order of deliveries: by their first attempt's arrival, then its id."""
+    return delivery.first_at, delivery.attempts[0].capture_id
 
 
 def with_diffs(delivery: Delivery, load: Callable[[str], Capture | None]) -> Delivery:

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from hookbin.deliveries import Attempt, Delivery
 from hookbin.model import DROPS
@@ -145,9 +145,8 @@ class RetryAfterCase:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    """One delivery as the report saw it."""
+class DeliveryRow(NamedTuple):
+    """One delivery as the report saw it (a named tuple, as `deliveries.Attempt`: one per delivery)."""
 
     key: str
     attempts: int

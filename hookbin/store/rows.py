@@ -336,7 +336,8 @@ def capture_from_row(row: sqlite3.Row) -> Capture:
 
 
 def summary_from_row(row: tuple[Any, ...]) -> CaptureSummary:
-    """A `CaptureSummary` from a row of `SUMMARY_COLUMNS`."""
+    """A `CaptureSummary` from a row of `SUMMARY_COLUMNS` (lists make a hundred thousand: no
+    call that can be spared)."""
     (
         capture_id,
         received_at,
@@ -380,26 +381,26 @@ def summary_from_row(row: tuple[Any, ...]) -> CaptureSummary:
         path.decode("utf-8", "surrogateescape"),
         query_string.decode("utf-8", "surrogateescape"),
         body_size,
-        bool(truncated),
+        truncated == 1,
         status,
-        text_of(fault),
+        None if fault is None else fault.decode("utf-8", "surrogatepass"),
         delay_ms,
         drip_ms,
-        None if delivered is None else bool(delivered),
+        None if delivered is None else delivered == 1,
         gone,
         sent,
         answer_size,
-        text_of(retry_after),
-        text_of(key),
-        text_of(source),
+        None if retry_after is None else retry_after.decode("utf-8", "surrogatepass"),
+        None if key is None else key.decode("utf-8", "surrogatepass"),
+        None if source is None else source.decode("utf-8", "surrogatepass"),
         attempt,
-        _signature(scheme, valid, reason),
+        None if valid is None else _signature(scheme, valid, reason),
         run,
-        _forward(forward_url, forward_status, forward_ms, forward_error, forward_size),
-        text_of(survey),
-        bool(invalid),
-        text_of(user_agent),
+        None if forward_url is None else _forward(forward_url, forward_status, forward_ms, forward_error, forward_size),
+        None if survey is None else survey.decode("utf-8", "surrogatepass"),
+        invalid == 1,
+        None if user_agent is None else user_agent.decode("utf-8", "surrogatepass"),
         digest,
-        text_of(group_key) or "",
-        text_of(group_source) or "",
+        group_key.decode("utf-8", "surrogatepass"),
+        group_source.decode("utf-8", "surrogatepass"),
     )
