@@ -8,12 +8,23 @@ once, when the store writes the capture, and kept beside it: `hookbin ls`, the T
 
 from __future__ import annotations
 
-from hookbin.bodies import JsonRead, sniff_json
+from typing import Any
+
+from hookbin.bodies import JSON_SNIFF_LIMIT, JsonRead, media_type, sniff_json
 from hookbin.deliveries import grouping_key, user_agent
 from hookbin.model import Capture, CaptureSummary, Headers, answer_fields, body_digest, header_get
 from hookbin.segmanta import survey_label
 
+try:  # the `fast` extra: the store reads each body for its summary, on its writer thread
+    import orjson
+except ImportError:  # pragma: no cover - without it, every body is read the exact way only
+    orjson = None  # type: ignore[assignment]
+
 __all__ = ["invalid_json", "summary_of"]
+
+_NESTING = 400
+"""Fewer `{` and `[` than this and no body nests deep enough for json to give up where orjson
+does not (json stops at Python's recursion limit, 1000 less what the stack holds; orjson at 1024)."""
 
 
 def invalid_json(body: bytes, headers: Headers, read: JsonRead | None = None) -> bool:
@@ -26,9 +37,39 @@ def invalid_json(body: bytes, headers: Headers, read: JsonRead | None = None) ->
     return (read or sniff_json(body, headers)).kind == "invalid_json"
 
 
+def _quick_read(body: bytes, headers: Headers) -> JsonRead | None:
+    """`sniff_json(body, headers)` read by orjson, several times faster, where that reads the same:
+    an `application/json` object in UTF-8, not content-coded, not nested deep (see `_NESTING`);
+    None elsewhere, and where orjson refuses what json may accept (NaN, lone surrogates, overflow).
+
+    Its numbers may not be json's (integers over 64 bits become floats): see `summary_of`.
+    """
+    if orjson is None or body[:1] != b"{" or len(body) > JSON_SNIFF_LIMIT:
+        return None
+    mtype, params = media_type(headers)
+    if mtype != "application/json" or params.get("charset", "utf-8").strip().lower() not in ("utf-8", "utf8"):
+        return None
+    if header_get(headers, "content-encoding") is not None or body.count(b"{") + body.count(b"[") >= _NESTING:
+        return None
+    try:
+        return JsonRead("json", orjson.loads(body))
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _exact_survey(document: Any) -> bool:
+    """Whether the fields `survey_label` reads were read as json reads them: a float may be an
+    integer over 64 bits that orjson made a float."""
+    if not isinstance(document, dict):
+        return True
+    return not any(isinstance(document.get(name), float) for name in ("survey_name", "survey_id"))
+
+
 def summary_of(capture: Capture) -> CaptureSummary:
     """What the lists show of `capture` (see `CaptureSummary`)."""
-    read = sniff_json(capture.body, capture.headers)
+    read = _quick_read(capture.body, capture.headers)
+    if read is None or not _exact_survey(read.value):
+        read = sniff_json(capture.body, capture.headers)
     key, source = grouping_key(capture)
     return CaptureSummary(
         capture.id,

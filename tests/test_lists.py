@@ -5,12 +5,14 @@ connections, senders that hung up, Retry-After, changed bodies and captures with
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from benchmarks.fill_store import fill, traffic
 from hookbin.deliveries import group_deliveries, with_diffs
@@ -19,9 +21,10 @@ from hookbin.report import build_report
 from hookbin.store import CapturesAdded, Filter, capture_matches, open_store
 from hookbin.store.migrations import MIGRATIONS, m006_summaries
 from hookbin.store.rows import capture_row
-from hookbin.summaries import summary_of
+from hookbin.summaries import _quick_read, summary_of
 from tests.factories import tcapture
 from tests.test_hostile_views import captures as hostile_captures
+from tests.test_hostile_views import json_bodies, json_values
 
 
 def _wire(text: str) -> str:
@@ -44,6 +47,44 @@ def test_a_stored_summary_is_the_summary_of_the_capture_whatever_a_sender_sent(c
         store.import_captures([capture])
         stored = store.get(capture.id)  # its answer's times as the JSON form keeps them
         assert list(store.iter_summaries()) == [summary_of(capture)] == [summary_of(stored)]
+
+
+QUICK_CASES = [
+    b'{"survey_name": "CSAT", "results": []}',
+    b'{"survey_id": 123456789012345678901234567890, "survey_name": null, "results": []}',  # over 64 bits
+    b'{"survey_id": 1.5e3, "results": []}',
+    b'{"survey_id": 18446744073709551615, "results": []}',
+    b'{"survey_name": "\\ud800", "results": []}',  # a lone surrogate: json reads it, orjson refuses
+    b'{"survey_id": NaN, "results": []}',
+    b'{"a": 1e400}',
+    b'{"a": ' + b"[" * 399 + b"]" * 399 + b"}",
+    b'{"a": ' + b"[" * 1010 + b"]" * 1010 + b"}",  # too deep for json, not for orjson
+    b'{"survey_name": "x"} trailing',
+    b'{"survey_name": "caf\xc3\xa9", "results": []}',
+    b'{"survey_name": "caf\xe9", "results": []}',  # not UTF-8
+]
+QUICK_TYPES = ["application/json", "application/json; charset=utf-8", "application/json; charset=latin-1", ""]
+
+
+@pytest.mark.parametrize("content_type", QUICK_TYPES)
+@pytest.mark.parametrize("body", QUICK_CASES)
+def test_the_quick_json_read_summarises_as_the_exact_one(monkeypatch, body, content_type):
+    capture = tcapture(seq=1, body=body, headers=(("Content-Type", content_type),) if content_type else ())
+    quick = summary_of(capture)
+    if body == QUICK_CASES[0] and content_type.startswith("application/json; charset=utf"):
+        assert _quick_read(capture.body, capture.headers) is not None  # the quick read is what is tested
+    monkeypatch.setattr("hookbin.summaries.orjson", None)
+    assert quick == summary_of(capture)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(json_bodies, json_values.map(lambda doc: json.dumps({"survey_id": doc, "results": []}).encode())))
+def test_the_quick_json_read_summarises_any_json_body_as_the_exact_one(body):
+    capture = tcapture(seq=1, body=body)
+    quick = summary_of(capture)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("hookbin.summaries.orjson", None)
+        assert quick == summary_of(capture)
 
 
 def test_a_delivery_id_that_is_not_utf8_is_kept_and_found():
