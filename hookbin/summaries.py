@@ -20,7 +20,7 @@ try:  # the `fast` extra: the store reads each body for its summary, on its writ
 except ImportError:  # pragma: no cover - without it, every body is read the exact way only
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["invalid_json", "summary_of"]
+__all__ = ["invalid_json", "settled", "summary_of"]
 
 _NESTING = 400
 """Fewer `{` and `[` than this and no body nests deep enough for json to give up where orjson
@@ -93,3 +93,11 @@ def summary_of(capture: Capture) -> CaptureSummary:
         key,
         source,
     )
+
+
+def settled(summary: CaptureSummary, capture: Capture) -> CaptureSummary:
+    """`summary` with what its capture learnt since it was stored (`OutcomeRecorded`): the
+    answer's outcome and the forward result of `capture`, the same capture as now stored. The
+    same as `summary_of(capture)`, without reading the body again."""
+    answer = answer_fields(capture.response)
+    return CaptureSummary._make((*summary[:7], *answer, *summary[16:21], capture.forward, *summary[22:]))

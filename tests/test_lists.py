@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from benchmarks.fill_store import fill, traffic
 from hookbin.deliveries import group_deliveries, with_diffs
-from hookbin.model import Capture, ResponseGiven
+from hookbin.model import Capture, Forwarded, ResponseGiven
 from hookbin.report import build_report
 from hookbin.store import CapturesAdded, Filter, capture_matches, open_store
 from hookbin.store.migrations import MIGRATIONS, m006_summaries
 from hookbin.store.rows import capture_row
-from hookbin.summaries import _quick_read, summary_of
+from hookbin.summaries import _quick_read, settled, summary_of
 from tests.factories import tcapture
 from tests.test_hostile_views import captures as hostile_captures
 from tests.test_hostile_views import json_bodies, json_values
@@ -125,7 +125,13 @@ def test_what_became_of_an_answer_reaches_the_summary():
         gone = replace(held, delivered=False, sender_gone_ms=10_000, bytes_sent=3)
         store.record_outcome(capture, gone).result()
         [summary] = store.list_summaries()
-    assert summary == summary_of(replace(capture, response=gone))
+    assert (
+        summary
+        == summary_of(replace(capture, response=gone))
+        == settled(summary_of(capture), replace(capture, response=gone))
+    )
+    forwarded = replace(capture, response=gone, forward=Forwarded("http://127.0.0.1:3000/hook", 201, 3.5, None, 15))
+    assert settled(summary_of(capture), forwarded) == summary_of(forwarded)  # a row redrawn, no body read
     assert summary.outcome == "gone" and summary.delivered is False
     assert (
         summary.note
