@@ -1,8 +1,8 @@
 """The store's reads: a capture in full, captures and their summaries a page at a time, counts, runs.
 
-`Queries` is mixed into `SQLiteStore`, which gives it `_query`, one read under the store's
-lock. Streaming reads take the lock for one page at a time, so the writer keeps committing
-between pages, and memory stays flat however many captures there are. Lists read
+`Queries` is mixed into `SQLiteStore`, which gives it `_query`, one read on the store's reading
+connection. Streaming reads take it for one page at a time, so a long listing holds up neither
+the writer nor another reader, and memory stays flat however many captures there are. Lists read
 `CaptureSummary` rows, which hold no headers and no body; `get` is the one way to read a whole
 capture.
 """
@@ -47,7 +47,7 @@ class Queries:
     path: str
 
     def _query(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Run one read under the store's lock (`SQLiteStore` provides it)."""
+        """Run one read on the store's reading connection (`SQLiteStore` provides it)."""
         raise NotImplementedError
 
     def _plain_query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:

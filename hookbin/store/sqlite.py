@@ -462,14 +462,14 @@ class SQLiteStore(Queries):
         # lists read. So `sql` may select only text columns that were bound as Python str
         # (always valid UTF-8), and must cast the others to BLOB (see rows.SUMMARY_COLUMNS).
         try:
-            with self._lock:
-                self._conn.text_factory = str
+            with self._read_lock:
+                self._reader.text_factory = str
                 try:
-                    cursor = self._conn.cursor()
+                    cursor = self._reader.cursor()
                     cursor.row_factory = None
                     return cursor.execute(sql, tuple(args)).fetchall()
                 finally:
-                    self._conn.text_factory = text_column
+                    self._reader.text_factory = text_column
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot read {self.path}: {cause(exc, self.path)}") from None
 
