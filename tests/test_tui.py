@@ -21,6 +21,7 @@ from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
 from hookbin.tui.app import DETAIL_INTERVAL, CaptureList, HookbinApp
 from hookbin.tui.screens import HelpScreen
+from hookbin.tui.widgets.detail import DetailPane
 from tests.factories import tcapture
 
 SAMPLE = (Path(__file__).resolve().parent.parent / "hookbin" / "samples" / "segmanta-survey.json").read_bytes()
@@ -78,18 +79,24 @@ async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
 
 
 async def settle(pilot, timeout: float = 20.0) -> None:
-    """Wait until the app's workers (decoding the detail, reading deliveries) are done and shown."""
+    """Wait until the app's workers (decoding the detail, reading deliveries) are done and
+    their results shown: no tab of the detail still says "loading…"."""
     app = pilot.app
+    detail = app.query_one(DetailPane)
     deadline = time.monotonic() + timeout
     while True:
         await pilot.pause()
         running = [worker for worker in app.workers if not worker.is_finished]
-        if not running:
-            await pilot.pause()
-            return
+        if not running and not detail.lines_pending:
+            await pilot.pause()  # a result may have started another load (a resize, say)
+            if not detail.lines_pending and all(worker.is_finished for worker in app.workers):
+                return
         if time.monotonic() > deadline:
-            raise AssertionError(f"workers still running: {running}")
-        await app.workers.wait_for_complete(running)
+            raise AssertionError(f"not settled: workers {running}, detail loading {detail.lines_pending}")
+        if running:
+            await app.workers.wait_for_complete(running)
+        else:
+            await asyncio.sleep(0.01)
 
 
 async def test_captures_appear_live_from_the_store_thread(store, tmp_path):
@@ -588,6 +595,7 @@ async def test_poison_charset_and_a_gzip_bomb_are_shown_not_fatal(store, tmp_pat
         await pilot.press("3")
         seen: dict[str, str] = {}
         for key in ["up", "down"] * 20:  # which row is shown first depends on timing; visit both
+            await settle(pilot)
             if app.selected is not None:
                 seen[app.selected.path] = view_text(app, "body")
             if len(seen) == 2:

@@ -143,6 +143,11 @@ class DetailPane(TabbedContent):
             children: list[Widget] = [self._views[tab], *([self._tree] if tab == "body" else [])]
             self.compose_add_child(TabPane(tab.title(), *children, id=tab))
 
+    @property
+    def lines_pending(self) -> bool:
+        """Whether some tab still says "loading…" for the capture shown."""
+        return self.row is not None and any(view.lines_width == 0 for view in self._views.values())
+
     def focus_view(self) -> None:
         """Focus what the active tab shows, so the arrow keys scroll it (or walk the tree)."""
         if self.active == "body" and self._tree.display:
