@@ -8,6 +8,7 @@ once, when the store writes the capture, and kept beside it: `hookbin ls`, the T
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from hookbin.bodies import JSON_SNIFF_LIMIT, JsonRead, media_type, sniff_json
@@ -21,6 +22,8 @@ except ImportError:  # pragma: no cover - without it, every body is read the exa
     orjson = None  # type: ignore[assignment]
 
 __all__ = ["invalid_json", "settled", "summary_of"]
+
+log = logging.getLogger(__name__)
 
 _NESTING = 400
 """Fewer `{` and `[` than this and no body nests deep enough for json to give up where orjson
@@ -66,11 +69,22 @@ def _exact_survey(document: Any) -> bool:
 
 
 def summary_of(capture: Capture) -> CaptureSummary:
-    """What the lists show of `capture` (see `CaptureSummary`)."""
-    read = _quick_read(capture.body, capture.headers)
-    if read is None or not _exact_survey(read.value):
-        read = sniff_json(capture.body, capture.headers)
-    key, source = grouping_key(capture)
+    """What the lists show of `capture` (see `CaptureSummary`).
+
+    Never raises: should a body ever trip what reads it, the capture is summarised without what
+    its body would tell (no survey, not marked invalid, grouped by its stored key or its id), so
+    that its row is listed and the captures stored with it are not lost.
+    """
+    try:
+        read = _quick_read(capture.body, capture.headers)
+        if read is None or not _exact_survey(read.value):
+            read = sniff_json(capture.body, capture.headers)
+        survey, invalid = survey_label(read.value), invalid_json(capture.body, capture.headers, read)
+        key, source = grouping_key(capture)
+    except Exception:
+        log.exception("could not read the body of capture %s for its summary", capture.id)
+        survey, invalid = None, False
+        key, source = capture.delivery_key or f"capture:{capture.id}", capture.delivery_source or "?"
     return CaptureSummary(
         capture.id,
         capture.received_at,
@@ -86,8 +100,8 @@ def summary_of(capture: Capture) -> CaptureSummary:
         capture.signature,
         capture.run,
         capture.forward,
-        survey_label(read.value),
-        invalid_json(capture.body, capture.headers, read),
+        survey,
+        invalid,
         user_agent(capture.headers),
         body_digest(capture.body),
         key,

@@ -102,6 +102,24 @@ def test_a_delivery_id_that_is_not_utf8_is_kept_and_found():
         assert [s.group_key for s in store.iter_summaries()] == ["ab\udcffcd", "x\ud800", "plain"]
 
 
+def test_a_body_that_trips_the_reading_is_summarised_without_it_and_its_batch_stored(monkeypatch):
+    def tripped(*args: object) -> None:
+        raise RecursionError("a body no decoder foresaw")
+
+    monkeypatch.setattr("hookbin.summaries._quick_read", tripped)
+    monkeypatch.setattr("hookbin.summaries.sniff_json", tripped)
+    made = [tcapture(seq=1, delivery_key="k1"), tcapture(seq=2, headers=(("User-Agent", "ua"),))]
+    with open_store(":memory:") as store:
+        store.submit_many(made, lambda error: None)
+        store.flush()
+        assert [c.id for c in store.list_captures()] == [made[1].id, made[0].id]
+        summaries = store.list_summaries()
+    assert [(s.survey, s.invalid_json, s.group_key, s.user_agent) for s in summaries] == [
+        (None, False, f"capture:{made[1].id}", "ua"),
+        (None, False, "k1", None),
+    ]
+
+
 def test_the_store_hands_subscribers_the_summaries_it_wrote():
     """A list row needs no parse of the body: the event of a batch carries its summaries."""
     heard: list[CapturesAdded] = []

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import sqlite3
 from datetime import datetime
 from typing import Any
@@ -28,7 +27,6 @@ from hookbin.model import (
     Headers,
     ResponseGiven,
     answer_fields,
-    body_digest,
 )
 
 try:
@@ -37,8 +35,6 @@ except ImportError:  # pragma: no cover - the fast extra is not installed
     orjson = None  # type: ignore[assignment]
 from hookbin.signatures.check import SignatureCheck
 from hookbin.summaries import summary_of
-
-log = logging.getLogger(__name__)
 
 _KEYS_AS_BLOBS = "CAST(delivery_key AS BLOB) AS delivery_key, CAST(delivery_source AS BLOB) AS delivery_source"
 COLUMNS = (
@@ -179,7 +175,7 @@ def derived_row(summary: CaptureSummary) -> tuple[Any, ...]:
 
 
 def capture_row(capture: Capture, summary: CaptureSummary | None = None) -> tuple[Any, ...]:
-    """The values for `INSERT`: the capture's columns, then those of its summary (`stored_summary`,
+    """The values for `INSERT`: the capture's columns, then those of its summary (`summary_of`,
     unless given)."""
     response = capture.response
     return (
@@ -201,7 +197,7 @@ def capture_row(capture: Capture, summary: CaptureSummary | None = None) -> tupl
         *_signature_row(capture.signature),
         capture.run,
         *forward_row(capture.forward),
-        *_summary_values(summary or stored_summary(capture)),
+        *_summary_values(summary or summary_of(capture)),
     )
 
 
@@ -219,26 +215,6 @@ def response_column(response: ResponseGiven) -> str:
         except TypeError:
             pass
     return json.dumps(data)
-
-
-def stored_summary(capture: Capture) -> CaptureSummary:
-    """`summary_of(capture)`, as the store writes it with the capture; should a sender's bytes
-    ever make that fail, a summary without what is read from the body, rather than an error
-    that would cost every capture committed with it."""
-    try:
-        return summary_of(capture)
-    except Exception:
-        log.exception("could not summarise capture %s for the lists", capture.id)
-    key = capture.delivery_key or f"capture:{capture.id}"
-    return CaptureSummary._make(
-        (
-            *(capture.id, capture.received_at, capture.method, capture.path, capture.query_string),
-            *(capture.body_size, capture.truncated, *answer_fields(capture.response)),
-            *(capture.delivery_key, capture.delivery_source, capture.attempt, capture.signature, capture.run),
-            capture.forward,
-            *(None, False, None, body_digest(capture.body), key, capture.delivery_source or "?"),
-        )
-    )
 
 
 def _summary_values(summary: CaptureSummary) -> tuple[Any, ...]:
@@ -262,7 +238,7 @@ def summary_values(row: sqlite3.Row | tuple[Any, ...]) -> tuple[Any, ...]:
         delivery_key=key,
         delivery_source=source,
     )
-    return _summary_values(stored_summary(capture))
+    return _summary_values(summary_of(capture))
 
 
 def _signature_row(check: SignatureCheck | None) -> tuple[str | None, int | None, str | None]:

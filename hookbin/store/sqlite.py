@@ -46,10 +46,10 @@ from hookbin.store.rows import (
     headers_column,
     insert_rows,
     rows_per_insert,
-    stored_summary,
     text_column,
     update_outcome,
 )
+from hookbin.summaries import summary_of
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class SQLiteStore(Queries):
         error, reason = None, None
         summaries: tuple[CaptureSummary, ...] = ()
         try:
-            summaries = tuple(map(stored_summary, captures))
+            summaries = tuple(map(summary_of, captures))
             rows = list(map(capture_row, captures, summaries))
             with self._lock:
                 if len(rows) <= self._chunk and not outcomes and self._max_captures is None:
@@ -400,7 +400,7 @@ class SQLiteStore(Queries):
                 if capture.id not in seen:
                     seen.add(capture.id)
                     fresh.append(capture)
-            summaries = list(map(stored_summary, fresh))
+            summaries = list(map(summary_of, fresh))
             insert_rows(self._conn, list(map(capture_row, fresh, summaries)), self._chunk)
             return fresh, summaries
 
