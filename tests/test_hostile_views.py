@@ -35,9 +35,9 @@ from hookbin.model import Capture, ResponseGiven
 from hookbin.report import build_report, render_markdown, render_text
 from hookbin.samples import sample_bytes
 from hookbin.segmanta import summarize, summary_lines, survey_name_of
+from hookbin.summaries import summary_of
 from hookbin.textout import body_text, capture_line, capture_page, could_not_show, list_row
 from hookbin.tui import render
-from hookbin.tui.rows import RowSummary
 from tests.factories import BASE_TIME
 
 SAMPLE = json.loads(sample_bytes("survey"))
@@ -244,7 +244,7 @@ def test_no_view_raises_or_shows_a_control_character(first: Capture, second: Cap
         if summary is not None:
             assert_shown("\n".join(summary_lines(summary)))
         generic_lines(document)
-        assert_shown(render.row_line(RowSummary.of(capture)).plain, multiline=False)
+        assert_shown(render.row_line(summary_of(capture)).plain, multiline=False)
         for renderable in (
             render.summary_view(capture, view),
             render.headers_view(capture),

@@ -7,9 +7,9 @@ import pytest
 from hookbin.commands.report import delivery_block
 from hookbin.deliveries import group_deliveries
 from hookbin.model import ID_LENGTH, Capture, Forwarded, IdGenerator, ResponseGiven, counter_of, outcome_text
+from hookbin.summaries import summary_of
 from hookbin.textout import capture_line, capture_page, list_row
 from hookbin.tui.render import attempt_status, response_view, row_line
-from hookbin.tui.rows import RowSummary
 from tests.factories import tcapture
 
 
@@ -124,7 +124,7 @@ def test_every_view_names_the_outcome_in_the_same_word(response, word):
     assert f" {word}  " in capture_line(capture) and f" {word}  " in list_row(capture)
     assert f" {word}" in delivery_block(group_deliveries([capture])[0]).splitlines()[1]
     assert attempt_status(attempt.status, attempt.fault, attempt.sender_gone_ms is not None).plain == word
-    assert f"{word:<6}" in row_line(RowSummary.of(capture)).plain
+    assert f"{word:<6}" in row_line(summary_of(capture)).plain
     if response is not None:
         assert f"status {word}" in capture_page(capture)
         # The Response tab says what was answered, then (on its own line) that it never arrived.

@@ -10,9 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from hookbin.model import Capture
+from hookbin.model import Capture, CaptureSummary
 from hookbin.store import Filter, open_store
-from hookbin.tui.rows import RowSummary
 from hookbin.tui.widgets.capture_list import CaptureList
 from tests.factories import tcapture
 from tests.test_tui import make_app, plain, settle, view_text, wait_for
@@ -35,18 +34,18 @@ def big_bodies_alive(least: int = MIB) -> list[str]:
 
 
 def hold_list_reads(store, held: Callable[[Filter | None], bool]) -> tuple[threading.Event, threading.Event]:
-    """Make `store.list_captures` wait, for the filters `held` chooses, until the second event
-    returned is set; the first is set once such a read has started."""
+    """Make `store.list_summaries` (how the list reads its rows) wait, for the filters `held`
+    chooses, until the second event returned is set; the first is set once such a read has started."""
     reading, release = threading.Event(), threading.Event()
-    list_captures = store.list_captures
+    list_summaries = store.list_summaries
 
     def held_list(*args, **kw):
         if held(kw.get("flt")):
             reading.set()
             release.wait(10)
-        return list_captures(*args, **kw)
+        return list_summaries(*args, **kw)
 
-    store.list_captures = held_list
+    store.list_summaries = held_list
     return reading, release
 
 
@@ -71,7 +70,7 @@ async def test_rows_hold_no_body_whether_read_at_start_or_arriving_live(store, t
         store.add(tcapture(seq=11, path="/small"))  # followed: the detail now shows a small body
         await wait_for(pilot, lambda: app._detail.capture is not None and app._detail.capture.path == "/small")
         await settle(pilot)
-        assert all(isinstance(row, RowSummary) and not hasattr(row, "body") for row in app._rows.values())
+        assert all(isinstance(row, CaptureSummary) and not hasattr(row, "body") for row in app._rows.values())
         assert big_bodies_alive() == []
         # The rows still say what each body was.
         assert "MiB" in plain(table.get_row(tcapture(seq=7).id)[0])

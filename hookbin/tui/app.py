@@ -33,7 +33,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from hookbin.deliveries import Delivery, group_deliveries
-from hookbin.model import Capture, ResponseGiven, counter_of
+from hookbin.model import Capture, CaptureSummary, ResponseGiven, counter_of
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.store import (
@@ -48,6 +48,7 @@ from hookbin.store import (
     parse_filter,
 )
 from hookbin.store.events import StoreCleared as StoreEventCleared
+from hookbin.summaries import settled
 from hookbin.textsafe import safe
 from hookbin.tui import render
 from hookbin.tui.answers import AnswerKeys
@@ -64,7 +65,7 @@ from hookbin.tui.messages import (
     StoreCleared,
 )
 from hookbin.tui.replay import Replay, Replayer
-from hookbin.tui.rows import RowSummary, newest_rows
+from hookbin.tui.rows import newest_rows
 from hookbin.tui.screens import ConfirmScreen, DeliveriesScreen, HelpScreen
 from hookbin.tui.widgets.capture_list import MAX_ROWS, CaptureList, ListedRow
 from hookbin.tui.widgets.detail import TABS, DetailPane
@@ -157,7 +158,7 @@ class HookbinApp(App[None]):
         # While the list reloads, the rows of new captures wait here, to be added after the rows read.
         self._arrived_while_loading: list[ListedRow] | None = None
         self._detail_at = 0.0  # when the detail pane was last drawn (time.monotonic)
-        self._detail_pending: RowSummary | None = None
+        self._detail_pending: CaptureSummary | None = None
         self._detail_timer: Timer | None = None
         self._unsubscribe_store: Callable[[], None] | None = None
         self._unsubscribe_responder: Callable[[], None] | None = None
@@ -180,12 +181,12 @@ class HookbinApp(App[None]):
         self._list.following = value
 
     @property
-    def _rows(self) -> dict[str, RowSummary]:
+    def _rows(self) -> dict[str, CaptureSummary]:
         """The rows the list shows, by capture id, oldest first (the list widget holds them)."""
         return self._list.summaries
 
     @property
-    def selected(self) -> RowSummary | None:
+    def selected(self) -> CaptureSummary | None:
         """The row whose capture the detail pane shows, while it is in the list."""
         shown = self._detail.row
         return self._rows.get(shown.id) if shown else None
@@ -240,7 +241,7 @@ class HookbinApp(App[None]):
         """Runs on the store's writer thread: queue, and post at most one message per burst."""
         if isinstance(event, CapturesAdded | OutcomeRecorded):
             flt = self.filter
-            items = [Arrival.of(c, flt) for c in event.captures] if isinstance(event, CapturesAdded) else [event]
+            items = Arrival.all_of(event, flt) if isinstance(event, CapturesAdded) else [event]
             if self._inbox.put(items):
                 self.post_message(CapturesArrived())
         elif isinstance(event, (StoreFailed, StoreRecovered)):
@@ -316,13 +317,13 @@ class HookbinApp(App[None]):
             answers = {capture.id: capture for capture in captures}
             for index, (listed, _) in enumerate(waiting):
                 if listed.id in answers:
-                    settled = listed.settled(answers[listed.id])
-                    waiting[index] = (settled, render.row_line(settled))
+                    redrawn = settled(listed, answers[listed.id])
+                    waiting[index] = (redrawn, render.row_line(redrawn))
         for capture in captures:
             row = self._rows.get(capture.id)
             if row is None:
                 continue
-            row = row.settled(capture)
+            row = settled(row, capture)
             self._list.replace(row)
             if self._detail_pending is not None and self._detail_pending.id == capture.id:
                 self._detail_pending = row  # still waiting to be drawn: drawn as now stored
@@ -404,7 +405,7 @@ class HookbinApp(App[None]):
     def _following_stopped(self) -> None:
         self._render_status()
 
-    def _follow_detail(self, row: RowSummary) -> None:
+    def _follow_detail(self, row: CaptureSummary) -> None:
         """Show the newest capture, but redraw the detail at most every DETAIL_INTERVAL.
 
         A burst would otherwise read, decode and highlight a body per batch; a single request
@@ -434,7 +435,7 @@ class HookbinApp(App[None]):
 
     # -- detail ----------------------------------------------------------------------------
 
-    def _show_detail(self, row: RowSummary | None) -> None:
+    def _show_detail(self, row: CaptureSummary | None) -> None:
         self._detail_at = time.monotonic()
         self._detail_pending = None
         self._detail.show(row)

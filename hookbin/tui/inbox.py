@@ -2,7 +2,7 @@
 
 The store calls its subscribers on its writer thread, once per committed batch. Whatever the list
 needs of a new capture is worked out there, off the event loop that the catcher answers from: its
-`RowSummary` (which parses a JSON body to mark it invalid), its line on screen, and whether the
+`CaptureSummary` (the store's, from the event: no body is read again), its line on screen, and whether the
 list's filter keeps it (which may search the body). The app's loop then only files rows, at most
 a few times a second, and no body outlives the next drain.
 """
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from hookbin.model import Capture
-from hookbin.store import Filter, OutcomeRecorded, capture_matches
+from hookbin.model import Capture, CaptureSummary
+from hookbin.store import CapturesAdded, Filter, OutcomeRecorded, capture_matches
+from hookbin.summaries import summary_of
 from hookbin.tui.render import row_line
-from hookbin.tui.rows import RowSummary
 
 __all__ = ["Arrival", "Inbox"]
 
@@ -29,7 +29,7 @@ class Arrival:
 
     capture: Capture
     """The whole capture: for the counters, and to apply a filter set since it arrived."""
-    row: RowSummary
+    row: CaptureSummary
     line: Text
     """The row as the list draws it."""
     filter: Filter | None
@@ -38,9 +38,16 @@ class Arrival:
     """Whether `filter` keeps it."""
 
     @classmethod
-    def of(cls, capture: Capture, flt: Filter | None) -> Arrival:
-        row = RowSummary.of(capture)
+    def of(cls, capture: Capture, flt: Filter | None, summary: CaptureSummary | None = None) -> Arrival:
+        """`capture` arriving, its row `summary` (the store's; made here when not given)."""
+        row = summary if summary is not None else summary_of(capture)
         return cls(capture, row, row_line(row), flt, capture_matches(capture, flt))
+
+    @classmethod
+    def all_of(cls, event: CapturesAdded, flt: Filter | None) -> list[Arrival]:
+        """The captures of `event`, with the rows the store wrote for them (no body read again)."""
+        summaries = event.summaries or (None,) * len(event.captures)
+        return [cls.of(capture, flt, row) for capture, row in zip(event.captures, summaries, strict=True)]
 
     def shown_by(self, flt: Filter | None) -> bool:
         """Whether `flt` keeps it (searching the body again only for a filter set since it arrived)."""

@@ -16,8 +16,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.strip import Strip
 
-from hookbin.model import Capture
-from hookbin.tui.rows import RowSummary
+from hookbin.model import Capture, CaptureSummary
 
 if TYPE_CHECKING:
     from hookbin.tui.widgets.detail import DetailViews
@@ -52,7 +51,7 @@ class FollowingStopped(Message):
 class CaptureRowMessage(Message):
     """Something happened to a row of the capture list."""
 
-    def __init__(self, row: RowSummary | None) -> None:
+    def __init__(self, row: CaptureSummary | None) -> None:
         super().__init__()
         self.row = row
         """That row (None only if the row is gone)."""
@@ -112,7 +111,7 @@ class DeliveriesLoaded(Message):
 class RowsLoaded(Message):
     """The app's worker read the list's rows from the store (or failed to)."""
 
-    def __init__(self, generation: int, rows: list[tuple[RowSummary, Text]], error: str | None = None) -> None:
+    def __init__(self, generation: int, rows: list[tuple[CaptureSummary, Text]], error: str | None = None) -> None:
         super().__init__()
         self.generation = generation
         """Which reload of the list this belongs to (older ones are dropped)."""

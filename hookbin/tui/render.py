@@ -18,13 +18,12 @@ from hookbin.bodies import BodyView
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.jsonlines import generic_lines
-from hookbin.model import Capture, Forwarded, outcome_text
+from hookbin.model import Capture, CaptureSummary, Forwarded, outcome_text
 from hookbin.segmanta import summarize, summary_rows
 from hookbin.signatures.check import SignatureCheck
 from hookbin.spec import Spec
 from hookbin.textout import body_problems, body_text, forward_text, guarded, local_time, signature_text
 from hookbin.textsafe import safe, safe_bytes
-from hookbin.tui.rows import RowSummary
 
 PATH_LIMIT = 200
 PRETTY_LIMIT = 200_000
@@ -77,7 +76,7 @@ def _outcome_style(capture: Capture) -> str:
     return status_style(response.status, response.fault, response.sender_gone_ms is not None)
 
 
-def _row_marker(row: RowSummary) -> Text:
+def _row_marker(row: CaptureSummary) -> Text:
     marks = Text()
     if row.truncated:
         marks.append("✂", style="yellow")
@@ -123,7 +122,7 @@ ROW_HEADER = f"{'time':<12}  {'method':<7} {'status':<6} {'size':>9} {'try':<4} 
 
 
 @guarded(Text)
-def row_line(row: RowSummary) -> Text:
+def row_line(row: CaptureSummary) -> Text:
     """The list row as one line: time, method, status, size, attempt, markers, path.
 
     One cell per row rather than one per column: Textual measures every new cell, and

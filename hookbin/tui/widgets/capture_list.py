@@ -13,11 +13,11 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
+from hookbin.model import CaptureSummary
 from hookbin.tui import render
 from hookbin.tui.messages import CaptureHighlighted, CaptureOpened, FollowingStopped
-from hookbin.tui.rows import RowSummary
 
-ListedRow = tuple[RowSummary, Text]
+ListedRow = tuple[CaptureSummary, Text]
 """A row of the list and its line, drawn by `render.row_line` (off the event loop)."""
 COLUMN = "request"
 """The list's one column: each row is one line (see `render.row_line`)."""
@@ -30,7 +30,7 @@ older captures stay in the store (use the filter to find them)."""
 class CaptureList(DataTable[Text]):
     """The live list of requests, one row per capture, keyed by capture id.
 
-    It keeps a `RowSummary` per row, never a body (and never more than 1.5 x `max_rows`). `following` is
+    It keeps a `CaptureSummary` per row, never a body (and never more than 1.5 x `max_rows`). `following` is
     True while the cursor stays on the newest row as rows arrive. Moving up turns it off at
     once (here, not after a message round trip, so a burst arriving in between cannot drag
     the cursor back down) and says so with `FollowingStopped`. Its highlighted and chosen
@@ -47,14 +47,14 @@ class CaptureList(DataTable[Text]):
     def __init__(self, *, max_rows: int = MAX_ROWS, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.max_rows = max_rows
-        self.summaries: dict[str, RowSummary] = {}
+        self.summaries: dict[str, CaptureSummary] = {}
         """The rows shown, by capture id, oldest first."""
 
     def on_mount(self) -> None:
         self.add_column(render.ROW_HEADER, key=COLUMN)
 
     @property
-    def newest(self) -> RowSummary | None:
+    def newest(self) -> CaptureSummary | None:
         """The bottom row, if any."""
         return next(reversed(self.summaries.values()), None)
 
@@ -106,7 +106,7 @@ class CaptureList(DataTable[Text]):
         self.check_idle()
         self.refresh(layout=True)
 
-    def replace(self, row: RowSummary) -> None:
+    def replace(self, row: CaptureSummary) -> None:
         """Show `row` anew (what became of its answer is known), if it is shown."""
         if row.id in self.summaries:
             self.summaries[row.id] = row

@@ -26,11 +26,10 @@ from textual.worker import get_current_worker
 
 from hookbin.bodies import BodyView, decode_capture
 from hookbin.deliveries import Delivery
-from hookbin.model import Capture
+from hookbin.model import Capture, CaptureSummary
 from hookbin.textout import could_not_show
 from hookbin.tui import render
 from hookbin.tui.messages import DetailBuilt, DetailRendered
-from hookbin.tui.rows import RowSummary
 from hookbin.tui.widgets.json_tree import JsonTree
 from hookbin.tui.widgets.lines_view import LinesView, render_lines
 
@@ -126,7 +125,7 @@ class DetailPane(TabbedContent):
         super().__init__(initial=TABS[0], id=id)
         self.url = url
         """The catcher's URL, shown while there is nothing to show."""
-        self.row: RowSummary | None = None
+        self.row: CaptureSummary | None = None
         """The row of the capture shown (or loading), or None while waiting."""
         self.capture: Capture | None = None
         """The whole capture shown, once read from the store (None while it loads)."""
@@ -155,7 +154,7 @@ class DetailPane(TabbedContent):
         elif self.active in self._views:
             self._views[self.active].focus()
 
-    def show(self, row: RowSummary | None) -> None:
+    def show(self, row: CaptureSummary | None) -> None:
         """Show the capture of `row` in every tab (read and laid out in a worker thread), or
         the waiting line.
 
