@@ -17,19 +17,21 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 from hookbin.bodies import JSON_SNIFF_LIMIT, SHOWN_CHARS, decode_capture, sniff_json
 from hookbin.durations import parse_retry_after
 from hookbin.model import (
     DROPS,
     Capture,
-    CaptureSummary,
     Headers,
     header_get,
     outcome_text,
     reached_sender,
 )
+
+if TYPE_CHECKING:  # summaries builds on this module (`grouping_key`): grouping imports it when it runs
+    from hookbin.summaries import CaptureSummary
 
 try:  # the `fast` extra: keys are read from a JSON body several times faster
     import orjson
@@ -399,7 +401,7 @@ def grouping_key(capture: Capture) -> tuple[str, str]:
     return delivery_key(capture.method, capture.path, capture.headers, capture.body)
 
 
-Listed = Capture | CaptureSummary
+Listed: TypeAlias = "Capture | CaptureSummary"
 """What deliveries are grouped from: whole captures, or summaries read without their bodies."""
 
 
@@ -460,7 +462,7 @@ def group_deliveries(captures: Iterable[Listed]) -> list[Delivery]:
     for summaries, `with_diffs` makes it.
     """
     # Deferred: `summaries` builds on this module (`grouping_key`); grouping reads summaries.
-    from hookbin.summaries import summary_of
+    from hookbin.summaries import CaptureSummary, summary_of
 
     whole: dict[str, Capture] = {}
     groups: dict[tuple[int | None, str], list[CaptureSummary]] = {}

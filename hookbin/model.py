@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl
 
 from hookbin.signatures.check import SignatureCheck
@@ -493,82 +493,6 @@ class Capture:
             run=int(data["run"]) if data.get("run") is not None else None,
             forward=Forwarded.from_dict(data.get("forward")),
         )
-
-
-class CaptureSummary(NamedTuple):
-    """What lists show of a capture, without its headers or body: a row of `hookbin ls` and of
-    the TUI's list, an attempt in `hookbin deliveries` and the report.
-
-    `hookbin.summaries.summary_of` makes one from a capture (the one definition of the fields
-    derived from headers and body); the store keeps them in columns written with each capture,
-    so reading summaries reads no body. The store's `get(id)` gives the whole capture.
-    Fields named as `Capture`'s mean the same; the answer's are `ResponseGiven`'s.
-
-    Immutable like the rest of the model, but a named tuple rather than a frozen dataclass:
-    lists read summaries by the hundred thousand, and a tuple is made about ten times faster.
-    """
-
-    id: str
-    received_at: datetime
-    method: str
-    path: str
-    query_string: str
-    body_size: int
-    truncated: bool
-    status: int | None
-    """The status answered (for a dropped connection, the one that would have been sent); None
-    when no answer is recorded."""
-    fault: str | None
-    delay_ms: float
-    drip_ms: float
-    delivered: bool | None
-    sender_gone_ms: float | None
-    bytes_sent: int | None
-    answer_size: int
-    """Bytes in the body of hookbin's answer."""
-    retry_after: str | None
-    """The Retry-After header hookbin answered with, as sent; None without one."""
-    delivery_key: str | None
-    delivery_source: str | None
-    attempt: int | None
-    signature: SignatureCheck | None
-    run: int | None
-    forward: Forwarded | None
-    survey: str | None
-    """The Segmanta survey, for lists: its name, else `survey id 1234`; None for other bodies."""
-    invalid_json: bool
-    """Declared JSON that does not parse (bodies too large to read are not marked)."""
-    user_agent: str | None
-    """The first User-Agent header, which names the sender in the report."""
-    body_digest: bytes
-    """`body_digest(body)`: attempts whose digests differ changed their body."""
-    group_key: str
-    """The delivery the report and `deliveries` group this capture under: `delivery_key`, or for
-    a capture stored without one (an import), the key computed from the request."""
-    group_source: str
-    """Where `group_key` came from, as `delivery_source` says it (`?` when not recorded)."""
-
-    @property
-    def answer(self) -> AnswerFields:
-        """The answer's fields, as `answer_fields` gives them for a capture's response."""
-        return self[7:16]  # status to retry_after: the fields are in `answer_fields`' order
-
-    @property
-    def outcome(self) -> str:
-        """What the sender got: the status, `gone`, `close`/`reset`, or `---` (see `outcome_text`)."""
-        return outcome_text(self.status, self.fault, self.sender_gone_ms is not None)
-
-    @property
-    def note(self) -> str:
-        """Whether the sender got the answer, in a sentence (see `answer_note`); empty without one."""
-        if self.status is None:
-            return ""
-        return answer_note(self.status, *self.answer[1:8])  # fault to answer_size: answer_note's order
-
-    @property
-    def url_path(self) -> str:
-        """Path plus `?query` as the sender wrote it."""
-        return url_path_of(self.path, self.query_string)
 
 
 @dataclass(frozen=True, slots=True)

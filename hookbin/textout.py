@@ -22,10 +22,10 @@ from hookbin.bodies import (
     decode_capture,
 )
 from hookbin.durations import format_size
-from hookbin.model import Capture, CaptureSummary, Forwarded, Run, header_get_all
+from hookbin.model import Capture, Forwarded, Run, header_get_all
 from hookbin.outgoing import Answer, OutgoingRequest
 from hookbin.segmanta import summarize, summary_lines
-from hookbin.summaries import summary_of
+from hookbin.summaries import CaptureSummary, summary_of
 from hookbin.textsafe import safe, safe_bytes
 
 PATH_WIDTH = 48

@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from hookbin.model import Capture, CaptureSummary
+from hookbin.model import Capture
 from hookbin.store import Filter, open_store
+from hookbin.summaries import CaptureSummary
 from hookbin.tui.widgets.capture_list import CaptureList
 from tests.factories import tcapture
 from tests.test_tui import make_app, plain, settle, view_text, wait_for

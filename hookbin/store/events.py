@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from hookbin.model import Capture, CaptureSummary, Forwarded, ResponseGiven
+from hookbin.model import Capture, Forwarded, ResponseGiven
+from hookbin.summaries import CaptureSummary
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from hookbin.model import Capture, CaptureSummary, Run
+from hookbin.model import Capture, Run
 from hookbin.store.errors import StoreError
 from hookbin.store.filters import Filter, compile_filter
 from hookbin.store.rows import CAPTURE_SELECT, SUMMARY_COLUMNS, capture_from_row, summary_from_row, text_of
+from hookbin.summaries import CaptureSummary
 
 ID_PAGE = 256
 """Ids read at a time when streaming whole captures (see `iter_captures`)."""

@@ -22,12 +22,12 @@ from typing import Any
 from hookbin.model import (
     AnswerFields,
     Capture,
-    CaptureSummary,
     Forwarded,
     Headers,
     ResponseGiven,
     answer_fields,
 )
+from hookbin.summaries import CaptureSummary
 
 try:
     import orjson

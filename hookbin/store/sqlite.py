@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hookbin.model import Capture, CaptureSummary, Forwarded, ResponseGiven, Run
+from hookbin.model import Capture, Forwarded, ResponseGiven, Run
 from hookbin.private import private_dir, private_file
 from hookbin.store.errors import StoreError, cause, read_only
 from hookbin.store.events import (
@@ -49,7 +49,7 @@ from hookbin.store.rows import (
     text_column,
     update_outcome,
 )
-from hookbin.summaries import summary_of
+from hookbin.summaries import CaptureSummary, summary_of
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from hookbin.deliveries import Delivery, group_deliveries
-from hookbin.model import Capture, CaptureSummary, ResponseGiven, counter_of
+from hookbin.model import Capture, ResponseGiven, counter_of
 from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.store import (
@@ -48,7 +48,7 @@ from hookbin.store import (
     parse_filter,
 )
 from hookbin.store.events import StoreCleared as StoreEventCleared
-from hookbin.summaries import settled
+from hookbin.summaries import CaptureSummary, settled
 from hookbin.textsafe import safe
 from hookbin.tui import render
 from hookbin.tui.answers import AnswerKeys

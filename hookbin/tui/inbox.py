@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from hookbin.model import Capture, CaptureSummary
+from hookbin.model import Capture
 from hookbin.store import CapturesAdded, Filter, OutcomeRecorded, capture_matches
-from hookbin.summaries import summary_of
+from hookbin.summaries import CaptureSummary, summary_of
 from hookbin.tui.render import row_line
 
 __all__ = ["Arrival", "Inbox"]

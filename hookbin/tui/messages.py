@@ -16,7 +16,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.strip import Strip
 
-from hookbin.model import Capture, CaptureSummary
+from hookbin.model import Capture
+from hookbin.summaries import CaptureSummary
 
 if TYPE_CHECKING:
     from hookbin.tui.widgets.detail import DetailViews

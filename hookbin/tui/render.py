@@ -18,10 +18,11 @@ from hookbin.bodies import BodyView
 from hookbin.deliveries import Delivery
 from hookbin.durations import format_size
 from hookbin.jsonlines import generic_lines
-from hookbin.model import Capture, CaptureSummary, Forwarded, outcome_text
+from hookbin.model import Capture, Forwarded, outcome_text
 from hookbin.segmanta import summarize, summary_rows
 from hookbin.signatures.check import SignatureCheck
 from hookbin.spec import Spec
+from hookbin.summaries import CaptureSummary
 from hookbin.textout import body_problems, body_text, forward_text, guarded, local_time, signature_text
 from hookbin.textsafe import safe, safe_bytes
 

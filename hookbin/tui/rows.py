@@ -9,8 +9,8 @@ is chosen. `newest_rows` reads the rows of a list from the store. No Textual, no
 
 from __future__ import annotations
 
-from hookbin.model import CaptureSummary
 from hookbin.store import Filter, SQLiteStore
+from hookbin.summaries import CaptureSummary
 
 __all__ = ["newest_rows"]
 

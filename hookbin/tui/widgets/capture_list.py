@@ -13,7 +13,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
-from hookbin.model import CaptureSummary
+from hookbin.summaries import CaptureSummary
 from hookbin.tui import render
 from hookbin.tui.messages import CaptureHighlighted, CaptureOpened, FollowingStopped
 

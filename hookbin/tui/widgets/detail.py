@@ -26,7 +26,8 @@ from textual.worker import get_current_worker
 
 from hookbin.bodies import BodyView, decode_capture
 from hookbin.deliveries import Delivery
-from hookbin.model import Capture, CaptureSummary
+from hookbin.model import Capture
+from hookbin.summaries import CaptureSummary
 from hookbin.textout import could_not_show
 from hookbin.tui import render
 from hookbin.tui.messages import DetailBuilt, DetailRendered
