@@ -20,8 +20,8 @@ from hookbin.model import Capture, Forwarded, ResponseGiven
 from hookbin.report import build_report
 from hookbin.store import CapturesAdded, Filter, capture_matches, open_store
 from hookbin.store.migrations import MIGRATIONS, m006_summaries
-from hookbin.store.rows import capture_row
-from hookbin.summaries import _quick_read, settled, summary_of
+from hookbin.store.rows import capture_row, text_column
+from hookbin.summaries import _NOT_QUICK, _quick_read, settled, summary_of
 from tests.factories import tcapture
 from tests.test_hostile_views import captures as hostile_captures
 from tests.test_hostile_views import json_bodies, json_values
@@ -72,7 +72,7 @@ def test_the_quick_json_read_summarises_as_the_exact_one(monkeypatch, body, cont
     capture = tcapture(seq=1, body=body, headers=(("Content-Type", content_type),) if content_type else ())
     quick = summary_of(capture)
     if body == QUICK_CASES[0] and content_type.startswith("application/json; charset=utf"):
-        assert _quick_read(capture.body, capture.headers) is not None  # the quick read is what is tested
+        assert _quick_read(capture.body, capture.headers) is not _NOT_QUICK  # the quick read is what is tested
     monkeypatch.setattr("hookbin.summaries.orjson", None)
     assert quick == summary_of(capture)
 
@@ -197,6 +197,25 @@ def _stored_as_before_m006(path, captures: list[Capture]) -> None:
         rows.append(row)
     conn.executemany(OLD_INSERT, rows)
     conn.close()
+
+
+def test_m007_packs_the_summaries_m006_wrote_a_column_each(tmp_path):
+    made = [c for batch in traffic(300, seed=4) for c in batch]
+    made.append(tcapture(seq=10**6, headers=(("User-Agent", "UA \udcff"),), delivery_key="k\udcff"))
+    _stored_as_before_m006(tmp_path / "m6.db", made[:-1])
+    conn = sqlite3.connect(tmp_path / "m6.db", isolation_level=None)
+    conn.text_factory = text_column
+    conn.execute("BEGIN")
+    m006_summaries(conn)  # as main shipped it: a column for each of the summary's fields
+    conn.execute(f"PRAGMA user_version = {MIGRATIONS.index(m006_summaries) + 1}")
+    conn.execute("COMMIT")
+    conn.close()
+    with open_store(tmp_path / "m6.db") as store:
+        store.import_captures(made[-1:])
+        assert [store.get(c.id) for c in made] == made
+        assert list(store.iter_summaries()) == [summary_of(c) for c in sorted(made, key=lambda c: c.id)]
+    columns = [row[1] for row in sqlite3.connect(tmp_path / "m6.db").execute("PRAGMA table_info(captures)")]
+    assert "survey" not in columns and columns[-4:] == ["group_key", "summary", "headers", "body"]
 
 
 def test_m006_fills_in_the_summaries_of_existing_captures_and_puts_bodies_last(tmp_path):
