@@ -255,6 +255,10 @@ class SQLiteStore(Queries):
                 batch.append(more)
                 size += len(more[0]) + len(more[1])
             self._commit(batch)
+            # Let go of what was committed before waiting for more: a capture's body would stay
+            # in memory as long as the writer waits (the TUI's list holds no body, and neither may this).
+            batch.clear()
+            item = more = None
             if stop:
                 return
 
