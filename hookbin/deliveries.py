@@ -469,7 +469,7 @@ def group_deliveries(captures: Iterable[Listed]) -> list[Delivery]:
     for item in captures:
         if not isinstance(item, CaptureSummary):
             whole[item.id] = item
-            item = summary_of(item)
+            item = summary_of(item, shown=False)  # no body parsed for what grouping does not read
         groups.setdefault((item.run, item.group_key), []).append(item)
     deliveries: list[Delivery] = []
     for (run, key), members in groups.items():

@@ -172,20 +172,25 @@ def _exact_survey(document: Any) -> bool:
     return not any(isinstance(document.get(name), float) for name in ("survey_name", "survey_id"))
 
 
-def summary_of(capture: Capture) -> CaptureSummary:
+def summary_of(capture: Capture, *, shown: bool = True) -> CaptureSummary:
     """What the lists show of `capture` (see `CaptureSummary`).
+
+    With `shown=False`, what only a list shows (the survey, the invalid-JSON mark) is left out,
+    and the body not parsed for it: grouping deliveries of whole captures needs none of it.
 
     Never raises: should a body ever trip what reads it, the capture is summarised without what
     its body would tell (no survey, not marked invalid, grouped by its stored key or its id), so
     that its row is listed and the captures stored with it are not lost.
     """
+    survey, invalid = None, False
     try:
-        document = _quick_read(capture.body, capture.headers)
-        if document is not _NOT_QUICK and _exact_survey(document):
-            survey, invalid = survey_label(document), False
-        else:
-            read = sniff_json(capture.body, capture.headers)
-            survey, invalid = survey_label(read.value), invalid_json(capture.body, capture.headers, read)
+        if shown:
+            document = _quick_read(capture.body, capture.headers)
+            if document is not _NOT_QUICK and _exact_survey(document):
+                survey = survey_label(document)
+            else:
+                read = sniff_json(capture.body, capture.headers)
+                survey, invalid = survey_label(read.value), invalid_json(capture.body, capture.headers, read)
         key, source = grouping_key(capture)
     except Exception:
         log.exception("could not read the body of capture %s for its summary", capture.id)
