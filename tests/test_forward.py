@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from hookbin.access import Access
-from hookbin.client.replay import exchange
+from hookbin.client.replay import Connections
 from hookbin.model import Capture, Forwarded, ResponseGiven, utcnow
 from hookbin.server.forward import Forwarder
 from hookbin.store import OutcomeRecorded, open_store
@@ -31,7 +31,7 @@ BODY = b'{"survey_id": 1234, "results": [{"id": 5012, "value": 4}]}'
 
 def forwarding(url: str, *, mirror: bool = False, timeout: float = 10.0, keep: int = 64 * 1024) -> Forwarder:
     """A forwarder as `hookbin serve --forward URL` makes one."""
-    return Forwarder(url, exchange, timeout=timeout, keep=keep, mirror=mirror)
+    return Forwarder(url, Connections(), timeout=timeout, keep=keep, mirror=mirror)
 
 
 async def until(check: Callable[[], object], seconds: float = 10.0) -> None:

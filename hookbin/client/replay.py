@@ -3,7 +3,8 @@
 HTTP/1.1 over a plain asyncio connection (TLS for https://), written here rather than with
 aiohttp's client because a replay must send what was stored: aiohttp's client merges
 duplicate headers, re-spells header names, drops an empty `?`, and cannot send a header byte
-that is not UTF-8. One connection per request, closed after the answer. The answer is read
+that is not UTF-8. `exchange` opens a connection per request, closed after the answer;
+`Connections` keeps connections open for senders of many requests. The answer is read
 with bounds: lines up to 64 KiB, at most 1000 headers, and only the first `keep` bytes of the
 body (the rest is not waited for). Redirects are not followed.
 
@@ -25,7 +26,7 @@ from hookbin.durations import format_duration
 from hookbin.model import Capture
 from hookbin.outgoing import Answer, OutgoingRequest, replay_request
 
-__all__ = ["BODY_KEEP", "DEFAULT_TIMEOUT", "describe", "exchange", "replay"]
+__all__ = ["BODY_KEEP", "DEFAULT_TIMEOUT", "Connections", "describe", "exchange", "replay"]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a request may take, connecting and reading the answer included."""
@@ -34,6 +35,10 @@ BODY_KEEP = 64 * 1024
 LINE_LIMIT = 64 * 1024
 """Longest status or header line accepted in an answer."""
 MAX_HEADERS = 1000
+IDLE_SECONDS = 15.0
+"""How long `Connections` keeps a connection nobody uses (aiohttp's client keeps one as long)."""
+MOST_IDLE = 100
+"""Connections `Connections` keeps unused per receiver: enough for a burst of senders at once."""
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -48,7 +53,7 @@ class _Closed(Exception):
 async def replay(
     capture: Capture, to: str, *, exact_url: bool = False, timeout: float = DEFAULT_TIMEOUT, keep: int = BODY_KEEP
 ) -> Answer:
-    """Send `capture` again to `to` (see `replay_request`) and return the answer.
+    """Send `capture` again to `to` (see `replay_request`) on a new connection and return the answer.
 
     Raises:
         hookbin.outgoing.RequestError: for a URL hookbin cannot send to (nothing is sent).
@@ -57,7 +62,8 @@ async def replay(
 
 
 async def exchange(request: OutgoingRequest, *, timeout: float = DEFAULT_TIMEOUT, keep: int = BODY_KEEP) -> Answer:
-    """Send `request` on a new connection and read the answer; never raises for network trouble.
+    """Send `request` on a new connection, closed after the answer, and read the answer; never
+    raises for network trouble.
 
     Args:
         request: what to send, exactly.
@@ -67,31 +73,172 @@ async def exchange(request: OutgoingRequest, *, timeout: float = DEFAULT_TIMEOUT
     Returns:
         The answer, or an `Answer` with `status` None and `error` saying why none came.
     """
+    return await _exchange(request, timeout, keep, None)
+
+
+class Connections:
+    """Connections kept open between exchanges, for a sender of many requests (`serve --forward`,
+    the TUI's replay, `hookbin replay` of many captures): each receiver gets the same few
+    connections instead of a new one per request.
+
+    A connection is kept only after a complete HTTP/1.1 answer that did not ask to close it, its
+    body read to the end; it is dropped after `idle` seconds unused. One the receiver closed
+    while it was kept is noticed before it is used; if the receiver closes it as a request goes
+    out (its own idle limit ran out just then), the request goes once more on a new connection.
+    That resend is what browsers do too: the receiver sees the request twice only if it read it
+    and then closed without a word, which a server that closes idle connections does not do.
+    Only the event loop the connections were opened on may use them.
+
+    Args:
+        idle: seconds a connection is kept unused.
+        most_idle: connections kept unused per receiver (host, port, TLS); more are closed.
+    """
+
+    def __init__(self, *, idle: float = IDLE_SECONDS, most_idle: int = MOST_IDLE) -> None:
+        self.idle = idle
+        self.most_idle = most_idle
+        self.opened = 0
+        """Connections opened so far (each reused one is counted once)."""
+        self._idle: dict[_Receiver, list[_Connection]] = {}
+        self._closed = False
+
+    async def exchange(
+        self, request: OutgoingRequest, *, timeout: float = DEFAULT_TIMEOUT, keep: int = BODY_KEEP
+    ) -> Answer:
+        """`exchange`, on a kept connection to the receiver when there is one."""
+        return await _exchange(request, timeout, keep, self)
+
+    async def replay(
+        self, capture: Capture, to: str, *, exact_url: bool = False, timeout: float = DEFAULT_TIMEOUT
+    ) -> Answer:
+        """`replay`, on a kept connection to the receiver when there is one."""
+        return await self.exchange(replay_request(capture, to, exact_url=exact_url), timeout=timeout)
+
+    async def close(self) -> None:
+        """Close every kept connection; connections in use close once their exchange ends."""
+        self._closed = True
+        kept = [connection for stack in self._idle.values() for connection in stack]
+        self._idle.clear()
+        for connection in kept:
+            connection.close()
+        if kept:
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(c.writer.wait_closed() for c in kept)), 1)
+
+    def _take(self, receiver: _Receiver) -> _Connection | None:
+        """A kept connection to `receiver` still open, the one used last first (the least likely
+        to have reached the receiver's idle limit), or None."""
+        stack = self._idle.get(receiver)
+        while stack:
+            connection = stack.pop()
+            connection.keep_until(None)
+            if connection.still_open():
+                return connection
+            connection.close()
+        return None
+
+    def _give_back(self, connection: _Connection) -> None:
+        stack = self._idle.setdefault(connection.receiver, [])
+        if self._closed or len(stack) >= self.most_idle:
+            connection.close()
+            return
+        stack.append(connection)
+        connection.keep_until(asyncio.get_running_loop().call_later(self.idle, self._expire, connection))
+
+    def _expire(self, connection: _Connection) -> None:
+        stack = self._idle.get(connection.receiver, [])
+        if connection in stack:
+            stack.remove(connection)
+        connection.close()
+
+    def _forget(self, receiver: _Receiver) -> None:
+        """Close every kept connection to `receiver`: one was found closed, so the receiver
+        probably restarted and closed the others too."""
+        for connection in self._idle.pop(receiver, []):
+            connection.keep_until(None)
+            connection.close()
+
+
+_Receiver = tuple[str, int, bool]
+"""Host, port and TLS: connections to one receiver are interchangeable."""
+
+
+class _Connection:
+    """One open connection to a receiver."""
+
+    def __init__(self, receiver: _Receiver, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.receiver = receiver
+        self.reader = reader
+        self.writer = writer
+        self._timer: asyncio.TimerHandle | None = None
+
+    def keep_until(self, timer: asyncio.TimerHandle | None) -> None:
+        """The timer that ends its idle time (None: in use again)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = timer
+
+    def still_open(self) -> bool:
+        """Whether the receiver has neither closed it nor sent anything unasked while it was kept."""
+        # StreamReader has no public way to ask for bytes waiting: unasked bytes would be read as
+        # the answer to the next request, so a connection with any is not reused.
+        waiting = getattr(self.reader, "_buffer", b"")
+        return not (
+            self.writer.is_closing() or self.reader.at_eof() or self.reader.exception() is not None or waiting
+        )
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _connect(request: OutgoingRequest) -> _Connection:
+    reader, writer = await asyncio.open_connection(
+        request.host,
+        request.port,
+        ssl=ssl.create_default_context() if request.tls else None,
+        limit=LINE_LIMIT,
+    )
+    return _Connection((request.host, request.port, request.tls), reader, writer)
+
+
+async def _exchange(request: OutgoingRequest, timeout: float, keep: int, pool: Connections | None) -> Answer:
     head = request.head_bytes()
     started = time.perf_counter()
-    writer: asyncio.StreamWriter | None = None
+    receiver = (request.host, request.port, request.tls)
+    connection: _Connection | None = None
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(
-                request.host,
-                request.port,
-                ssl=ssl.create_default_context() if request.tls else None,
-                limit=LINE_LIMIT,
-            )
-            sent_error = await _send(writer, head, request.body)
-            try:
-                answer = await _read_answer(reader, request.method, keep)
-            except (_Closed, ConnectionError) as exc:
-                # Nothing came back and the upload failed too: the upload's error says more.
-                raise (sent_error or exc) from None
+            connection = pool._take(receiver) if pool is not None else None
+            while True:
+                reused = connection is not None
+                if connection is None:
+                    connection = await _connect(request)
+                    if pool is not None:
+                        pool.opened += 1
+                sent_error = await _send(connection.writer, head, request.body)
+                try:
+                    answer, reusable = await _read_answer(connection.reader, request.method, keep)
+                    break
+                except (_Closed, ConnectionError) as exc:
+                    if reused and pool is not None:
+                        # The receiver closed a kept connection as the request went out: again on a new one.
+                        connection.close()
+                        connection = None
+                        pool._forget(receiver)
+                        continue
+                    # Nothing came back and the upload failed too: the upload's error says more.
+                    raise (sent_error or exc) from None
+            if pool is not None and reusable and sent_error is None:
+                pool._give_back(connection)
+                connection = None
     except (OSError, TimeoutError, UnicodeError, _BadAnswer, _Closed) as exc:  # UnicodeError: a bad host name
         error = describe(exc, timeout=timeout, host=request.host)
         return Answer(status=None, latency=time.perf_counter() - started, error=error)
     finally:
-        if writer is not None:
-            writer.close()
+        if connection is not None:
+            connection.close()
             with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), 1)
+                await asyncio.wait_for(connection.writer.wait_closed(), 1)
     return replace(answer, latency=time.perf_counter() - started)
 
 
@@ -122,42 +269,49 @@ async def _line(reader: asyncio.StreamReader, *, first: bool = False) -> bytes:
     return line.rstrip(b"\r\n")
 
 
-async def _read_answer(reader: asyncio.StreamReader, method: str, keep: int) -> Answer:
+async def _read_answer(reader: asyncio.StreamReader, method: str, keep: int) -> tuple[Answer, bool]:
+    """The answer, and whether the connection may carry another request: an HTTP/1.1 answer
+    that does not ask to close it, whose body was read to its end."""
     while True:
-        status, reason = _status_line(await _line(reader, first=True))
+        version, status, reason = _status_line(await _line(reader, first=True))
         headers = await _headers(reader)
         if not 100 <= status < 200 or status == 101:
             break  # 1xx answers (100 Continue, 103 Early Hints) come before the real one
+    closing = {c.strip().lower() for name, v in headers if name.lower() == "connection" for c in v.split(",")}
+    reusable = version == b"HTTP/1.1" and "close" not in closing and status != 101
     if method == "HEAD" or status < 200 or status in _NO_BODY_STATUSES:
-        return Answer(status=status, reason=reason, headers=headers)
+        return Answer(status=status, reason=reason, headers=headers), reusable
     codings = [c.strip().lower() for name, v in headers if name.lower() == "transfer-encoding" for c in v.split(",")]
     lengths = {v.strip() for name, v in headers if name.lower() == "content-length"}
     try:
         if codings:
             # RFC 9112 6.3: chunked last frames the body; any other coding runs to the close.
-            body, size = await (_chunked(reader, keep) if codings[-1] == "chunked" else _until_closed(reader, keep))
+            chunked = codings[-1] == "chunked"
+            reusable = reusable and chunked
+            body, size = await (_chunked(reader, keep) if chunked else _until_closed(reader, keep))
         elif lengths:
             length = lengths.pop()
             if lengths or not (length.isascii() and length.isdigit()):
                 raise _BadAnswer("bad Content-Length")
             body, size = await _exactly(reader, int(length), keep)
         else:
+            reusable = False
             body, size = await _until_closed(reader, keep)
     except (_BadAnswer, ConnectionError) as exc:
         # The status and headers arrived: they are the answer, with the body's problem noted.
-        return Answer(status=status, reason=reason, headers=headers, error=describe(exc))
-    return Answer(
-        status=status, reason=reason, headers=headers, body=body, body_size=size, cut=size is None or size > len(body)
-    )
+        return Answer(status=status, reason=reason, headers=headers, error=describe(exc)), False
+    cut = size is None or size > len(body)
+    answer = Answer(status=status, reason=reason, headers=headers, body=body, body_size=size, cut=cut)
+    return answer, reusable and not cut
 
 
-def _status_line(line: bytes) -> tuple[int, str]:
+def _status_line(line: bytes) -> tuple[bytes, int, str]:
     version, _, rest = line.partition(b" ")
     code, _, reason = rest.partition(b" ")
     if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
         start = line[:40].decode("ascii", "backslashreplace")
         raise _BadAnswer(f"not an HTTP/1.x answer: {start!r}")
-    return int(code), reason.decode("utf-8", "surrogateescape").strip()
+    return version, int(code), reason.decode("utf-8", "surrogateescape").strip()
 
 
 async def _headers(reader: asyncio.StreamReader) -> tuple[tuple[str, str], ...]:

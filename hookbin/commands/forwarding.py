@@ -52,13 +52,14 @@ def forward_options(command: F) -> F:
 
 def make_forwarder(url: str | None, mode: str, timeout: float, max_body: int) -> Forwarder | None:
     """The forwarder the options ask for (None without `--forward`): it sends with the replay
-    client, so the app gets each request byte for byte, as `hookbin replay` sends it."""
+    client, so the app gets each request byte for byte, as `hookbin replay` sends it, on
+    connections kept open for the whole serve."""
     if url is None:
         return None
-    from hookbin.client.replay import exchange
+    from hookbin.client.replay import Connections
     from hookbin.server.forward import Forwarder
 
-    return Forwarder(url, exchange, timeout=timeout, keep=max_body, mirror=mode == "mirror")
+    return Forwarder(url, Connections(), timeout=timeout, keep=max_body, mirror=mode == "mirror")
 
 
 def forwarding_line(forwarder: Forwarder | None) -> str | None:

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 
 import click
 
-from hookbin.client.replay import BODY_KEEP, DEFAULT_TIMEOUT, exchange
+from hookbin.client.replay import BODY_KEEP, DEFAULT_TIMEOUT, Connections
 from hookbin.commands.common import (
     CONTEXT,
     ExitStatus,
@@ -218,16 +218,21 @@ def replay_command(
             if total == 0:
                 raise Failure("no capture matches", ExitStatus.NOT_FOUND)
         full = verbose or total == 1
-        with _Progress(total, total > 1 and not edit and sys.stderr.isatty()) as progress:
-            for capture in captures:
-                if capture.truncated:
-                    progress.above(f"hookbin: warning: {truncated_warning(capture)}", err=True)
-                body = _edited(capture) if edit else None
-                request = replay_request(capture, to, exact_url=exact_url, body=body)
-                answer = asyncio.run(exchange(request, timeout=timeout, keep=BODY_KEEP))
-                answers.append(answer)
-                _print(progress, capture, request, answer, as_json=as_json, full=full, edited=body is not None)
-                progress.step()
+        # One event loop for every capture, so that they share the connections to the receiver.
+        with _Progress(total, total > 1 and not edit and sys.stderr.isatty()) as progress, asyncio.Runner() as loop:
+            connections = Connections()
+            try:
+                for capture in captures:
+                    if capture.truncated:
+                        progress.above(f"hookbin: warning: {truncated_warning(capture)}", err=True)
+                    body = _edited(capture) if edit else None
+                    request = replay_request(capture, to, exact_url=exact_url, body=body)
+                    answer = loop.run(connections.exchange(request, timeout=timeout, keep=BODY_KEEP))
+                    answers.append(answer)
+                    _print(progress, capture, request, answer, as_json=as_json, full=full, edited=body is not None)
+                    progress.step()
+            finally:
+                loop.run(connections.close())
     if as_json:
         missing = sum(1 for a in answers if a.status is None)
         emit(

@@ -529,7 +529,7 @@ async def _serve_tui(
 ) -> None:
     from rich.console import Console
 
-    from hookbin.client.replay import replay
+    from hookbin.client.replay import Connections
     from hookbin.config import default_db_path, default_exports_dir
     from hookbin.tui.app import HookbinApp
 
@@ -537,6 +537,7 @@ async def _serve_tui(
     # shown once it does.
     early = [line for line in [exposure_warning(options["host"], options["access"])] if line]
     early += filter(None, [forwarding_line(options["forwarder"])])
+    replaying = Connections()  # the `r` key's, kept open between replays
     # Bind before the TUI takes the terminal, so a taken port stays one line.
     async with _listening(store, responder, notify=early.append, **options) as server:
         app = HookbinApp(
@@ -547,7 +548,7 @@ async def _serve_tui(
             public_url=paste_url(server.url, public_url, server.access),
             export_dir=default_exports_dir(),
             refusals=server.refusals,
-            replay=replay,
+            replay=replaying.replay,
             replay_to=replay_to,
             answered_by=_app_answers(server.catcher.forwarder),
         )
@@ -563,6 +564,8 @@ async def _serve_tui(
             await app.run_async()
         except Exception as exc:  # Textual itself failed (a terminal it cannot drive, say)
             app.crash = exc
+        finally:
+            await replaying.close()
     if app.crash is not None:
         crashed(app.crash, default_db_path().parent, store)
     click.echo(f"hookbin: stopped; {store.count()} capture(s) in {store.path}", err=True)

@@ -3,8 +3,9 @@
 What goes to the app is what `hookbin replay` sends (`hookbin.outgoing.replay_request`): the
 method, the captured path and query appended to the forward URL, every header except hop-by-hop
 ones with `Host` set to the app's, and the body bytes as stored. The sending itself is handed in
-(`send`: in `hookbin serve`, the replay client's `exchange`, which writes the request byte for
-byte on a new connection), since the server layer does not import the client one.
+(`client`: in `hookbin serve`, the replay client's `Connections`, which writes each request byte
+for byte on connections it keeps open to the app for the whole serve), since the server layer
+does not import the client one.
 
 In `app` mode the catcher awaits `answer()`: the sender gets the app's answer, or 502 (504
 after the timeout) with a body saying why none came. In `mirror` mode the catcher answers as
@@ -43,11 +44,16 @@ _REFRAMED = frozenset({"content-length"})
 """Answer headers the catcher states afresh for the body it sends."""
 
 
-class Send(Protocol):
-    """Sends one request and reads the answer within `timeout` seconds, keeping at most `keep`
-    body bytes; never raises for network trouble (see `hookbin.client.replay.exchange`)."""
+class Client(Protocol):
+    """Sends requests (see `hookbin.client.replay.Connections`)."""
 
-    def __call__(self, request: OutgoingRequest, *, timeout: float, keep: int) -> Awaitable[Answer]: ...
+    def exchange(self, request: OutgoingRequest, *, timeout: float, keep: int) -> Awaitable[Answer]:
+        """Send one request and read the answer within `timeout` seconds, keeping at most `keep`
+        body bytes; never raises for network trouble."""
+        ...
+
+    async def close(self) -> None:
+        """Close the connections kept open."""
 
 
 def _since(started: float) -> float:
@@ -59,18 +65,18 @@ class Forwarder:
 
     Args:
         url: the app's base URL; a capture's path and query are appended.
-        send: what sends a request and reads its answer.
+        client: what sends each request and reads its answer; closed by `close()`.
         mirror: True for `--forward-mode mirror` (the sender gets hookbin's own answer).
         timeout: seconds for the whole exchange with the app.
         keep: most bytes of the app's answer body read; a longer answer is not passed on.
     """
 
-    def __init__(self, url: str, send: Send, *, timeout: float, keep: int, mirror: bool = False) -> None:
+    def __init__(self, url: str, client: Client, *, timeout: float, keep: int, mirror: bool = False) -> None:
         self.url = url
         self.mirror = mirror
         self.timeout = timeout
         self.keep = keep
-        self._send = send
+        self._client = client
         self._stopping = asyncio.Event()
         self._mirrors: set[asyncio.Task[None]] = set()
 
@@ -94,9 +100,11 @@ class Forwarder:
         self._stopping.set()
 
     async def close(self) -> None:
-        """Once the catcher stopped: let mirrored copies record their (cut short) results."""
+        """Once the catcher stopped: let mirrored copies record their (cut short) results, then
+        close the connections to the app."""
         if self._mirrors:
             await asyncio.wait(self._mirrors, timeout=5)
+        await self._client.close()
 
     async def forward(self, capture: Capture) -> tuple[Forwarded, Answer | None]:
         """Send `capture` to the app; never raises for anything the network or the app does.
@@ -110,7 +118,7 @@ class Forwarder:
             request = replay_request(capture, self.url)
         except RequestError as exc:
             return Forwarded(url=self.url, error=str(exc)), None
-        sending = asyncio.ensure_future(self._send(request, timeout=self.timeout, keep=self.keep))
+        sending = asyncio.ensure_future(self._client.exchange(request, timeout=self.timeout, keep=self.keep))
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:
             done, _ = await asyncio.wait((sending, stopping), return_when=asyncio.FIRST_COMPLETED)
@@ -122,7 +130,7 @@ class Forwarder:
             return Forwarded(url=request.url, latency_ms=_since(started), error=STOPPED), None
         try:
             answer = sending.result()
-        except Exception as exc:  # `send` promises not to raise; a bug there must not cost the capture
+        except Exception as exc:  # `exchange` promises not to raise; a bug there must not cost the capture
             return Forwarded(url=request.url, latency_ms=_since(started), error=f"{type(exc).__name__}: {exc}"), None
         error = answer.error
         if answer.status is not None and error is None:
