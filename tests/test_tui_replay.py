@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
-from hookbin.client.replay import replay
+from hookbin.client.replay import Connections, replay
 from hookbin.responder import Responder
 from hookbin.store import open_store
 from hookbin.tui.app import HookbinApp
@@ -89,6 +90,27 @@ async def test_replay_to_from_serve_sends_at_once_and_failures_are_shown(store, 
         await raw_receiver.stop()
         await pilot.press("r")
         await until(pilot, lambda: any("connection refused" in text for text in toasts(app)))
+
+
+async def test_replays_share_one_connection_to_the_receiver(store, start_app):
+    peers: list[int] = []
+
+    async def accepted(request):
+        peers.append(request.transport.get_extra_info("peername")[1])
+        return web.Response(status=202)
+
+    receiver = await start_app(accepted)
+    connections = Connections()  # what `hookbin serve` hands the TUI
+    app = make_app(store, replay=connections.replay, replay_to=receiver.url)
+    try:
+        async with app.run_test(size=(120, 40), notifications=True) as pilot:
+            for count in (1, 2, 3):
+                await pilot.press("r")
+                await until(pilot, lambda: len(receiver.seen) == count)  # noqa: B023
+                await until(pilot, lambda: len(toasts(app)) == count)  # noqa: B023
+    finally:
+        await connections.close()
+    assert len(peers) == 3 and len(set(peers)) == 1
 
 
 async def test_without_a_replay_client_r_says_so(store):

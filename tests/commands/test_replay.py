@@ -14,6 +14,7 @@ import sys
 from dataclasses import replace
 
 import pytest
+from aiohttp import web
 
 from hookbin.commands.common import ExitStatus
 from hookbin.model import new_id
@@ -241,3 +242,18 @@ async def test_replaying_everything_to_hookbin_itself_ends(tmp_path, start_hookb
     assert [line.split()[0] for line in result.stdout.splitlines()[:-1]] == [c.id for c in old]
     server.store.flush()
     assert [c.path for c in server.store.list_oldest_first()] == [f"/n{n}" for n in range(1, 6)] * 2
+
+
+async def test_replaying_many_captures_uses_one_connection_to_the_receiver(db, start_app, replay):
+    peers: list[int] = []
+
+    async def accepted(request):
+        assert request.transport is not None
+        peers.append(request.transport.get_extra_info("peername")[1])
+        return web.Response(status=202)
+
+    app = await start_app(accepted)
+    result = await replay("--all", "--to", app.url, "--db", db)
+    assert result.exit_code == 0, result.stderr
+    assert [seen[1] for seen in app.seen] == ["/segmanta/csat?crm=1", "/other", "/segmanta/csat?crm=3"]
+    assert len(peers) == 3 and len(set(peers)) == 1
