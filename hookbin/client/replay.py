@@ -183,9 +183,7 @@ class _Connection:
         # StreamReader has no public way to ask for bytes waiting: unasked bytes would be read as
         # the answer to the next request, so a connection with any is not reused.
         waiting = getattr(self.reader, "_buffer", b"")
-        return not (
-            self.writer.is_closing() or self.reader.at_eof() or self.reader.exception() is not None or waiting
-        )
+        return not (self.writer.is_closing() or self.reader.at_eof() or self.reader.exception() is not None or waiting)
 
     def close(self) -> None:
         self.writer.close()
