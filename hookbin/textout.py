@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from hookbin.bodies import (
     HEX_PREVIEW_BYTES,
@@ -23,10 +23,12 @@ from hookbin.bodies import (
 )
 from hookbin.durations import format_size
 from hookbin.model import Capture, Forwarded, Run, header_get_all
-from hookbin.outgoing import Answer, OutgoingRequest
 from hookbin.segmanta import summarize, summary_lines
 from hookbin.summaries import CaptureSummary, summary_of
 from hookbin.textsafe import safe, safe_bytes
+
+if TYPE_CHECKING:  # only replay's answers are shown with them: `serve` need not load the outgoing code
+    from hookbin.outgoing import Answer, OutgoingRequest
 
 PATH_WIDTH = 48
 

@@ -65,5 +65,12 @@ def test_the_server_runs_without_textual():
     assert loaded_after_import("hookbin.server.runner", ("textual",)) == []
 
 
+def test_headless_serve_loads_no_ui_and_no_sending_code():
+    """What `serve --no-tui` imports counts in its start-up: the TUI, and the code that sends
+    requests (`--forward`, replay, the sender), are loaded only when used."""
+    unused = ("textual", "rich", "hookbin.tui", "hookbin.outgoing", "hookbin.server.forward", "hookbin.client")
+    assert loaded_after_import("hookbin.commands.serve, hookbin.server.runner", unused) == []
+
+
 def test_the_tui_runs_without_the_server_or_aiohttp():
     assert loaded_after_import("hookbin.tui.app", ("aiohttp", "hookbin.server")) == []

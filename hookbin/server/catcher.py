@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -35,11 +35,13 @@ from hookbin.model import DROPS, Capture, Forwarded, Headers, ResponseGiven, cou
 from hookbin.notices import Refusals
 from hookbin.responder import Decision, Responder
 from hookbin.server.batching import StoreBatcher
-from hookbin.server.forward import Forwarder
 from hookbin.server.guard import BodyStalled, GuardedHandler, GuardedServer, peer_of
 from hookbin.signatures import SignatureCheck, Verifier, check_all
 from hookbin.store import SQLiteStore, StoreError
 from hookbin.textsafe import safe
+
+if TYPE_CHECKING:  # made by `serve --forward` only: a catcher without it need not load the sending code
+    from hookbin.server.forward import Forwarder
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -25,11 +26,13 @@ from hookbin.notices import Refusals
 from hookbin.responder import Responder
 from hookbin.server.admin import make_admin_app
 from hookbin.server.catcher import Catcher, CatcherServer
-from hookbin.server.forward import Forwarder
 from hookbin.server.guard import Guard, enough_descriptors, report_accept_failures
 from hookbin.signatures import Verifier
 from hookbin.store import SQLiteStore, StoreError
 from hookbin.textsafe import safe
+
+if TYPE_CHECKING:  # made by `serve --forward` only: see hookbin.commands.forwarding
+    from hookbin.server.forward import Forwarder
 
 log = logging.getLogger(__name__)
 
