@@ -129,3 +129,26 @@ async def test_an_app_that_stops_gets_502s_then_every_request_once_it_is_back(st
     server.store.flush()
     errors = [c.forward.error for c in server.store.list_oldest_first()]
     assert errors == [None] * 3 + ["connection refused"] * 2 + [None] * 3
+
+
+async def test_stopping_hookbin_cuts_a_forward_short_and_keeps_the_capture(start_hookbin, start_app, http):
+    release = asyncio.Event()
+
+    async def stuck(request: web.BaseRequest) -> web.Response:
+        await release.wait()
+        return web.Response(status=201)
+
+    app = await start_app(stuck)
+    server = await start_hookbin(forwarder=forwarding(app.url))
+    posting = asyncio.ensure_future(post_all(http, server.url + "/hook", 1))
+    try:
+        for _ in range(500):
+            if app.seen:
+                break
+            await asyncio.sleep(0.01)
+        await server.stop()  # what Ctrl+C does: the sender is answered, not left waiting
+        assert await posting == [502]
+    finally:
+        release.set()
+    (capture,) = server.store.list_captures()
+    assert capture.body == BODY and capture.forward.error == "hookbin stopped before the app answered"

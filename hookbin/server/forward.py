@@ -77,7 +77,8 @@ class Forwarder:
         self.timeout = timeout
         self.keep = keep
         self._client = client
-        self._stopping = asyncio.Event()
+        self._stopping = False
+        self._sending: set[asyncio.Future[Answer]] = set()
         self._mirrors: set[asyncio.Task[None]] = set()
 
     def points_at(self, host: str, port: int) -> bool:
@@ -97,7 +98,9 @@ class Forwarder:
 
     def stop(self) -> None:
         """Cut forwards in flight short (hookbin is stopping): they end as `STOPPED`."""
-        self._stopping.set()
+        self._stopping = True
+        for sending in self._sending:
+            sending.cancel()
 
     async def close(self) -> None:
         """Once the catcher stopped: let mirrored copies record their (cut short) results, then
@@ -118,18 +121,19 @@ class Forwarder:
             request = replay_request(capture, self.url)
         except RequestError as exc:
             return Forwarded(url=self.url, error=str(exc)), None
-        sending = asyncio.ensure_future(self._client.exchange(request, timeout=self.timeout, keep=self.keep))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            done, _ = await asyncio.wait((sending, stopping), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sending, stopping):
-                if not task.done():
-                    task.cancel()
-        if sending not in done:
+        if self._stopping:
             return Forwarded(url=request.url, latency_ms=_since(started), error=STOPPED), None
+        # A task of its own, so that `stop()` can cancel it (cancelling this one cancels it too).
+        sending = asyncio.ensure_future(self._client.exchange(request, timeout=self.timeout, keep=self.keep))
+        self._sending.add(sending)
+        sending.add_done_callback(self._sending.discard)
         try:
-            answer = sending.result()
+            answer = await sending
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._stopping and sending.cancelled() and not (current and current.cancelling()):
+                return Forwarded(url=request.url, latency_ms=_since(started), error=STOPPED), None
+            raise
         except Exception as exc:  # `exchange` promises not to raise; a bug there must not cost the capture
             return Forwarded(url=request.url, latency_ms=_since(started), error=f"{type(exc).__name__}: {exc}"), None
         error = answer.error
