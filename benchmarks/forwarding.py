@@ -37,8 +37,11 @@ TREE = HERE.parent
 
 
 def forwarding_command(src: Path, db: Path, app_url: str) -> list[str]:
-    """hookbin from `src` (a directory holding `hookbin/`), headless, forwarding to `app_url`."""
-    hookbin = [sys.executable, "-m", "hookbin", "serve", "--no-tui", "--port", "0", "--admin-port", "0"]
+    """hookbin from `src` (a directory holding `hookbin/`), headless, forwarding to `app_url`.
+
+    `-P`: `python -m` would otherwise look in the current directory first, and run this tree's
+    hookbin whatever PYTHONPATH says when the benchmark runs from the repository."""
+    hookbin = [sys.executable, "-P", "-m", "hookbin", "serve", "--no-tui", "--port", "0", "--admin-port", "0"]
     return ["env", f"PYTHONPATH={src}", *hookbin, "--db", str(db), "--forward", app_url]
 
 
