@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # for the modules beside it when run as `python benchmarks/forwarding.py`
 
-from harness import BenchmarkError, Server, baseline_command, count_rows, ensure_tool, log  # noqa: E402
+from harness import BenchmarkError, Server, baseline_command, count_rows, ensure_tool, log, schedule  # noqa: E402
 from load import Load, drive_wrk  # noqa: E402
 
 TREE = HERE.parent
@@ -47,11 +47,7 @@ def forwarding_command(src: Path, db: Path, app_url: str) -> list[str]:
 
 def take_turns(contenders: list[Server], args: argparse.Namespace) -> dict[str, list[Load]]:
     loads: dict[str, list[Load]] = {server.name: [] for server in contenders}
-    turns = [("warm-up", contenders, args.warmup)] if args.warmup else []
-    for number in range(1, args.rounds + 1):
-        shift = (number - 1) % len(contenders)
-        turns.append((f"round {number}", contenders[shift:] + contenders[:shift], args.duration))
-    for label, order, seconds in turns:
+    for label, order, seconds in schedule(contenders, args.rounds, args.duration, args.warmup):
         for server in order:
             load = drive_wrk(server.name, label, server.url, seconds, args.threads, args.connections)
             problems = f", {load.failed} NOT 200: {'; '.join(load.errors)}" if load.failed else ""
@@ -119,7 +115,8 @@ def main() -> None:
     print(f"wrk -t{args.threads} -c{args.connections}, medians of {args.rounds} rounds of {args.duration} s")
     print(f"{'contender':<20} | {'req/s':>7} | {'p50 ms':>7} | {'p99 ms':>7} | x app alone")
     for name, row in figures.items():
-        print(f"{name:<20} | {row['rps']:7.0f} | {row['p50_ms']:7.1f} | {row['p99_ms']:7.1f} | {row['x_app_alone']:.2f}")
+        cells = f"{row['rps']:7.0f} | {row['p50_ms']:7.1f} | {row['p99_ms']:7.1f} | {row['x_app_alone']:.2f}"
+        print(f"{name:<20} | {cells}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ import sys
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 HERE = Path(__file__).resolve().parent
 BODY = HERE / "segmanta_body.json"
@@ -162,6 +165,18 @@ class Server:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def schedule(contenders: list[T], rounds: int, duration: int, warmup: int) -> list[tuple[str, list[T], int]]:
+    """The turns of a run: (label, contenders in order, seconds). A warm-up of each (unless
+    `warmup` is 0), then `rounds` rounds, each starting one contender further on, so that none
+    always follows the same one and a spell of other work on the machine falls on different
+    contenders in different rounds."""
+    turns = [("warm-up", contenders, warmup)] if warmup else []
+    for number in range(1, rounds + 1):
+        shift = (number - 1) % len(contenders)
+        turns.append((f"round {number}", contenders[shift:] + contenders[:shift], duration))
+    return turns
 
 
 # ------------------------------------------------------------------------------------- checks

@@ -59,6 +59,7 @@ from harness import (  # noqa: E402
     hookbin_command,
     log,
     memory_mib,
+    schedule,
 )
 from load import Load, drive_aiohttp, drive_wrk  # noqa: E402
 from tmux_tui import TmuxHookbin  # noqa: E402
@@ -166,11 +167,7 @@ def take_turns(
     """
     loads: list[Load] = []
     states: dict[str, str] = {}
-    turns = [("warm-up", contenders, args.warmup)] if args.warmup else []
-    for number in range(1, args.rounds + 1):
-        shift = (number - 1) % len(contenders)
-        turns.append((f"round {number}", contenders[shift:] + contenders[:shift], args.duration))
-    for label, order, seconds in turns:
+    for label, order, seconds in schedule(contenders, args.rounds, args.duration, args.warmup):
         for server in order:
             loads.append(drive(server, label, args, seconds))
             if server is tui:

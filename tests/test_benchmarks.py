@@ -92,3 +92,15 @@ def test_memory_reports_the_tui_with_large_and_with_many_captures() -> None:
     for case in cases.values():
         assert case["peak_mib"] >= case["resident_mib"] > 0
         assert case["exit"] == 0 and case["target_mib"] > 0
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not shutil.which("wrk"), reason="forwarding.py loads with wrk")
+def test_forwarding_reports_both_hookbins_and_the_app_alone(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "hookbin", tmp_path / "hookbin")  # the baseline: here, this same hookbin
+    args = ["--baseline-src", str(tmp_path), "--rounds", "1", "--duration", "1", "--warmup", "0", "--connections", "8"]
+    report = run_benchmark("forwarding.py", *args)
+    assert set(report) == {"app alone", "forward, baseline", "forward, this tree"}
+    assert report["app alone"]["x_app_alone"] == 1.0
+    for figures in report.values():
+        assert figures["rps"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0

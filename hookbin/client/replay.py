@@ -120,6 +120,7 @@ class Connections:
         kept = [connection for stack in self._idle.values() for connection in stack]
         self._idle.clear()
         for connection in kept:
+            connection.keep_until(None)
             connection.close()
         if kept:
             with contextlib.suppress(OSError, TimeoutError):
