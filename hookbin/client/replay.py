@@ -97,8 +97,6 @@ class Connections:
     def __init__(self, *, idle: float = IDLE_SECONDS, most_idle: int = MOST_IDLE) -> None:
         self.idle = idle
         self.most_idle = most_idle
-        self.opened = 0
-        """Connections opened so far (each reused one is counted once)."""
         self._idle: dict[_Receiver, list[_Connection]] = {}
         self._closed = False
 
@@ -212,8 +210,6 @@ async def _exchange(request: OutgoingRequest, timeout: float, keep: int, pool: C
                 reused = connection is not None
                 if connection is None:
                     connection = await _connect(request)
-                    if pool is not None:
-                        pool.opened += 1
                 sent_error = await _send(connection.writer, head, request.body)
                 try:
                     answer, reusable = await _read_answer(connection.reader, request.method, keep)
