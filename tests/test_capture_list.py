@@ -140,7 +140,7 @@ async def test_trimming_keeps_the_row_the_user_looks_at_and_its_place_on_screen(
         await pilot.press("up", "up")
         before = shown_paths(widget)
         assert app.said(CaptureHighlighted)[-1] == "/hook/28"
-        widget.append(rows(31, 46))  # 46 rows > 1.5 x 30: back to the newest 30
+        widget.append(rows(31, 46))  # 46 rows: the newest 30 stay
         await pilot.pause()
         assert widget.row_count == 30 and next(iter(widget.summaries.values())).path == "/hook/17"
         assert app.said(CaptureHighlighted)[-1] == "/hook/28"  # no new highlight: the same row

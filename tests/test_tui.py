@@ -124,7 +124,7 @@ async def test_rows_are_bounded_but_nothing_is_lost(store, tmp_path):
         for n in range(1, 131):
             store.submit(tcapture(seq=n))
         await wait_for(pilot, lambda: app.counts["received"] == 130)
-        # The list grows to 1.5 x max_rows, then is trimmed back to the newest max_rows.
+        # The list keeps the newest max_rows.
         assert 50 <= app.query_one(CaptureList).row_count <= 75
         assert store.count() == 130
         await wait_for(pilot, lambda: app.selected is not None and app.selected.id == tcapture(seq=130).id)

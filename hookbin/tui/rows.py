@@ -1,6 +1,6 @@
 """The capture list's rows: `CaptureSummary`, what lists show of a capture without its body.
 
-The list keeps up to 1,500 rows; holding each capture whole would hold up to 1,500 bodies
+The list keeps up to 1,000 rows; holding each capture whole would hold up to 1,000 bodies
 (of up to `--max-body` each). A row is the summary the store wrote beside its capture (new
 captures bring theirs in `CapturesAdded`; `summaries.settled` redraws one whose answer's
 outcome became known); the detail pane reads the whole capture from the store when its row

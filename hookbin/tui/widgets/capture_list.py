@@ -4,8 +4,8 @@ It draws with Textual's Line API: `render_line(y)` builds the one line asked for
 at that height, so a redraw costs the rows on screen, whatever the list holds. Each row's line
 (`render.row_line`, made of `textsafe`-escaped text on the store's writer thread) is turned into
 segments once, when it is first drawn. Rows are appended at the bottom and dropped at the top:
-each row has a position that never changes while it is listed, so appending N rows, or
-trimming N, costs O(N), not O(rows listed).
+each row has a position that never changes while it is listed, so appending N rows, and
+trimming N to make room, costs O(N), not O(rows listed).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ ListedRow = tuple[CaptureSummary, Text]
 """A row of the list and its line, drawn by `render.row_line` (off the event loop)."""
 
 MAX_ROWS = 1000
-"""Rows kept in the list widget (it grows to 1.5x, then is trimmed back to the newest MAX_ROWS);
-older captures stay in the store (use the filter to find them)."""
+"""Rows kept in the list widget: the newest; older captures stay in the store (use the filter
+to find them)."""
 
 HEADER_LINES = 1
 """The column header line above the rows; it does not scroll."""
@@ -40,7 +40,7 @@ HEADER_LINES = 1
 class CaptureList(ScrollView, can_focus=True):
     """The live list of requests, one row per capture, keyed by capture id.
 
-    It keeps a `CaptureSummary` per row, never a body (and never more than 1.5 x `max_rows`).
+    It keeps a `CaptureSummary` per row, never a body, for the newest `max_rows` captures.
     `following` is True while the cursor stays on the newest row as rows arrive. A move of the
     user's that leaves the cursor off the newest row (up, page up, home, a click) turns it off at
     once (here, not after a message round trip, so a burst arriving in between cannot drag the
@@ -162,7 +162,10 @@ class CaptureList(ScrollView, can_focus=True):
         return self._order[position - self._base]
 
     def append(self, rows: Iterable[ListedRow]) -> bool:
-        """Add the rows not shown yet, dropping the oldest beyond 1.5 x `max_rows` (back to `max_rows`).
+        """Add the rows not shown yet, dropping the oldest beyond `max_rows`.
+
+        Once the list is full it stays exactly full: its height does not change, so rows
+        arriving redraw the list alone, not the layout of the whole screen.
 
         Each row comes with its line (`render.row_line`), drawn off the event loop.
 
@@ -176,7 +179,7 @@ class CaptureList(ScrollView, can_focus=True):
         if not added:
             return False
         fresh = list(added.values())[-self.max_rows :]  # a flood: only the newest can stay
-        if self.row_count + len(fresh) > self.max_rows + self.max_rows // 2:
+        if self.row_count + len(fresh) > self.max_rows:
             self._drop_oldest(self.row_count + len(fresh) - self.max_rows)
         was_empty = not self.summaries
         for row, line in fresh:

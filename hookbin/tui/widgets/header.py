@@ -97,4 +97,6 @@ class HeaderBar(Vertical):
         if filter_text is not None:
             line.append(f"   filter: {safe(filter_text)}", style="cyan")
         line.append(f"   {shown} shown", style="dim")
-        self._status.update(line)
+        # One line high whatever it says: redraw it alone, not the layout of the whole screen
+        # (this runs with every burst of requests).
+        self._status.update(line, layout=False)
