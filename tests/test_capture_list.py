@@ -3,11 +3,15 @@ cursor goes (keys, the mouse, rows arriving and being trimmed), and what it tell
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from textual import on
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.message import Message
+from textual.pilot import Pilot
 
 from hookbin.summaries import summary_of
 from hookbin.tui import render
@@ -55,6 +59,16 @@ class ListApp(App[None]):
         return [getattr(getattr(m, "row", None), "path", None) for m in found]
 
 
+@asynccontextmanager
+async def listing(listed: list[ListedRow], max_rows: int = 1000) -> AsyncIterator[tuple[ListApp, Pilot[None]]]:
+    """The list app running, `listed` appended, and its pilot."""
+    app = ListApp(max_rows)
+    async with app.run_test(size=(100, 20)) as pilot:
+        app.list.append(listed)
+        await pilot.pause()
+        yield app, pilot
+
+
 def screen_lines(widget: CaptureList) -> list[str]:
     """The list's lines as drawn, top to bottom."""
     width, height = widget.size
@@ -66,8 +80,7 @@ def shown_paths(widget: CaptureList) -> list[str]:
 
 
 async def test_it_draws_the_header_and_follows_the_newest_rows():
-    app = ListApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with listing([]) as (app, pilot):
         widget = app.list
         assert screen_lines(widget)[0].split() == ["time", "method", "status", "size", "try", "path"]
         widget.append(rows(1, 3))
@@ -83,10 +96,8 @@ async def test_it_draws_the_header_and_follows_the_newest_rows():
 
 
 async def test_keys_move_the_cursor_and_moving_up_stops_following():
-    app = ListApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with listing(rows(1, 40)) as (app, pilot):
         widget = app.list
-        widget.append(rows(1, 40))
         widget.focus()
         await pilot.pause()
         await pilot.press("pageup")
@@ -114,11 +125,8 @@ async def test_keys_move_the_cursor_and_moving_up_stops_following():
 
 
 async def test_a_click_highlights_a_row_and_a_second_click_opens_it():
-    app = ListApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with listing(rows(1, 5)) as (app, pilot):
         widget = app.list
-        widget.append(rows(1, 5))
-        await pilot.pause()
         assert await pilot.click(CaptureList, offset=(5, 2))  # the header, then /hook/1, /hook/2
         assert app.said(CaptureHighlighted)[-1] == "/hook/2"
         assert not widget.following and app.said(FollowingStopped) == [None]
@@ -131,10 +139,8 @@ async def test_a_click_highlights_a_row_and_a_second_click_opens_it():
 
 
 async def test_trimming_keeps_the_row_the_user_looks_at_and_its_place_on_screen():
-    app = ListApp(max_rows=30)
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with listing(rows(1, 30), max_rows=30) as (app, pilot):
         widget = app.list
-        widget.append(rows(1, 30))
         widget.focus()
         await pilot.pause()
         await pilot.press("up", "up")
@@ -154,11 +160,8 @@ async def test_trimming_keeps_the_row_the_user_looks_at_and_its_place_on_screen(
 
 
 async def test_hostile_paths_stay_escaped_on_screen_when_a_row_is_redrawn():
-    app = ListApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with listing(rows(1, 1, path="/\x1b]52;c;aGk=\x07[bold]x\u202e")) as (app, pilot):
         widget = app.list
-        widget.append(rows(1, 1, path="/\x1b]52;c;aGk=\x07[bold]x\u202e"))
-        await pilot.pause()
         line = screen_lines(widget)[1]
         assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line
         assert "\\x1b]52;c;aGk=" in line and "[bold]x" in line
@@ -169,11 +172,8 @@ async def test_hostile_paths_stay_escaped_on_screen_when_a_row_is_redrawn():
 
 
 async def test_removing_every_row_empties_the_screen_and_the_next_rows_are_highlighted():
-    app = ListApp()
-    async with app.run_test(size=(100, 20)) as pilot:
+    async with listing(rows(1, 30)) as (app, pilot):
         widget = app.list
-        widget.append(rows(1, 30))
-        await pilot.pause()
         widget.remove_all()
         await pilot.pause()
         assert widget.row_count == 0 and shown_paths(widget) == []
