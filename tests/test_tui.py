@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import io
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -70,7 +71,7 @@ def make_app(store, tmp_path, responder=None, **kw) -> HookbinApp:
     )
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
+async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -322,10 +323,12 @@ async def test_filter_by_status_method_path_and_text(store, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(CaptureList)
         await pilot.press("slash", *"status:5xx", "enter")
+        await settle(pilot)  # the list is read again in a worker thread
         assert [app._rows[k].path for k in app._rows] == ["/segmanta/a"]
         await pilot.press("slash")
         await pilot.pause()
         await pilot.press(*"path:/segmanta/* cust-7", "enter")
+        await settle(pilot)
         assert [app._rows[k].path for k in app._rows] == ["/segmanta/b"]
         # A live capture that matches the filter appears; one that does not stays out.
         store.add(tcapture(seq=4, path="/segmanta/c", body=b"CUST-7"))
@@ -333,6 +336,7 @@ async def test_filter_by_status_method_path_and_text(store, tmp_path):
         await wait_for(pilot, lambda: app.counts["received"] == 2)
         assert [app._rows[k].path for k in app._rows] == ["/segmanta/b", "/segmanta/c"]
         await pilot.press("escape")
+        await settle(pilot)
         assert table.row_count == 5
 
 
@@ -349,12 +353,14 @@ async def test_copy_as_curl_and_body(store, tmp_path):
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("c")
+        await settle(pilot)  # the copy keys read the capture and write the file in a thread
         saved = tmp_path / "exports" / f"{tcapture(seq=1).id}.curl.sh"
         command = saved.read_text().strip()
         assert app.clipboard == command
         assert command.startswith("curl -X POST 'http://127.0.0.1:8080/hook?a=1'")
         assert "-H 'X-Sig: v1,abc'" in command
         await pilot.press("y")
+        await settle(pilot)
         assert app.clipboard == '{"x": "it\'s"}'
 
 
@@ -379,6 +385,7 @@ async def test_pause_holds_new_rows_until_resumed(store, tmp_path):
         assert app.query_one(CaptureList).row_count == 0
         assert "1 new" in plain(app.query_one("#status").content)
         await pilot.press("space")
+        await settle(pilot)  # resuming reads the held rows in a worker thread
         assert app.query_one(CaptureList).row_count == 1
 
 
@@ -457,7 +464,7 @@ async def test_delivery_tab_and_deliveries_screen(store, tmp_path):
         screen_table = app.screen.query_one("DataTable")
         assert screen_table.row_count == 2
         await pilot.press("up", "enter")
-        await pilot.pause()
+        await settle(pilot)  # the list is read again, for the chosen delivery, in a worker thread
         assert sorted(c.attempt for c in app._rows.values()) == [1, 2, 3]
         assert app.filter.delivery_key == "sha256:1696daea75797a7e"
 
@@ -541,6 +548,7 @@ async def test_leaving_the_deliveries_screen_keeps_the_request_in_view(store, tm
         assert app.selected is not None and app.selected.path == "/hook/3"
         assert "/hook/3" in view_text(app, "summary")
         await pilot.press("c")
+        await settle(pilot)
         assert (tmp_path / "exports" / f"{tcapture(seq=3).id}.curl.sh").exists()
         # The same while paused on an older request.
         await pilot.press("up", "D")
@@ -621,19 +629,33 @@ async def test_the_header_counts_rejected_probes_and_shows_the_url_with_the_toke
             assert f"paste into Segmanta: https://abc.ngrok.app/{token}/segmanta" in plain(
                 app.query_one("#urls").content
             )
-            for probe in ["/", "/segmanta", "/.env"]:
-                async with http.post(server.url + probe, data=b"{}") as response:
-                    assert response.status == 404
+
+            async def probe(path: str) -> int:
+                async with http.post(server.url + path, data=b"{}") as response:
+                    return response.status
+
+            assert await probe("/") == 404  # the first, said in full
+            assert await asyncio.gather(probe("/segmanta"), probe("/.env")) == [404, 404]
             async with http.post(f"{server.url}/{token}/segmanta", data=b"{}") as response:
                 assert response.status == 200
 
-            # The first rejection is said at once, the rest in one summary line a second later.
+            # The first rejection is said at once, the rest summed up in a line a second later
+            # (in more lines, or said in full again, when the probes took over a second to send).
             def said() -> list[str]:
                 return [notification.message for notification in app._notifications]
 
-            await wait_for(pilot, lambda: len(said()) == 2)
-            assert said()[0].startswith("rejected POST / from 127.0.0.1:") and said()[0].endswith("no token (404)")
-            assert said()[1] == "2 more turned away in the last second: 2 no token"
+            def summed() -> list[int]:
+                summary = re.compile(r"(\d+) more turned away in the last second: \1 no token")
+                return [int(match[1]) for match in map(summary.fullmatch, said()) if match]
+
+            def in_full() -> list[str]:
+                return [
+                    line for line in said() if line.startswith("rejected POST ") and line.endswith("no token (404)")
+                ]
+
+            await wait_for(pilot, lambda: len(in_full()) + sum(summed()) == 3)
+            assert said()[0].startswith("rejected POST / from 127.0.0.1:")
+            assert len(said()) == len(in_full()) + len(summed()) and summed()  # nothing else said; some summed
             status = plain(app.query_one("#status").content)
             assert "received 1" in status and "rejected 3" in status
     finally:

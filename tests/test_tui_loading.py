@@ -141,6 +141,7 @@ async def test_a_view_that_fails_says_so_in_its_tab_and_the_rest_still_work(tmp_
             assert drawn(app, "headers") == "could not show this capture: ValueError: cannot lay this out"
             assert drawn(app, "raw").startswith("POST /odd HTTP/1.1")
             await pilot.press("c")
+            await settle(pilot)  # the copy keys write their file in a thread
             assert (tmp_path / "exports" / f"{tcapture(seq=1).id}.curl.sh").exists()
             assert app.is_running
 
@@ -185,16 +186,19 @@ async def test_copies_are_paste_safe_and_say_how_they_reached_the_clipboard(tmp_
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             await pilot.press("y")  # the newest, binary, body
+            await settle(pilot)  # the copy keys read the body in a thread
             assert app.clipboard == ""
             assert notices(app)[-1] == (
                 "warning",
                 "the body is binary (9 bytes), not copied: copy as curl (c) saves it to a file beside the command",
             )
             await pilot.press("up", "y")
+            await settle(pilot)
             assert app.clipboard == "x\\x1b[201~\\x15touch /tmp/pwned\\x0d\n"
             _, message = notices(app)[-1]
             assert "OSC 52, which some terminals ignore" in message and "--raw" in message
             await pilot.press("c")
+            await settle(pilot)
             saved = tmp_path / "exports" / f"{tcapture(seq=1).id}.curl.sh"
             assert app.clipboard == saved.read_text().strip()
             assert not any(ord(ch) < 32 and ch != "\n" for ch in app.clipboard)
@@ -210,6 +214,7 @@ async def test_a_curl_that_cannot_be_saved_is_one_notice(tmp_path):
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             await pilot.press("c")
+            await settle(pilot)
             assert notices(app)[-1] == (
                 "error",
                 f"curl not copied: cannot write {tmp_path / 'taken' / 'x'}: Not a directory",

@@ -42,7 +42,7 @@ def toasts(app: HookbinApp) -> list[str]:
     return [str(toast.render()) for toast in app.screen.query("Toast")]
 
 
-async def until(pilot, predicate, timeout: float = 5.0) -> None:
+async def until(pilot, predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"

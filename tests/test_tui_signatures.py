@@ -9,7 +9,7 @@ from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
 from hookbin.tui.app import CaptureList
-from tests.test_tui import make_app, view_text, wait_for
+from tests.test_tui import make_app, settle, view_text, wait_for
 from tests.test_verify import GITHUB_BODY, GITHUB_SECRET, GITHUB_SIGNATURE, post, verifiers
 
 
@@ -34,10 +34,12 @@ async def test_the_tui_marks_invalid_signatures_says_why_and_filters_them(tmp_pa
             assert "signature  github: does not match" in view_text(app, "headers")
             assert "signature  github: does not match" in view_text(app, "response")
             await pilot.press("slash", *"sig:invalid", "enter")
+            await settle(pilot)  # the list is read again in a worker thread
             assert [c.path for c in app._rows.values()] == ["/forged"]
             await pilot.press("slash")
             await pilot.pause()
             await pilot.press(*"sig:valid", "enter")
+            await settle(pilot)
             assert [c.path for c in app._rows.values()] == ["/genuine"]
     finally:
         await server.stop()
