@@ -9,6 +9,7 @@ instance files of the hookbins it starts are its alone, and nothing touches the 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -27,6 +28,22 @@ from hookbin.responder import Responder
 from hookbin.server.runner import HookbinServer
 from hookbin.store import open_store
 from tests.recording import Recorder
+
+
+def refusals_said(lines: list[str], reason: str) -> int:
+    """How many refusals for `reason` the notice `lines` account for: a line said in full (naming
+    `reason`) counts one, a summary ("N more turned away in the last second: N <reason>") counts N.
+
+    At most one line a second is said in full; which refusals fall into which second depends on
+    how fast they were sent, so a test counts them all rather than expecting one summary.
+    """
+    summary = re.compile(rf"(\d+) more turned away in the last second: \1 {re.escape(reason)}")
+    said = 0
+    for line in lines:
+        match = summary.fullmatch(line)
+        assert match or ("turned away" not in line and reason in line), line
+        said += int(match[1]) if match else 1
+    return said
 
 
 @pytest.fixture(autouse=True)

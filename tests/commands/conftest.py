@@ -10,10 +10,15 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+from hookbin.store import SQLiteStore, open_store
 
 HOOKBIN = [sys.executable, "-m", "hookbin"]
 
@@ -91,6 +96,17 @@ class Served:
         out_reader.join(timeout=20)
         self._err_reader.join(timeout=20)
         return self.proc.returncode, "".join(out), "".join(self._err)
+
+
+def stored(db: Path, condition: Callable[[SQLiteStore], bool], timeout: float = 60) -> None:
+    """Wait until `condition` holds of what a running hookbin has stored in `db`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open_store(db) as store:
+            if condition(store):
+                return
+        assert time.monotonic() < deadline, f"{db} never came to hold what the test waits for"
+        time.sleep(0.05)
 
 
 def peak_rss_mib(args: list[str]) -> float:

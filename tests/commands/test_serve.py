@@ -14,6 +14,7 @@ import urllib.request
 from hookbin.commands.common import ExitStatus
 from hookbin.instances import running
 from hookbin.store import open_store
+from tests.commands.conftest import stored
 
 
 def test_serve_logs_one_line_per_request_and_stores_it(tmp_path, serve):
@@ -52,12 +53,8 @@ def test_serve_json_prints_a_held_answers_capture_again_once_the_sender_hung_up(
         urllib.request.urlopen(request, timeout=0.5)
     except OSError:  # urllib's own timeout: it hangs up
         pass
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # until hookbin has recorded the hang-up
-        with open_store(tmp_path / "c.db") as store:
-            if store.list_captures(limit=1)[0].response.delivered is not None:
-                break
-        time.sleep(0.05)
+    # Until hookbin has recorded the hang-up.
+    stored(tmp_path / "c.db", lambda store: store.list_captures(limit=1)[0].response.delivered is not None)
     code, out, err = served.stop()
     assert code == 0, err
     first, again = (json.loads(line) for line in out.splitlines())
@@ -185,7 +182,7 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, serve):
     answer: list = []
     worker = threading.Thread(target=lambda: answer.append(served.post("/slow", b"in flight")))
     worker.start()
-    time.sleep(1)  # the request is stored and waiting out its delay
+    stored(tmp_path / "c.db", lambda store: store.count() == 1)  # and now waiting out its delay
     started = time.monotonic()
     code, out, err = served.stop()
     worker.join(10)
