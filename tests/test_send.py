@@ -124,10 +124,10 @@ async def test_schedule_is_waited_out_without_real_time(start_hookbin):
 
 
 async def test_timeout_counts_as_a_failure_and_is_retried(start_hookbin):
-    server = await start_hookbin("200 delay=3s")
+    server = await start_hookbin("200 delay=30s")
     started = time.monotonic()
     report, seen = await deliver(server.url, retry=[0.05], timeout=0.5)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 30  # neither attempt waited for the answer
     assert not report.ok
     assert [(r.status, r.error) for r in seen] == [(None, "timeout after 500ms")] * 2
     assert all(r.latency >= 0.5 for r in seen)

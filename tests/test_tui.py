@@ -205,10 +205,10 @@ async def test_each_answer_key_changes_what_the_next_real_request_gets(tmp_path)
     app = make_app(store, tmp_path, responder)
     try:
         async with app.run_test(size=(120, 40)) as pilot, aiohttp.ClientSession() as http:
-
-            async def status_of_next() -> int | str:
+            # A generous wait for an answer (a busy machine is slow), a short one to see a delay.
+            async def status_of_next(wait: float = 60) -> int | str:
                 try:
-                    async with http.post(server.url + "/k", data=b"x", timeout=aiohttp.ClientTimeout(total=1)) as r:
+                    async with http.post(server.url + "/k", data=b"x", timeout=aiohttp.ClientTimeout(total=wait)) as r:
                         return r.status
                 except aiohttp.ServerDisconnectedError:
                     return "closed"
@@ -233,7 +233,7 @@ async def test_each_answer_key_changes_what_the_next_real_request_gets(tmp_path)
             await pilot.pause()
             await pilot.press(*"3s", "enter")  # the prompt's text is selected: typing replaces it
             assert responder.spec.text == "200 delay=3s"
-            assert await status_of_next() == "timeout"
+            assert await status_of_next(wait=1) == "timeout"
             await pilot.press("s")
             await pilot.pause()
             await pilot.press(*"418,200", "enter")
