@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from datetime import timedelta
 
@@ -11,7 +12,7 @@ import pytest
 
 from hookbin.deliveries import group_deliveries
 from hookbin.expectations import check
-from hookbin.model import ResponseGiven
+from hookbin.model import ResponseGiven, utcnow
 from hookbin.report import build_report, render_markdown, render_text, status_class
 from tests.factories import BASE_TIME, UA, attempt, schedule
 
@@ -275,16 +276,23 @@ def test_json_form():
 # ------------------------------------------------------------------------------- end to end
 
 
+PAUSES = (0, 0.3, 0.6)
+"""Before each attempt of the end-to-end delivery."""
+
+
 async def test_end_to_end_a_real_hookbin_recovers_the_senders_schedule(start_hookbin, http):
     server = await start_hookbin("503,503,200")
     body = json.dumps({"survey_id": 1234, "custom_params": {"crm_id": "CUST-1042"}}).encode()
     statuses = []
-    for pause in (0, 0.3, 0.6):
+    spans = []  # when each request was sent and its answer read, as the sender saw it
+    for pause in PAUSES:
         await asyncio.sleep(pause)
+        sent = utcnow()
         async with http.post(
             server.url + "/segmanta/csat", data=body, headers={"Content-Type": "application/json"}
         ) as response:
             statuses.append(response.status)
+        spans.append((sent, utcnow()))
     assert statuses == [503, 503, 200]
     server.store.flush()
     report = build_report(group_deliveries(server.store.list_oldest_first()))
@@ -292,8 +300,11 @@ async def test_end_to_end_a_real_hookbin_recovers_the_senders_schedule(start_hoo
     assert sender.deliveries == 1 and sender.attempts.max == 3
     (first, second) = sender.gaps
     assert (first.from_attempt, first.to_attempt, second.from_attempt, second.to_attempt) == (1, 2, 2, 3)
-    assert 0.3 <= first.seconds.median < 0.3 + 0.25
-    assert 0.6 <= second.seconds.median < 0.6 + 0.25
+    # hookbin received each request while its sender waited, so each gap lies between the pause
+    # (from one answer to the next send) and the time from one send to the next answer.
+    for gap, pause, (earlier, later) in zip(sender.gaps, PAUSES[1:], itertools.pairwise(spans), strict=True):
+        shortest, longest = (later[0] - earlier[1]).total_seconds(), (later[1] - earlier[0]).total_seconds()
+        assert pause <= shortest <= gap.seconds.median <= longest
     assert sender.stops_after_success == "yes"
     assert sender.never_accepted == ()
 
@@ -327,13 +338,16 @@ async def test_report_recovers_the_schedule_of_hookbin_send(start_hookbin):
         retry=[0.3, 0.6],
         timeout=5,
     )
-    result = await send(options, lambda attempt: None)
+    read = [utcnow()]  # before the first request, then as each answer was read
+    result = await send(options, lambda attempt: read.append(utcnow()))
     assert result.ok and result.attempts == 6
     report = build_report(group_deliveries(server.store.list_oldest_first()))
     sender = only(report)
     assert sender.sender.startswith("hookbin-send/")
     assert sender.deliveries == 2 and (sender.attempts.min, sender.attempts.max) == (3, 3)
-    first, second = sender.gaps
-    assert 0.3 <= first.seconds.median < 0.3 + 0.25
-    assert 0.6 <= second.seconds.median < 0.6 + 0.25
+    # Attempt n was received after answer n-1 was read and before answer n was: each gap is at
+    # least the retry's wait, and at most the time from answer n-1 to answer n+1.
+    for step, (gap, wait) in enumerate(zip(sender.gaps, options.retry, strict=True)):
+        longest = max((read[n + 2] - read[n]).total_seconds() for n in (step, step + 3))
+        assert wait <= gap.seconds.median <= longest
     assert sender.stops_after_success == "yes"
