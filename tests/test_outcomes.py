@@ -17,7 +17,7 @@ from hookbin.model import Capture
 from hookbin.store import OutcomeRecorded
 
 
-async def settled(server, capture_id: str | None = None, deadline: float = 10.0) -> Capture:
+async def settled(server, capture_id: str | None = None, deadline: float = 60.0) -> Capture:
     """The newest capture (or `capture_id`) once what became of its answer is recorded."""
     end = time.monotonic() + deadline
     while True:

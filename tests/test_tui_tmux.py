@@ -39,7 +39,7 @@ class Tmux:
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
-    def wait_for(self, text: str, timeout: float = 15) -> str:
+    def wait_for(self, text: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
@@ -48,7 +48,7 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; screen:\n{self.screen()}")
 
-    def wait_gone(self, text: str, timeout: float = 15) -> None:
+    def wait_gone(self, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while text in self.screen():
             if time.monotonic() > deadline:
