@@ -79,21 +79,29 @@ async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:
         await pilot.pause(0.02)
 
 
-async def settle(pilot, timeout: float = 20.0) -> None:
-    """Wait until the app's workers (decoding the detail, reading deliveries) are done and
-    their results shown: no tab of the detail still says "loading…"."""
+async def settle(pilot, timeout: float = 60.0) -> None:
+    """Wait until the app's workers (decoding the detail, reading the list or deliveries,
+    copying) are done and their results shown: no tab of the detail still says "loading…", and
+    no redraw of the detail is held back (following redraws it at most once a second)."""
     app = pilot.app
     detail = app.query_one(DetailPane)
+
+    def drawn() -> bool:
+        return not detail.lines_pending and app._detail_pending is None
+
     deadline = time.monotonic() + timeout
     while True:
         await pilot.pause()
         running = [worker for worker in app.workers if not worker.is_finished]
-        if not running and not detail.lines_pending:
+        if not running and drawn():
             await pilot.pause()  # a result may have started another load (a resize, say)
-            if not detail.lines_pending and all(worker.is_finished for worker in app.workers):
+            if drawn() and all(worker.is_finished for worker in app.workers):
                 return
         if time.monotonic() > deadline:
-            raise AssertionError(f"not settled: workers {running}, detail loading {detail.lines_pending}")
+            raise AssertionError(
+                f"not settled: workers {running}, detail loading {detail.lines_pending}, "
+                f"held back {app._detail_pending}"
+            )
         if running:
             await app.workers.wait_for_complete(running)
         else:
