@@ -68,7 +68,7 @@ class Served:
             self._err.append(line)
             self._err_lines.put(line)
 
-    def err_line(self, timeout: float = 10) -> str:
+    def err_line(self, timeout: float = 60) -> str:
         """The next line serve writes to stderr after the start line."""
         return self._err_lines.get(timeout=timeout)
 
