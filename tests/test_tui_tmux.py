@@ -142,7 +142,7 @@ def test_closing_the_terminal_stops_hookbin_and_keeps_what_it_caught(tmp_path):
         tmux.wait_for("/before-close")
     finally:
         tmux.close()  # the terminal disappears: SIGHUP
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) != 0:
