@@ -277,75 +277,157 @@ def _class_order(name: str) -> tuple[int, str]:
     return (STATUS_CLASSES.index(name) if name in STATUS_CLASSES else len(STATUS_CLASSES), name)
 
 
-def _sender_report(sender: str, deliveries: list[Delivery], now: datetime) -> SenderReport:
+# ------------------------------------------------------------------ facts, then the report
+
+
+class DeliveryFacts(NamedTuple):
+    """What the report reads of one delivery."""
+
+    key: str
+    run: int | None
+    attempts: int
+    accepted_at_attempt: int | None
+    first_at: datetime
+    last_at: datetime
+    last_class: str
+    """The `status_class` of its last attempt."""
+    first_success: int | None
+    """The position (1 = first) of its first attempt answered 2xx (`status_class`), else None."""
+    order: int
+    """Its place among all deliveries reported on (see `deliveries.group_deliveries`)."""
+
+
+class RetryAfterFact(NamedTuple):
+    """An answer with Retry-After that reached the sender: what it asked, how long the sender waited."""
+
+    key: str
+    attempt: int
+    asked: float
+    waited: float | None
+    """Seconds from the answer to the next attempt; None when none came."""
+
+
+@dataclass(frozen=True, slots=True)
+class SenderFacts:
+    """What the report reads of one sender's deliveries: from grouped deliveries (`sender_facts`),
+    or aggregated by SQLite (`SQLiteStore.report_facts`; a test shows the two agree)."""
+
+    sender: str
+    deliveries: tuple[DeliveryFacts, ...]
+    """In order: by their first attempt's arrival, then its id."""
+    attempts_total: int
+    intervals: Spread
+    """`SenderReport.intervals`."""
+    gaps: tuple[Gap, ...]
+    """`SenderReport.gaps`, in order."""
+    sender_timeout: Spread
+    answers: dict[str, tuple[int, int]]
+    """Per status class: attempts answered so, and how many of them a later attempt followed."""
+    retry_after: tuple[RetryAfterFact, ...]
+    """In order of the deliveries, then of their attempts."""
+
+
+def sender_facts(sender: str, deliveries: list[tuple[int, Delivery]]) -> SenderFacts:
+    """The facts of one sender's deliveries, each with its place among all deliveries."""
     intervals: list[float] = []
     gaps: dict[tuple[int, int], list[float]] = {}
-    for delivery in deliveries:
-        for before, after in zip(delivery.attempts, delivery.attempts[1:], strict=False):
-            # `backoff`: from the end of the attempt before. Never below zero: a drip cut short
-            # by hookbin stopping ended before its planned end.
-            seconds = max(0.0, after.backoff.total_seconds()) if after.backoff is not None else 0.0
-            intervals.append(seconds)
-            if after.number == before.number + 1:
-                gaps.setdefault((before.number, after.number), []).append(seconds)
-    # A last attempt more recent than this may still get a retry: too early to say "no".
-    window = 2 * max(intervals) if intervals else 0.0
-
-    after_counts: dict[str, list[int]] = {}
-    cases: list[RetryAfterCase] = []
-    honoured = ignored = unfollowed = 0
-    stopped = continued = 0
-    continued_keys: list[str] = []
-    never: list[str] = []
-    rows: list[DeliveryRow] = []
-    for delivery in deliveries:
+    timeouts: list[float] = []
+    answers: dict[str, list[int]] = {}
+    retry_after: list[RetryAfterFact] = []
+    facts: list[DeliveryFacts] = []
+    for order, delivery in deliveries:
         attempts = delivery.attempts
         classes = [status_class(attempt) for attempt in attempts]
         for index, attempt in enumerate(attempts):
-            counts = after_counts.setdefault(classes[index], [0, 0, 0, 0])
-            counts[0] += 1
             following = attempts[index + 1] if index + 1 < len(attempts) else None
+            counts = answers.setdefault(classes[index], [0, 0])
+            counts[0] += 1
+            counts[1] += following is not None
             if following is not None:
-                counts[1] += 1
-            elif (now - attempt.received_at).total_seconds() < window:
-                counts[3] += 1
-            else:
-                counts[2] += 1
-            if attempt.retry_after is not None and attempt.sender_gone_ms is None:  # else never seen
+                # `backoff`: from the end of the attempt before. Never below zero: a drip cut
+                # short by hookbin stopping ended before its planned end.
+                backoff = following.backoff
+                seconds = max(0.0, backoff.total_seconds()) if backoff is not None else 0.0
+                intervals.append(seconds)
+                if following.number == attempt.number + 1:
+                    gaps.setdefault((attempt.number, following.number), []).append(seconds)
+            if attempt.sender_gone_ms is not None:
+                timeouts.append(attempt.sender_gone_ms / 1000)
+            elif attempt.retry_after is not None:  # else never seen
                 waited = None
                 if following is not None:
                     waited = (following.received_at - attempt.received_at).total_seconds()
                     waited -= attempt.delay_ms / 1000
-                if waited is None or waited < 0:  # no retry, or one before the answer went out
-                    unfollowed += 1
-                else:
-                    ok = waited >= attempt.retry_after - RETRY_AFTER_TOLERANCE
-                    honoured += ok
-                    ignored += not ok
-                    cases.append(RetryAfterCase(delivery.key, attempt.number, attempt.retry_after, waited, ok))
-        first_success = classes.index("2xx") if "2xx" in classes else None
-        if first_success is not None:
-            if first_success + 1 < len(attempts):
+                retry_after.append(RetryAfterFact(delivery.key, attempt.number, attempt.retry_after, waited))
+        success = classes.index("2xx") + 1 if "2xx" in classes else None
+        facts.append(
+            DeliveryFacts(
+                delivery.key,
+                delivery.run,
+                len(attempts),
+                delivery.accepted_at_attempt,
+                delivery.first_at,
+                delivery.last_at,
+                classes[-1],
+                success,
+                order,
+            )
+        )
+    return SenderFacts(
+        sender,
+        tuple(facts),
+        sum(fact.attempts for fact in facts),
+        Spread.of(intervals),
+        tuple(Gap(a, b, Spread.of(values)) for (a, b), values in sorted(gaps.items())),
+        Spread.of(timeouts),
+        {name: (seen, retried) for name, (seen, retried) in answers.items()},
+        tuple(retry_after),
+    )
+
+
+def _sender_report(facts: SenderFacts, now: datetime) -> SenderReport:
+    # A last attempt more recent than this may still get a retry: too early to say "no".
+    window = 2 * facts.intervals.max if facts.intervals.max is not None else 0.0
+    after_counts = {name: [seen, retried, 0, 0] for name, (seen, retried) in facts.answers.items()}
+    stopped = continued = 0
+    continued_keys: list[str] = []
+    never: list[str] = []
+    rows: list[DeliveryRow] = []
+    for delivery in facts.deliveries:
+        counts = after_counts[delivery.last_class]
+        if (now - delivery.last_at).total_seconds() < window:
+            counts[3] += 1
+        else:
+            counts[2] += 1
+        if delivery.first_success is not None:
+            if delivery.first_success < delivery.attempts:
                 continued += 1
                 continued_keys.append(delivery.key)
             else:
                 stopped += 1
-        if not delivery.accepted:
+        if delivery.accepted_at_attempt is None:
             never.append(delivery.key)
-        rows.append(DeliveryRow(delivery.key, len(attempts), delivery.accepted_at_attempt, delivery.first_at))
-
+        rows.append(DeliveryRow(delivery.key, delivery.attempts, delivery.accepted_at_attempt, delivery.first_at))
+    cases: list[RetryAfterCase] = []
+    honoured = ignored = unfollowed = 0
+    for fact in facts.retry_after:
+        if fact.waited is None or fact.waited < 0:  # no retry, or one before the answer went out
+            unfollowed += 1
+        else:
+            ok = fact.waited >= fact.asked - RETRY_AFTER_TOLERANCE
+            honoured += ok
+            ignored += not ok
+            cases.append(RetryAfterCase(fact.key, fact.attempt, fact.asked, fact.waited, ok))
     cases.sort(key=lambda case: case.honoured)  # ignored ones first; stable otherwise
     return SenderReport(
-        sender=sender,
-        deliveries=len(deliveries),
-        attempts_total=sum(len(d.attempts) for d in deliveries),
-        accepted=sum(1 for d in deliveries if d.accepted),
-        attempts=Spread.of(len(d.attempts) for d in deliveries),
-        intervals=Spread.of(intervals),
-        gaps=tuple(Gap(a, b, Spread.of(values)) for (a, b), values in sorted(gaps.items())),
-        sender_timeout=Spread.of(
-            a.sender_gone_ms / 1000 for d in deliveries for a in d.attempts if a.sender_gone_ms is not None
-        ),
+        sender=facts.sender,
+        deliveries=len(facts.deliveries),
+        attempts_total=facts.attempts_total,
+        accepted=len(facts.deliveries) - len(never),
+        attempts=Spread.of(delivery.attempts for delivery in facts.deliveries),
+        intervals=facts.intervals,
+        gaps=facts.gaps,
+        sender_timeout=facts.sender_timeout,
         after=tuple(
             AfterAnswer(name, *counts)
             for name, counts in sorted(after_counts.items(), key=lambda item: _class_order(item[0]))
@@ -372,23 +454,32 @@ def build_report(deliveries: Iterable[Delivery], now: datetime | None = None, sc
             Defaults to the newest attempt's arrival.
         scope: which captures these are (`in run 7 …`), said in the heading.
     """
-    items = list(deliveries)
-    if now is None:
-        now = max((d.last_at for d in items), default=None)
-    by_sender: dict[str, list[Delivery]] = {}
-    for delivery in items:
-        by_sender.setdefault(delivery.sender, []).append(delivery)
+    by_sender: dict[str, list[tuple[int, Delivery]]] = {}
+    for order, delivery in enumerate(deliveries):
+        by_sender.setdefault(delivery.sender, []).append((order, delivery))
+    return report_of([sender_facts(sender, members) for sender, members in by_sender.items()], now, scope)
+
+
+def report_of(senders: Iterable[SenderFacts], now: datetime | None = None, scope: str = "") -> Report:
+    """The retry report from the facts of each sender's deliveries (see `build_report`)."""
+    facts = list(senders)
+    every = [delivery for sender in facts for delivery in sender.deliveries]
+    # The first of equal moments in the deliveries' order, as min() and max() over them find it.
+    first = min(every, key=lambda d: (d.first_at, d.order), default=None)
+    last = max(every, key=lambda d: (d.last_at, -d.order), default=None)
+    if now is None and last is not None:
+        now = last.last_at
     # `now` is None only when there are no deliveries, and so no senders.
-    senders = [] if now is None else [_sender_report(sender, members, now) for sender, members in by_sender.items()]
-    senders.sort(key=lambda s: (-s.deliveries, s.sender))
+    reports = [] if now is None else [_sender_report(sender, now) for sender in facts]
+    reports.sort(key=lambda s: (-s.deliveries, s.sender))
     return Report(
-        senders=tuple(senders),
-        deliveries=len(items),
-        attempts=sum(len(d.attempts) for d in items),
-        first_at=min((d.first_at for d in items), default=None),
-        last_at=max((d.last_at for d in items), default=None),
+        senders=tuple(reports),
+        deliveries=len(every),
+        attempts=sum(sender.attempts_total for sender in facts),
+        first_at=None if first is None else first.first_at,
+        last_at=None if last is None else last.last_at,
         now=now,
-        runs=tuple(sorted({d.run for d in items if d.run is not None})),
+        runs=tuple(sorted({d.run for d in every if d.run is not None})),
         scope=scope,
     )
 
