@@ -24,7 +24,7 @@ from hookbin.deliveries import Attempt, Delivery, group_deliveries, with_diffs
 from hookbin.durations import parse_duration
 from hookbin.expectations import check
 from hookbin.model import Capture, outcome_text, utcnow
-from hookbin.report import build_report, render_markdown, render_text, seconds_text
+from hookbin.report import render_markdown, render_text, report_of, seconds_text
 from hookbin.store import Filter
 from hookbin.textout import local_time
 from hookbin.textsafe import safe
@@ -90,21 +90,14 @@ since_option = click.option(
 
 
 @contextmanager
-def _deliveries(
-    db: str, since: datetime | None, run: int | None, all_runs: bool, newest: int | None = None
-) -> Iterator[Loaded]:
-    """The deliveries in the chosen run (see `run_options`) since `since` (with `newest`, only the
-    newest N), how many there are, and which run that is, with the store open for `with_diffs`.
-    Grouped from summaries: no body is read."""
+def _deliveries(db: str, since: datetime | None, run: int | None, all_runs: bool, newest: int) -> Iterator[Loaded]:
+    """The newest `newest` deliveries in the chosen run (see `run_options`) since `since`, how
+    many there are, and which run that is, with the store open for `with_diffs`. Grouped from
+    summaries: no body is read."""
     with open_db(db) as store, cycles_unchecked():
         chosen = chosen_run(store, run, all_runs)
-        flt = Filter(since=since, run=chosen)
-        if newest is None:
-            deliveries = group_deliveries(store.iter_summaries(flt))
-            total = len(deliveries)
-        else:
-            total, summaries = store.newest_deliveries(flt, newest)
-            deliveries = group_deliveries(summaries)[-newest:]
+        total, summaries = store.newest_deliveries(Filter(since=since, run=chosen), newest)
+        deliveries = group_deliveries(summaries)[-newest:]
         yield Loaded(deliveries, total, run_scope(store, chosen), store.get)
 
 
@@ -169,8 +162,12 @@ def report_command(
       hookbin report --format markdown >> "$GITHUB_STEP_SUMMARY"
       hookbin report --expect-max-attempts 3 --expect-stop-after-success
     """
-    with _deliveries(db, since, run, all_runs) as loaded:
-        report = build_report(loaded.deliveries, now=utcnow(), scope=loaded.scope)
+    with open_db(db) as store, cycles_unchecked():
+        chosen = chosen_run(store, run, all_runs)
+        # SQLite reads and orders the attempts (no capture read whole, no body): the same figures
+        # as `build_report` over the grouped deliveries, in less than half the time.
+        facts = store.report_facts(Filter(since=since, run=chosen))
+        report = report_of(facts, now=utcnow(), scope=run_scope(store, chosen))
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
     elif fmt == "markdown":

@@ -34,7 +34,7 @@ UTC_TEXT = "hookbin_utc"
 """The name under which the store registers `utc_text` on its connection."""
 # An arrival time that sorts as text as the times sort: hookbin writes them in UTC, to the
 # microsecond, so only a capture written in another zone (by a test, say) needs Python.
-_ARRIVAL = f"CASE WHEN received_at LIKE '%+00:00' THEN received_at ELSE {UTC_TEXT}(received_at) END"
+ARRIVAL = f"CASE WHEN received_at LIKE '%+00:00' THEN received_at ELSE {UTC_TEXT}(received_at) END"
 
 
 def utc_text(stored: str) -> str:
@@ -192,8 +192,8 @@ class Queries:
         if total <= limit:
             return total, list(self.iter_summaries(flt))
         firsts = (
-            f"SELECT run, group_key, {_ARRIVAL} AS arrival, id, row_number() OVER "
-            f"(PARTITION BY run, group_key ORDER BY {_ARRIVAL}, coalesce(attempt, 0), id) AS position "
+            f"SELECT run, group_key, {ARRIVAL} AS arrival, id, row_number() OVER "
+            f"(PARTITION BY run, group_key ORDER BY {ARRIVAL}, coalesce(attempt, 0), id) AS position "
             f"FROM captures{compiled.where}"
         )
         found = self._plain_query(

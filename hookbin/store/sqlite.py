@@ -20,7 +20,8 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
 from hookbin.store.queries import UTC_TEXT, Queries, utc_text
+from hookbin.store.reporting import Reporting
 from hookbin.store.rows import (
     capture_row,
     headers_column,
@@ -76,7 +78,7 @@ def _resolving(capture: Capture) -> tuple[concurrent.futures.Future[Capture], Do
     return future, done
 
 
-class SQLiteStore(Queries):
+class SQLiteStore(Queries, Reporting):
     """Captures kept in one SQLite file (or in memory with `:memory:`).
 
     Args:
@@ -461,9 +463,16 @@ class SQLiteStore(Queries):
             raise StoreError(f"cannot read {self.path}: {cause(exc, self.path)}") from None
 
     def _plain_query(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._reading() as cursor:
+            return cursor.execute(sql, tuple(args)).fetchall()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Cursor]:
+        """The reading connection, to itself, for one statement or several in a row; rows are
+        plain tuples of UTF-8 text, and a failure is a `StoreError`."""
         # Text is made by SQLite's own UTF-8 decoder rather than our surrogateescape factory,
         # which costs a Python call per value: several times faster for the thousands of rows
-        # lists read. So `sql` may select only text columns that were bound as Python str
+        # lists read. So a query may select only text columns that were bound as Python str
         # (always valid UTF-8), and must cast the others to BLOB (see rows.SUMMARY_COLUMNS).
         try:
             with self._read_lock:
@@ -471,7 +480,7 @@ class SQLiteStore(Queries):
                 try:
                     cursor = self._reader.cursor()
                     cursor.row_factory = None
-                    return cursor.execute(sql, tuple(args)).fetchall()
+                    yield cursor
                 finally:
                     self._reader.text_factory = text_column
         except sqlite3.OperationalError as exc:
