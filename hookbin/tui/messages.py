@@ -101,12 +101,16 @@ class DeliveriesLoaded(Message):
 
     bubble = False
 
-    def __init__(self, rows: list[tuple[str, list[Text]]], error: str | None = None) -> None:
+    def __init__(
+        self, rows: list[tuple[str, list[Text]]], error: str | None = None, *, header: Text | None = None
+    ) -> None:
         super().__init__()
         self.rows = rows
         """One row per delivery, oldest first: its key and its cells."""
         self.error = error
         """Why none could be read, as one line; None when they were."""
+        self.header = header
+        """The columns' titles, laid out as the cells are; None to keep the table's."""
 
 
 class RowsLoaded(Message):
