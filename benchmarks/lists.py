@@ -8,7 +8,7 @@ main hookbin | tar -x -C /tmp/old`) the store is filled by that version, the sam
 on both (rounds alternate: baseline, this tree, baseline, …), and their outputs are compared
 byte for byte; this tree then first migrates its own copy of the store, and that is timed too.
 
-    python benchmarks/lists.py [--captures 100000] [--rounds 3] [--baseline-src /tmp/old]
+    python benchmarks/lists.py [--captures 100000] [--rounds 3] [--baseline-src /tmp/old] [--only report]
 
 Figures are medians over the rounds. On a busy machine, compare the two columns of one run
 (and the CPU times more than the wall times), not runs with each other.
@@ -106,6 +106,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline-src", type=Path, default=None, help="a directory holding another hookbin/")
     parser.add_argument("--work", type=Path, default=None, help="keep the databases here (default: a temp dir)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[label for label, _ in COMMANDS],
+        help="time this command only (repeat for several); default: all",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="hookbin-lists-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -130,6 +136,8 @@ def main() -> None:
     header = f"{'command':<20}" + "".join(f" | {name + ': wall, CPU, peak memory':<36}" for name, _, _ in sides)
     print(header + (" | same output" if len(sides) > 1 else ""))
     for label, command in COMMANDS:
+        if args.only and label not in args.only:
+            continue
         results: dict[str, list[Run]] = {name: [] for name, _, _ in sides}
         for _ in range(args.rounds):
             for name, src, path in sides:
