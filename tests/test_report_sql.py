@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.fill_store import fill
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.model import Capture, ResponseGiven
 from hookbin.report import build_report, render_markdown, render_text, report_of, sender_facts
 from hookbin.store import Filter, SQLiteStore, open_store
+from tests.test_lists import generated as generated  # the fixture: 3,000 generated captures
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -34,17 +34,6 @@ def assert_same_report(store: SQLiteStore, flt: Filter | None, now: datetime | N
     assert report.to_dict() == reference.to_dict()
     assert render_text(report) == render_text(reference)
     assert render_markdown(report) == render_markdown(reference)
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory):
-    """A store of 3,000 generated captures (see benchmarks/fill_store.py)."""
-    path = tmp_path_factory.mktemp("report-sql") / "generated.db"
-    with open_store(path) as store:
-        fill(store, 3000, seed=11)
-    store = open_store(path)
-    yield store
-    store.close()
 
 
 @pytest.mark.parametrize(
