@@ -19,14 +19,16 @@ from __future__ import annotations
 import sqlite3
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookbin.durations import parse_retry_after
 from hookbin.model import DROPS
-from hookbin.report import DeliveryFacts, Gap, RetryAfterFact, SenderFacts, Spread
 from hookbin.store.filters import Filter, compile_filter
 from hookbin.store.queries import ARRIVAL
 from hookbin.store.rows import text_of
+
+if TYPE_CHECKING:  # the report is read when a report is made, not whenever the store is opened (serve)
+    from hookbin.report import SenderFacts
 
 _DROPS = ", ".join(f"'{fault}'" for fault in DROPS)
 _US = "CAST(strftime('%s', substr(arrival, 1, 19)) AS INTEGER) * 1000000 + CAST(substr(arrival, 21, 6) AS INTEGER)"
@@ -103,7 +105,8 @@ class _Delivery:
         self.accepted_at: int | None = None
         self.success: int | None = None
         self.last_class = ""
-        self.waits: list[RetryAfterFact] = []
+        self.waits: list[tuple[str, int, float, float | None]] = []
+        """`RetryAfterFact`s' fields."""
 
 
 class _Sender:
@@ -188,7 +191,7 @@ def _add_attempts(delivery: _Delivery, sender: _Sender, attempts: list[tuple[Any
             asked = parse_retry_after(header.decode("utf-8", "surrogatepass"), sent)
             if asked is not None:
                 waited = None if until_next is None else until_next / 10**6 - delay_ms / 1000
-                delivery.waits.append(RetryAfterFact(text_of(delivery.key) or "", number, asked, waited))
+                delivery.waits.append((text_of(delivery.key) or "", number, asked, waited))
     delivery.count = last
     delivery.last_class = attempts[-1][6]
     delivery.last_at = attempts[-1][13]
@@ -196,6 +199,8 @@ def _add_attempts(delivery: _Delivery, sender: _Sender, attempts: list[tuple[Any
 
 def _facts(deliveries: list[_Delivery], senders: dict[str, _Sender]) -> list[SenderFacts]:
     """Each sender's facts, its deliveries in `group_deliveries`' order."""
+    from hookbin.report import DeliveryFacts, Gap, RetryAfterFact, SenderFacts, Spread
+
     deliveries.sort(key=lambda d: (d.arrival, d.id))
     facts: dict[str, list[DeliveryFacts]] = {name: [] for name in senders}
     waits: dict[str, list[RetryAfterFact]] = {name: [] for name in senders}
@@ -213,7 +218,7 @@ def _facts(deliveries: list[_Delivery], senders: dict[str, _Sender]) -> list[Sen
                 order,
             )
         )
-        waits[d.sender] += d.waits
+        waits[d.sender] += [RetryAfterFact(*wait) for wait in d.waits]
     return [
         SenderFacts(
             name,
