@@ -115,10 +115,35 @@ def delivery_key(method: str, path: str, headers: Headers, body: bytes, spec: Ke
     Returns:
         `(key, source)`, source being e.g. `header:webhook-id`, `json:event_id` or `hash`.
     """
+    return read_delivery_key(method, path, headers, body, spec)[:2]
+
+
+class KeyRead(NamedTuple):
+    """A request's delivery key (see `delivery_key`), and the body as read for it."""
+
+    key: str
+    source: str
+    document: dict[str, Any] | None
+    """The body's JSON object as orjson read it, if the key was looked for in a body that
+    starts with `{`; None otherwise. The store's summary reads the same document
+    (`summary_of(capture, document=...)`) rather than parsing the body a second time."""
+
+
+def read_delivery_key(method: str, path: str, headers: Headers, body: bytes, spec: KeySpec | None = None) -> KeyRead:
+    """`delivery_key`, with the document it read (see `KeyRead`)."""
+    read: list[Any] = []
+
+    def quick(data: bytes) -> tuple[Any, bool]:
+        document, exact = _quick_json(data)
+        if not exact:  # orjson's own reading: json's numbers may differ, its structure not
+            read.append(document)
+        return document, exact
+
     try:
-        return _delivery_key(method, path, headers, body, spec, _quick_json)
+        key, source = _delivery_key(method, path, headers, body, spec, quick)
     except _Approximate:
-        return _delivery_key(method, path, headers, body, spec, _exact_json)
+        return KeyRead(*_delivery_key(method, path, headers, body, spec, _exact_json), None)
+    return KeyRead(key, source, read[0] if read else None)
 
 
 class _Approximate(Exception):

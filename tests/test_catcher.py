@@ -219,6 +219,30 @@ async def test_a_new_run_while_serving_numbers_attempts_from_one(start_hookbin, 
     assert (capture.attempt, capture.run, capture.response.step) == (1, 2, 1)
 
 
+async def test_a_body_sent_in_pieces_is_stored_whole(start_hookbin):
+    # The catcher stops reading once the declared length is in; a body that arrives in several
+    # reads must still be kept whole, and the next request on the connection read as its own.
+    server = await start_hookbin()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    body = b'{"survey_name": "pieces", "results": []}'
+    writer.write(b"POST /pieces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+    writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.write(body[10:25])
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    writer.write(body[25:] + b"POST /next HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    await writer.drain()
+    answers = await reader.read()
+    writer.close()
+    assert answers.count(b"HTTP/1.1 200 OK") == 2
+    first, second = sorted(server.store.list_captures(limit=2), key=lambda capture: capture.id)
+    assert (first.path, first.body, first.body_size, first.truncated) == ("/pieces", body, len(body), False)
+    assert (second.path, second.body) == ("/next", b"{}")
+    assert [row.survey for row in server.store.list_summaries(limit=2) if row.path == "/pieces"] == ["pieces"]
+
+
 async def test_client_that_disconnects_mid_body_is_still_recorded(start_hookbin):
     server = await start_hookbin()
     _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)

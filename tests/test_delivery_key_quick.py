@@ -1,4 +1,5 @@
-"""The catcher's quick read of a JSON body for its delivery key gives the exact key, for every body.
+"""The catcher's quick read of a JSON body for its delivery key gives the exact key, for every body,
+and the store's summary of that same read is the summary of the body read again.
 
 `delivery_key` reads bodies with orjson (the `fast` extra) and falls back to the views' own
 reading (`sniff_json`) where orjson refuses a body or reads a number the key would come from.
@@ -15,7 +16,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hookbin import deliveries
-from hookbin.deliveries import KeySpec, delivery_key
+from hookbin.deliveries import KeySpec, delivery_key, read_delivery_key
+from hookbin.summaries import summary_of
+from tests.factories import tcapture
 
 pytestmark = pytest.mark.skipif(deliveries.orjson is None, reason="orjson (the fast extra) is not installed")
 
@@ -91,3 +94,36 @@ def test_a_segmanta_body_is_read_quickly_to_the_same_key() -> None:
 def test_a_key_from_a_big_number_is_read_exactly() -> None:
     body = b'{"id": 123456789012345678901234567890}'
     assert delivery_key("POST", "/hooks", (), body) == ("123456789012345678901234567890", "json:id")
+
+
+CONTENT_TYPES = st.sampled_from(
+    [None, "application/json", "application/json; charset=utf-8", "application/json; charset=latin-1", "text/plain"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=bodies(), spec=SPECS, content_type=CONTENT_TYPES, gzip=st.booleans())
+@example(body=b'{"survey_name": "CSAT", "survey_id": 1234}', spec=None, content_type="application/json", gzip=False)
+@example(body=b'{"survey_id": 123456789012345678901234567890}', spec=None, content_type="application/json", gzip=False)
+@example(body=b'{"survey_name": "x"}', spec=None, content_type="application/json", gzip=True)
+@example(body=b"{" * 500 + b"}" * 500, spec=None, content_type="application/json", gzip=False)
+def test_the_summary_of_what_the_catcher_read_is_the_summary_read_again(
+    body: bytes, spec: KeySpec | None, content_type: str | None, gzip: bool
+) -> None:
+    # The store summarises a capture from the document the catcher read for its key: the same
+    # summary as reading the body again, whatever the body and however it is declared.
+    headers = tuple(
+        [*([("Content-Type", content_type)] if content_type else []), *([("Content-Encoding", "gzip")] if gzip else [])]
+    )
+    key, source, document = read_delivery_key("POST", "/hooks", headers, body, spec)
+    assert (key, source) == delivery_key("POST", "/hooks", headers, body, spec)
+    capture = tcapture(body=body, headers=headers, delivery_key=key, delivery_source=source)
+    assert summary_of(capture, document=document) == summary_of(capture)
+
+
+def test_a_segmanta_body_is_read_once_for_its_key_and_its_summary() -> None:
+    body = json.dumps({"survey_name": "CSAT", "survey_id": 1234, "results": []}).encode()
+    headers = (("Content-Type", "application/json"),)
+    _key, _source, document = read_delivery_key("POST", "/hooks", headers, body)
+    assert document == {"survey_name": "CSAT", "survey_id": 1234, "results": []}
+    assert summary_of(tcapture(body=body, headers=headers), document=document).survey == "CSAT"

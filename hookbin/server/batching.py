@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from hookbin.model import Capture, ResponseGiven
 from hookbin.store import SQLiteStore, StoreError
@@ -25,18 +26,21 @@ class StoreBatcher:
 
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
-        self._pending: list[tuple[Capture, asyncio.Future[None]]] = []
+        self._pending: list[tuple[Capture, asyncio.Future[None], dict[str, Any] | None]] = []
         self._outcomes: list[tuple[Capture, ResponseGiven]] = []
         self._busy = False
         """A batch is with the store and not yet committed."""
         self._scheduled = False
         self._drained: list[asyncio.Future[None]] = []
 
-    def write(self, capture: Capture) -> asyncio.Future[None]:
-        """A future that completes once `capture` is committed (or fails with StoreError)."""
+    def write(self, capture: Capture, document: dict[str, Any] | None = None) -> asyncio.Future[None]:
+        """A future that completes once `capture` is committed (or fails with StoreError).
+
+        `document` is the body's JSON object as orjson read it already (`KeyRead.document`), if it was.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((capture, future))
+        self._pending.append((capture, future, document))
         self._schedule(loop)
         return future
 
@@ -70,9 +74,10 @@ class StoreBatcher:
         self._busy = True
         try:
             self.store.submit_many(
-                [capture for capture, _ in pending],
+                [capture for capture, _, _ in pending],
                 lambda error: loop.call_soon_threadsafe(self._committed, loop, pending, error),
                 outcomes,
+                [document for _, _, document in pending],
             )
         except StoreError as exc:
             self._busy = False
@@ -83,7 +88,7 @@ class StoreBatcher:
     def _committed(
         self,
         loop: asyncio.AbstractEventLoop,
-        pending: list[tuple[Capture, asyncio.Future[None]]],
+        pending: list[tuple[Capture, asyncio.Future[None], dict[str, Any] | None]],
         error: BaseException | None,
     ) -> None:
         self._busy = False
@@ -95,8 +100,10 @@ class StoreBatcher:
                 waiter.set_result(None)
 
     @staticmethod
-    def _resolve(pending: list[tuple[Capture, asyncio.Future[None]]], error: BaseException | None) -> None:
-        for _, future in pending:
+    def _resolve(
+        pending: list[tuple[Capture, asyncio.Future[None], dict[str, Any] | None]], error: BaseException | None
+    ) -> None:
+        for _, future, _ in pending:
             if future.done():  # the handler was cancelled meanwhile
                 continue
             if error is None:

@@ -30,7 +30,7 @@ from multidict import CIMultiDict
 
 from hookbin.access import Access
 from hookbin.config import DEFAULT_MAX_BODY_BYTES
-from hookbin.deliveries import AttemptCounter, KeySpec, delivery_key
+from hookbin.deliveries import AttemptCounter, KeySpec, read_delivery_key
 from hookbin.model import DROPS, Capture, Forwarded, Headers, ResponseGiven, counter_of, new_id, utcnow
 from hookbin.notices import Refusals
 from hookbin.responder import Decision, Responder
@@ -199,6 +199,11 @@ class Catcher:
                 if not chunk:
                     break
                 size += len(chunk)
+                if size == declared and size <= limit:
+                    if not buffer:  # the usual case: the whole body in one piece
+                        return chunk, size, False, None
+                    buffer += chunk
+                    break  # all of it is here: no need to wait for the end of the stream
                 if len(buffer) < max(limit, PREVIEW_BYTES):
                     buffer += chunk
                 if size > limit:
@@ -261,7 +266,7 @@ class Catcher:
         # Everything sees the path after the token, the capture too: the token is never stored,
         # so a replay, an export or a copy as curl cannot carry it anywhere.
         routed = self.access.route_path(path)
-        key, source = delivery_key(request.method, routed, headers, body, self.key_spec)
+        key, source, document = read_delivery_key(request.method, routed, headers, body, self.key_spec)
         signature = None
         if self.verifiers and not truncated:
             signature = await self._check_signature(headers, body, received_at.timestamp())
@@ -318,7 +323,7 @@ class Catcher:
         )
         self.stats.received += 1
         try:
-            await self._batcher.write(capture)
+            await self._batcher.write(capture, document)
         except StoreError as exc:
             # Tell the sender to retry: we could not keep its request.
             self.stats.answered_error += 1

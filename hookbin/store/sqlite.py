@@ -57,8 +57,8 @@ log = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
 Done = Callable[["BaseException | None"], object]
-# (captures to add, outcomes to record, done callback)
-_Item = tuple[tuple[Capture, ...], tuple[OutcomeRecorded, ...], Done]
+# (captures to add, outcomes to record, done callback, the captures' bodies as already read)
+_Item = tuple[tuple[Capture, ...], tuple[OutcomeRecorded, ...], Done, tuple[dict[str, Any] | None, ...]]
 _BATCH = 512
 _IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
 _SQLITE_FILES = ("-wal", "-shm", "-journal")
@@ -194,7 +194,11 @@ class SQLiteStore(Queries, Reporting):
     # -- writing ---------------------------------------------------------------------------
 
     def submit_many(
-        self, captures: Sequence[Capture], done: Done, outcomes: Sequence[tuple[Capture, ResponseGiven]] = ()
+        self,
+        captures: Sequence[Capture],
+        done: Done,
+        outcomes: Sequence[tuple[Capture, ResponseGiven]] = (),
+        documents: Sequence[dict[str, Any] | None] = (),
     ) -> None:
         """Queue `captures` for writing; `done(None)` is called once they are committed.
 
@@ -202,11 +206,18 @@ class SQLiteStore(Queries, Reporting):
         the writer thread, once per call: a caller on an event loop wakes its loop once per
         batch instead of once per capture. `outcomes` are recorded in the same commit, as
         `record_outcome` records one: (an already committed capture, its answer as now known).
+        `documents`, if given, holds for each capture its body's JSON object as orjson read it
+        already, or None (see `summary_of`): the summary need not parse the body again.
         """
         if self._closed:
             raise StoreError("the store is closed")
         self._queue.put(
-            (tuple(captures), tuple(OutcomeRecorded.of(capture, response) for capture, response in outcomes), done)
+            (
+                tuple(captures),
+                tuple(OutcomeRecorded.of(capture, response) for capture, response in outcomes),
+                done,
+                tuple(documents),
+            )
         )
 
     def submit(self, capture: Capture) -> concurrent.futures.Future[Capture]:
@@ -231,7 +242,7 @@ class SQLiteStore(Queries, Reporting):
             raise StoreError("the store is closed")
         outcome = OutcomeRecorded.of(capture, response, forward)
         future, done = _resolving(outcome.capture)
-        self._queue.put(((), (outcome,), done))
+        self._queue.put(((), (outcome,), done, ()))
         return future
 
     def add(self, capture: Capture) -> Capture:
@@ -265,14 +276,21 @@ class SQLiteStore(Queries, Reporting):
                 return
 
     def _commit(self, batch: list[_Item]) -> None:
-        captures = tuple(capture for captures, _, _ in batch for capture in captures)
-        outcomes = [outcome for _, outcomes, _ in batch for outcome in outcomes]
+        captures = tuple(capture for captures, _, _, _ in batch for capture in captures)
+        outcomes = [outcome for _, outcomes, _, _ in batch for outcome in outcomes]
+        documents = [
+            document
+            for added, _, _, read in batch
+            for document in (read if len(read) == len(added) else (None,) * len(added))
+        ]
         recorded: list[OutcomeRecorded] = []
         pruned: tuple[str, ...] = ()
         error, reason = None, None
         summaries: tuple[CaptureSummary, ...] = ()
         try:
-            summaries = tuple(map(summary_of, captures))
+            summaries = tuple(
+                summary_of(capture, document=document) for capture, document in zip(captures, documents, strict=True)
+            )
             rows = list(map(capture_row, captures, summaries))
             with self._lock:
                 if len(rows) <= self._chunk and not outcomes and self._max_captures is None:
@@ -284,7 +302,7 @@ class SQLiteStore(Queries, Reporting):
         except Exception as exc:  # disk full, read-only, locked...: each writer hears about it
             reason = cause(exc, self.path)
             error = StoreError(f"could not store the capture: {reason}")
-        for _, _, done in batch:
+        for _, _, done, _ in batch:
             try:
                 done(error)
             except Exception:  # a broken callback must not stop the writer
