@@ -173,7 +173,9 @@ def capture_row(capture: Capture, summary: CaptureSummary | None = None) -> tupl
         _raw(capture.method),
         _raw(capture.path),
         _raw(capture.query_string),
-        json.dumps(capture.headers),  # ensure_ascii keeps surrogate escapes intact
+        # orjson refuses the lone surrogates that stand for bytes that are not UTF-8; json then
+        # writes them as escapes. Both forms read back the same, and search the same (filters).
+        json_text(capture.headers),
         capture.body,
         capture.body_size,
         int(capture.truncated),
