@@ -219,6 +219,33 @@ async def test_a_new_run_while_serving_numbers_attempts_from_one(start_hookbin, 
     assert (capture.attempt, capture.run, capture.response.step) == (1, 2, 1)
 
 
+@pytest.mark.parametrize(
+    ("spec", "method", "expected"),
+    [
+        ("200", "POST", {"POST": ["Content-Type"]}),
+        ("200", "HEAD", {"POST": ["Content-Type"], "HEAD": []}),
+        ("204", "POST", {"POST": []}),
+        ("429 retry-after=30", "POST", {"POST": ["Content-Type", "Retry-After"]}),
+        ("429 retry-after=30", "HEAD", {"POST": ["Content-Type", "Retry-After"], "HEAD": ["Retry-After"]}),
+    ],
+)
+async def test_each_answer_has_its_own_headers_and_id(start_hookbin, http, spec, method, expected):
+    # The headers of one answer are made once and reused: a HEAD among POSTs, or the next
+    # request, must still get exactly its own headers (Content-Type only with a body), id and body.
+    server = await start_hookbin(spec)
+    seen = []
+    for verb in ("POST", method, "POST"):
+        async with http.request(verb, server.url + "/h", data=b"{}" if verb != "HEAD" else None) as r:
+            capture = server.store.get(r.headers["X-Hookbin-Id"])
+            assert [name for name, _ in capture.response.headers] == [*expected[verb], "X-Hookbin-Id"]
+            assert dict(capture.response.headers)["X-Hookbin-Id"] == capture.id
+            body = await r.read()
+            assert body == capture.response.body
+            assert (body != b"") == ("Content-Type" in expected[verb])
+            seen.append(capture.id)
+    assert len(set(seen)) == 3
+
+
 async def test_a_body_sent_in_pieces_is_stored_whole(start_hookbin):
     # The catcher stops reading once the declared length is in; a body that arrives in several
     # reads must still be kept whole, and the next request on the connection read as its own.

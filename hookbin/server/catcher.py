@@ -143,6 +143,8 @@ class Catcher:
         self.refusals = refusals or Refusals(None, lambda delay, callback: None)
         self._batcher = StoreBatcher(store)
         self._stopping = False
+        self._made: tuple[Decision, bool, Headers] | None = None
+        """The last decision answered, whether its answer had a body, and its headers (`_answer_headers`)."""
         # Requests being handled, by their connection (aiohttp's protocol object): one at a
         # time per connection, so a closed connection names the request it cut short.
         self._in_flight: dict[object, _InFlight] = {}
@@ -257,8 +259,10 @@ class Catcher:
         capture_id = new_id()
         body, size, truncated, read_error = await self._take_body(request)
         headers = tuple(
-            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
-            for name, value in request.raw_headers
+            [
+                (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+                for name, value in request.raw_headers
+            ]
         )
         # The TCP peer: X-Forwarded-For is kept with the headers but trusted for nothing.
         connection = request.protocol
@@ -366,20 +370,19 @@ class Catcher:
         )
 
     def _response_from(self, decision: Decision, capture_id: str, method: str, start: float) -> ResponseGiven:
-        headers = list(decision.headers)
+        may_have_body = _may_have_body(method, decision.status)
+        made = self._made
+        if made is None or made[0] is not decision or made[1] != may_have_body:
+            # Under load every request gets the same decision object: its headers are made once.
+            made = self._made = (decision, may_have_body, _answer_headers(decision, may_have_body))
         body = decision.body
-        content_type = decision.content_type
-        if not _may_have_body(method, decision.status):
-            body, content_type = b"", None
+        if not may_have_body:
+            body = b""
         elif body is None:
             body = _default_body(capture_id, decision.status)
-            content_type = "application/json"
-        if content_type and not any(name.lower() == "content-type" for name, _ in headers):
-            headers.insert(0, ("Content-Type", content_type))
-        headers.append(("X-Hookbin-Id", capture_id))
         return ResponseGiven(
             status=decision.status,
-            headers=tuple(headers),
+            headers=(*made[2], ("X-Hookbin-Id", capture_id)),
             body=body,
             delay_ms=decision.delay * 1000,
             fault=decision.fault,
@@ -488,6 +491,17 @@ class Catcher:
         except ConnectionError:
             flight.hung_up()  # the capture is already stored; the outcome says how far it got
         return out, sent
+
+
+def _answer_headers(decision: Decision, may_have_body: bool) -> Headers:
+    """The headers of an answer to `decision` but its `X-Hookbin-Id`: the decision's, after the
+    Content-Type of its body (hookbin's JSON when it has none of its own) unless they set one."""
+    content_type = decision.content_type if decision.body is not None else "application/json"
+    if not may_have_body or not content_type:
+        return decision.headers
+    if any(name.lower() == "content-type" for name, _ in decision.headers):
+        return decision.headers
+    return (("Content-Type", content_type), *decision.headers)
 
 
 def _foreseen(fault: str | None, delayed: bool) -> bool | None:
