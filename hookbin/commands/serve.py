@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import io
 import json
 import signal
@@ -493,6 +494,7 @@ async def _serve_headless(
                 click.echo(f"paste into the sender: {paste}", err=True)
             for line in filter(None, [forwarding_line(forwarder)]):
                 click.echo(line, err=True)
+            _settle_collector()
             # Later runs (hookbin respond, the control API) are announced as they start.
             unsubscribe_runs = responder.subscribe(
                 lambda: click.echo(f"hookbin: {_answering(responder, forwarder)}", err=True)
@@ -504,6 +506,25 @@ async def _serve_headless(
                 click.echo("hookbin: stopping, letting in-flight requests finish…", err=True)
     finally:
         unsubscribe()
+
+
+YOUNG_OBJECTS = 5000
+"""Container objects allocated (net) between the garbage collector's young collections (Python's
+default is 700). Each request in flight holds a few dozen; at 700 a collection ran every few
+requests and moved requests still in flight into older generations, whose collections then ran
+too (measured under wrk: 16.8 µs of collecting per request; 1.7 at 5000)."""
+
+
+def _settle_collector() -> None:
+    """Tune the garbage collector for serving, once started (headless).
+
+    Everything made until now (modules, click, aiohttp, the server) lives as long as the process:
+    `gc.freeze` leaves it out of every later collection. A full collection otherwise walked all
+    of it, holding every answer up to 80 ms under wrk (1 ms after the freeze). No collection
+    first: the little garbage start-up leaves is kept, rather than delay the first answers.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 def _app_answers(forwarder: Forwarder | None) -> str | None:
