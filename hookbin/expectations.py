@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from hookbin.report import Report, seconds_text
+from hookbin.report import Report
+from hookbin.report_text import seconds_text
 from hookbin.textsafe import safe
 
 

@@ -32,7 +32,8 @@ from hookbin.deliveries import group_deliveries
 from hookbin.export import to_curl
 from hookbin.jsonlines import generic_lines
 from hookbin.model import Capture, ResponseGiven
-from hookbin.report import build_report, render_markdown, render_text
+from hookbin.report import build_report
+from hookbin.report_text import render_markdown, render_text
 from hookbin.samples import sample_bytes
 from hookbin.segmanta import summarize, summary_lines, survey_name_of
 from hookbin.summaries import summary_of

@@ -28,6 +28,7 @@ PURE = [
     "hookbin.samples",
     "hookbin.signatures",
     "hookbin.report",
+    "hookbin.report_text",
     "hookbin.expectations",
     "hookbin.export",
     "hookbin.access",

@@ -13,7 +13,8 @@ import pytest
 from hookbin.deliveries import group_deliveries
 from hookbin.expectations import check
 from hookbin.model import ResponseGiven, utcnow
-from hookbin.report import build_report, render_markdown, render_text, status_class
+from hookbin.report import build_report, status_class
+from hookbin.report_text import render_markdown, render_text
 from tests.factories import BASE_TIME, UA, attempt, schedule
 
 

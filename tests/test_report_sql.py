@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from hookbin.deliveries import Delivery, group_deliveries
 from hookbin.model import Capture, ResponseGiven
-from hookbin.report import build_report, render_markdown, render_text, report_of, sender_facts
+from hookbin.report import build_report, report_of, sender_facts
+from hookbin.report_text import render_markdown, render_text
 from hookbin.store import Filter, SQLiteStore, open_store
 from tests.test_lists import generated as generated  # the fixture: 3,000 generated captures
 

@@ -24,7 +24,8 @@ from hookbin.deliveries import Attempt, Delivery, group_deliveries, with_diffs
 from hookbin.durations import parse_duration
 from hookbin.expectations import check
 from hookbin.model import Capture, outcome_text, utcnow
-from hookbin.report import render_markdown, render_text, report_of, seconds_text
+from hookbin.report import report_of
+from hookbin.report_text import render_markdown, render_text, seconds_text
 from hookbin.store import Filter
 from hookbin.textout import local_time
 from hookbin.textsafe import safe
