@@ -400,6 +400,22 @@ async def test_pause_holds_new_rows_until_resumed(store, tmp_path):
         assert app.query_one(CaptureList).row_count == 1
 
 
+async def test_resuming_with_nothing_held_shows_the_newest_capture(store, tmp_path):
+    store.add(tcapture(seq=1, path="/older"))
+    store.add(tcapture(seq=2, path="/newest"))
+    app = make_app(store, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("up")  # onto the older row: following stops
+        await settle(pilot)
+        assert not app.following and app.selected is not None and app.selected.path == "/older"
+        await pilot.press("space")  # nothing arrived meanwhile: the cursor goes back to the newest
+        await settle(pilot)
+        assert app.following
+        assert app.selected is not None and app.selected.path == "/newest"
+        assert "/newest" in view_text(app, "summary")
+
+
 async def test_help_screen_lists_the_keys(store, tmp_path):
     app = make_app(store, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:

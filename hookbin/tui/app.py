@@ -339,16 +339,7 @@ class HookbinApp(App[None]):
     # -- rows ------------------------------------------------------------------------------
 
     def _append_rows(self, rows: Iterable[ListedRow]) -> None:
-        if self._list.append(rows):
-            self._follow_newest()
-
-    def _follow_newest(self) -> None:
-        if not self._list.following:
-            return
-        # A rebuild can leave the cursor's index unchanged, which posts no highlight event.
-        newest, shown = self._list.newest, self._detail.row
-        if newest is not None and (shown is None or newest.id != shown.id):
-            self._follow_detail(newest)
+        self._list.append(rows)  # following, it moves the cursor and says which row it is on
 
     def _load_rows(self) -> None:
         """Fill the list from the store: the newest matching captures, oldest at the top.
@@ -383,7 +374,6 @@ class HookbinApp(App[None]):
                 return  # a newer reload started meanwhile: it fills the list
         arrived, self._arrived_while_loading = self._arrived_while_loading or [], None
         self._list.append(arrived)
-        self._follow_newest()
         if not self._rows:
             self._show_detail(None)
         self._render_status()

@@ -192,7 +192,7 @@ class CaptureList(ScrollView, can_focus=True):
             self._cursor = self._first
         self._resized()
         self.follow()
-        self._cursor_moved()
+        self._cursor_moved()  # not following, a flood may have trimmed the row the cursor was on
         return True
 
     def _drop_oldest(self, count: int) -> None:
@@ -245,9 +245,10 @@ class CaptureList(ScrollView, can_focus=True):
     # -- the cursor ------------------------------------------------------------------------------
 
     def follow(self) -> None:
-        """Put the cursor on the newest row, if following."""
+        """Put the cursor on the newest row, if following, and say so if it moved to another capture."""
         if self.following and self.row_count:
             self._move_to(self._first + self.row_count - 1)
+            self._cursor_moved()
 
     def _move_to(self, position: int) -> None:
         """Put the cursor on the row at `position` (within the rows listed) and scroll it into view."""
