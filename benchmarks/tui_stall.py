@@ -43,6 +43,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # for `tmux_tui` when run as `python benchmarks/tui_stall.py`
 
+from harness import log  # noqa: E402
 from tmux_tui import TmuxHookbin  # noqa: E402
 
 from hookbin.model import Capture, new_id  # noqa: E402
@@ -59,10 +60,6 @@ DELIVERIES = 2500
 NO_MATCH = "zzzxxzzz"
 """Held by no capture; z and x are no keys of the TUI, should the filter box not have the focus."""
 JSON_TYPE = (("Content-Type", "application/json"),)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------ the database

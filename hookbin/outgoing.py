@@ -145,8 +145,7 @@ def _reframed(headers: Headers, netloc: str, body: bytes, *, length: bool) -> He
 def _request(
     method: str, url: str, path: str, query: str, headers: Headers, body: bytes, *, length: bool = False
 ) -> OutgoingRequest:
-    check_url(url)
-    parts = urlsplit(url)
+    parts = urlsplit(url)  # checked by the caller (check_url)
     target = path + (f"?{query}" if query else "")
     full = f"{parts.scheme}://{parts.netloc}{target}"
     tls = parts.scheme.lower() == "https"

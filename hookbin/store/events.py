@@ -21,7 +21,7 @@ class CapturesAdded:
     """Captures were committed to the store, in arrival order (one event per batch)."""
 
     captures: tuple[Capture, ...]
-    summaries: tuple[CaptureSummary, ...] = ()
+    summaries: tuple[CaptureSummary, ...]
     """Their summaries as the store wrote them, in the same order (a list row needs no parse)."""
 
 

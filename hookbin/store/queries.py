@@ -29,7 +29,7 @@ SUMMARY_PAGE = 1000
 """Summaries read at a time (a few hundred bytes each)."""
 
 
-_IN_CHUNK = 500  # values per `IN (...)`: SQLite allows at least 999 parameters
+IN_CHUNK = 500  # values per `IN (...)`: SQLite allows at least 999 parameters
 UTC_TEXT = "hookbin_utc"
 """The name under which the store registers `utc_text` on its connection."""
 # An arrival time that sorts as text as the times sort: hookbin writes them in UTC, to the
@@ -113,7 +113,7 @@ class Queries:
             for capture_id, length in page:
                 chunk.append(capture_id)
                 size += length
-                if size >= CAPTURE_BYTES or len(chunk) >= _IN_CHUNK:
+                if size >= CAPTURE_BYTES or len(chunk) >= IN_CHUNK:
                     yield from self._whole(chunk)
                     chunk, size = [], 0
             yield from self._whole(chunk)
@@ -204,8 +204,8 @@ class Queries:
         keys = sorted({key for _, key in found})
         summaries: list[CaptureSummary] = []
         condition = f"({compiled.condition}) AND " if compiled.condition else ""
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = keys[start : start + _IN_CHUNK]
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = keys[start : start + IN_CHUNK]
             rows = self._plain_query(
                 f"SELECT {SUMMARY_COLUMNS} FROM captures WHERE {condition}group_key IN ({', '.join('?' * len(chunk))}) "
                 "ORDER BY id",

@@ -52,8 +52,6 @@ _ENDED = (
 to the microsecond (`model.kept_ms`), so a thousand times them is a whole number but for the
 float's last bits: SQLite's round() (half away from zero) meets no half, and gives the
 microseconds `timedelta(milliseconds=…)` does."""
-_WINDOW = "PARTITION BY run, group_key ORDER BY arrival, coalesce(attempt, 0), id"
-"""A delivery's attempts in `group_deliveries`' order."""
 
 _ATTEMPTS = f"""
 WITH picked AS (

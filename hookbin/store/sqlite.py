@@ -41,7 +41,7 @@ from hookbin.store.events import (
 from hookbin.store.filters import Filter, compile_filter, sql_functions
 from hookbin.store.lock import WriterLock
 from hookbin.store.migrations import migrate
-from hookbin.store.queries import UTC_TEXT, Queries, utc_text
+from hookbin.store.queries import IN_CHUNK, UTC_TEXT, Queries, utc_text
 from hookbin.store.reporting import Reporting
 from hookbin.store.rows import (
     capture_row,
@@ -60,7 +60,6 @@ Done = Callable[["BaseException | None"], object]
 # (captures to add, outcomes to record, done callback, the captures' bodies as already read)
 _Item = tuple[tuple[Capture, ...], tuple[OutcomeRecorded, ...], Done, tuple[dict[str, Any] | None, ...]]
 _BATCH = 512
-_IN_CHUNK = 500  # ids per `IN (...)`: SQLite allows at least 999 parameters
 _SQLITE_FILES = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database, private like it."""
 
@@ -413,8 +412,8 @@ class SQLiteStore(Queries, Reporting):
         def insert() -> tuple[list[Capture], list[CaptureSummary]]:
             ids = list(dict.fromkeys(capture.id for capture in captures))
             seen: set[str] = set()
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[start : start + _IN_CHUNK]
+            for start in range(0, len(ids), IN_CHUNK):
+                chunk = ids[start : start + IN_CHUNK]
                 marks = ", ".join("?" * len(chunk))
                 seen.update(
                     row[0] for row in self._conn.execute(f"SELECT id FROM captures WHERE id IN ({marks})", chunk)

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from hookbin.model import Capture
 from hookbin.store import CapturesAdded, Filter, OutcomeRecorded, capture_matches
-from hookbin.summaries import CaptureSummary, summary_of
+from hookbin.summaries import CaptureSummary
 from hookbin.tui.render import row_line
 
 __all__ = ["Arrival", "Inbox"]
@@ -38,16 +38,14 @@ class Arrival:
     """Whether `filter` keeps it."""
 
     @classmethod
-    def of(cls, capture: Capture, flt: Filter | None, summary: CaptureSummary | None = None) -> Arrival:
-        """`capture` arriving, its row `summary` (the store's; made here when not given)."""
-        row = summary if summary is not None else summary_of(capture)
+    def of(cls, capture: Capture, flt: Filter | None, row: CaptureSummary) -> Arrival:
+        """`capture` arriving, with its row as the store wrote it."""
         return cls(capture, row, row_line(row), flt, capture_matches(capture, flt))
 
     @classmethod
     def all_of(cls, event: CapturesAdded, flt: Filter | None) -> list[Arrival]:
         """The captures of `event`, with the rows the store wrote for them (no body read again)."""
-        summaries = event.summaries or (None,) * len(event.captures)
-        return [cls.of(capture, flt, row) for capture, row in zip(event.captures, summaries, strict=True)]
+        return [cls.of(capture, flt, row) for capture, row in zip(event.captures, event.summaries, strict=True)]
 
     def shown_by(self, flt: Filter | None) -> bool:
         """Whether `flt` keeps it (searching the body again only for a filter set since it arrived)."""
