@@ -77,6 +77,15 @@ async def test_the_tui_shows_an_app_that_is_down(tmp_path):
         store.close()
 
 
+def palette_choice(app) -> str:
+    """The command the open palette would run on enter ("" while it has none highlighted)."""
+    found = app.screen.query("CommandList")
+    if not found or found.first().highlighted is None:
+        return ""
+    options = found.first()
+    return str(options.get_option_at_index(options.highlighted).prompt)
+
+
 async def test_in_app_mode_the_header_names_the_app_and_answer_keys_do_not_pretend(tmp_path):
     store = open_store(tmp_path / "c.db")
     responder = Responder("200")
@@ -91,6 +100,14 @@ async def test_in_app_mode_the_header_names_the_app_and_answer_keys_do_not_prete
             assert "answer keys apply with --forward-mode mirror" in " ".join(
                 str(n.message) for n in app._notifications
             )
+            # The command palette's answer commands are the same keys: they do not pretend either.
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Answer an error")
+            await wait_for(pilot, lambda: "Answer an error" in palette_choice(app))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert responder.spec.text == "200"
             await pilot.press("n")
             await wait_for(pilot, lambda: "run 2" in plain(app.query_one("#badge").content))
     finally:

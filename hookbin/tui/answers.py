@@ -8,6 +8,7 @@ as the control API's would, and is said in a notification; the app redraws its h
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from textual.app import App, SystemCommand
@@ -64,12 +65,15 @@ class AnswerKeys:
 
     def commands(self) -> Iterator[SystemCommand]:
         """The answer keys for the command palette."""
-        yield SystemCommand("Answer 200 OK", "Every request gets 200", self.ok)
-        yield SystemCommand("Answer an error", "Cycle 500, 503, 429, 404, 410", self.error)
-        yield SystemCommand("Answer after a delay", "Wait before answering", self.delay)
-        yield SystemCommand("Answer with a connection fault", "Cycle close, reset, drip", self.fault)
-        yield SystemCommand("Enter a response spec", "Any spec, e.g. 500,500,200", self.spec)
-        yield SystemCommand("Start a new run", "Same answer; attempts and sequences start over", self.new_run)
+        # Through `press`, as the keys go: in app mode the palette does not set an answer either.
+        yield SystemCommand("Answer 200 OK", "Every request gets 200", partial(self.press, "ok"))
+        yield SystemCommand("Answer an error", "Cycle 500, 503, 429, 404, 410", partial(self.press, "error"))
+        yield SystemCommand("Answer after a delay", "Wait before answering", partial(self.press, "delay"))
+        yield SystemCommand("Answer with a connection fault", "Cycle close, reset, drip", partial(self.press, "fault"))
+        yield SystemCommand("Enter a response spec", "Any spec, e.g. 500,500,200", partial(self.press, "spec"))
+        yield SystemCommand(
+            "Start a new run", "Same answer; attempts and sequences start over", partial(self.press, "new_run")
+        )
 
     def set_spec(self, text: str) -> None:
         """Answer with spec `text`, or say why it cannot be (the answer then stays)."""
